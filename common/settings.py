@@ -1,0 +1,72 @@
+"""The one settings class. Every value can be set from the environment with the XIANSUO_ prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEV_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    """Where the process runs; production refuses the development defaults."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    """structlog renderer: key-value lines for people, JSON for log shippers."""
+
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    """Configuration for the API, the ingest and the command line."""
+
+    model_config = SettingsConfigDict(env_prefix="XIANSUO_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    state_dir: Path = Field(
+        default=Path.home() / ".local" / "share" / "xiansuo",
+        description="Where the embedded SQLite store, rejects and caches live.",
+    )
+    opensearch_url: str = "http://127.0.0.1:9250"
+    opensearch_timeout_s: float = 30.0
+    index_prefix: str = Field(default="xiansuo", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to SQLite in state_dir."
+    )
+    redis_url: str = "redis://127.0.0.1:6390/0"
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8088, ge=1, le=65535)
+    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    log_format: LogFormat | None = None
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.secret_key.get_secret_value() == _DEV_SECRET:
+                raise ValueError("XIANSUO_SECRET_KEY must be set in production")
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("XIANSUO_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file under state_dir."""
+        return self.database_url or f"sqlite:///{self.state_dir / 'xiansuo.db'}"
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        """JSON in production unless set, key-value lines in development."""
+        if self.log_format is not None:
+            return self.log_format
+        if self.environment is Environment.PRODUCTION:
+            return LogFormat.JSON
+        return LogFormat.CONSOLE

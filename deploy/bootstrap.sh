@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian machine; quick and quiet when done before.
+#   Debian: redis-server, a JDK and Maven if missing.   Maven Central: the OpenSearch jars (cached).
+#   PyPI: the project and its dev tools in .venv (reinstalled only when pyproject.toml changes).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v mvn >/dev/null || need_apt+=(maven)
+command -v java >/dev/null || ls /usr/lib/jvm/*/bin/java >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)
+command -v curl >/dev/null || need_apt+=(curl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${need_apt[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "${need_apt[@]}" >&2
+fi
+
+python=${XIANSUO_PYTHON:-}
+if [ -z "$python" ]; then
+  for p in python3.11 python3; do
+    if command -v "$p" >/dev/null && "$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      python=$p; break
+    fi
+  done
+fi
+[ -n "$python" ] || { echo "bootstrap: Python 3.11 is required" >&2; exit 1; }
+
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  echo "bootstrap: installing Python packages into .venv" >&2
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >&2
+  .venv/bin/pip install -q -e '.[dev,postgres]' >&2
+  rm -f .venv/.installed-*; touch "$stamp"
+fi
+
+deploy/opensearch.sh fetch

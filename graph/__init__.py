@@ -1,0 +1,1 @@
+"""Entity resolution, edges with provenance, neighbourhood expansion, ranking, paths, exports."""

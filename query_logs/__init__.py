@@ -1,0 +1,1 @@
+"""Users, roles, cases, query applications, the gate, the tamper-evident log and its review."""

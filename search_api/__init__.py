@@ -1,0 +1,1 @@
+"""The HTTP layer: app factory, routers, dependencies, models and the OpenSearch provider."""

@@ -1,0 +1,1 @@
+"""HTTP routers: parameters, status codes and response models only."""

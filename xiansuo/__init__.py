@@ -1,0 +1,1 @@
+"""The `xiansuo` command line: the top of the dependency graph, importing the packages lazily."""
