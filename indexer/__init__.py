@@ -1,0 +1,1 @@
+"""Ingest: readers, source definitions, normalisation, bulk sink, accounting, Celery tasks, demo data."""
