@@ -1,1 +1,1 @@
-"""Ingest: readers, source definitions, normalisation, bulk sink, accounting, Celery tasks, demo data."""
+"""Ingest: readers, source definitions, pipeline, bulk sink, accounting, Celery tasks, demo data."""
