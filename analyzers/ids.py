@@ -14,10 +14,10 @@ _ID_CHECK = "10X98765432"
 # GB 32100-2015 alphabet: digits and upper-case letters without I, O, Z, S, V.
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_USCC_RE = re.compile(r"^[0-9A-HJ-NP-RTUW-Y]{2}\d{6}[0-9A-HJ-NP-RTUW-Y]{10}$")
+_USCC_RE = re.compile(r"^[0-9A-HJ-NP-RTUW-Y]{2}\d{6}[0-9A-HJ-NP-RTUW-Y]{10}$", re.ASCII)
 
-_ID18_RE = re.compile(r"^\d{17}[\dX]$")
-_ID15_RE = re.compile(r"^\d{15}$")
+_ID18_RE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
+_ID15_RE = re.compile(r"^\d{15}$", re.ASCII)
 _SCIENTIFIC_RE = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 
 # Full-width digits and letters (U+FF10..) map to ASCII; ideographic and other spaces are removed.
