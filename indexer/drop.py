@@ -11,8 +11,8 @@ Each key is a file name in the folder (no path); the value is a source key, or a
 `source` and, for a CSV only, `encoding` (any Python codec name; without it the reader detects
 UTF-8 or GB18030). A bad manifest fails the whole drop with a message naming the bad entry.
 Several files may map to one source. Files that map to none are listed in `Drop.unknown` for the
-caller to report. Hidden files, Office lock files (`~$…`) and our own `*.rejects.jsonl` are
-ignored.
+caller to report. Hidden files, `_`-prefixed metadata (`_truth.json`), Office lock files
+(`~$…`) and our own `*.rejects.jsonl` are ignored.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from indexer.readers import DropError, RawRow, read_csv, read_jsonl, read_xlsx, 
 MANIFEST_NAME = "manifest.toml"
 REJECTS_SUFFIX = ".rejects.jsonl"
 SUPPORTED_SUFFIXES = frozenset({".csv", ".xlsx", ".jsonl"})
-_IGNORED_PREFIXES = (".", "~$")
+_IGNORED_PREFIXES = (".", "~$", "_")
 _ENTRY_KEYS = frozenset({"source", "encoding"})
 _SOURCE_KEYS = tuple(member.value for member in Source)
 

@@ -1,0 +1,212 @@
+"""What a demo drop contains and what the ingest must make of it (written as ``_truth.json``)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from indexer.demo_data.table import HEADERS, Table
+
+
+@dataclass(frozen=True, slots=True)
+class RowNote:
+    """One planted problem: data row number (1-based, header and title excluded), start line."""
+
+    row: int
+    line: int  # CSV/JSONL: physical line the record starts on; XLSX: sheet row
+    column: str
+    kind: str
+    raw: str  # the value as written ("" when the cell is empty)
+
+
+@dataclass(frozen=True, slots=True)
+class FileTruth:
+    """Per file: what was written and the outcome the ingest should report."""
+
+    source: str
+    file: str
+    encoding: str | None  # None for XLSX
+    newline: str | None
+    title_row: str | None
+    header: list[str]
+    extra_columns: list[str]
+    rows_written: int  # data rows, not header or title
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    duplicates: int  # exact copies of an earlier row
+    superseded: int  # rows replaced by a later row with the same key and a later 登记日期
+    warnings: int  # unparseable non-key values (the row is indexed)
+    warnings_by_kind: dict[str, int]
+    expected_documents: int  # rows_written - rejected - duplicates - superseded
+    reject_rows: list[RowNote]
+    duplicate_rows: list[int]
+    superseded_rows: list[int]
+    warning_rows: list[RowNote]
+    invalid_non_key_ids: list[RowNote]  # bad ID in a non-key column: kept raw, no identity link
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialSpouseCompany:
+    """(1) An official whose spouse (same 户号, 配偶) represents and co-owns a company."""
+
+    official_id: str
+    official_name: str
+    household: str
+    spouse_id: str
+    spouse_name: str
+    company_code: str
+    company_name: str
+    spouse_percent: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeceasedStillPaid:
+    """(2) A person recorded 死亡 who is still paid 基本养老金 for periods after the death."""
+
+    person_id: str
+    name: str
+    died: str
+    benefit_kind: str
+    serials_after_death: list[str]
+    periods_after_death: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ThemePetitions:
+    """(3) Petitions on one theme at every tier: numbers by 承办层级, each 问题属地行政区划代码."""
+
+    keyword: str
+    category: str
+    by_tier: dict[str, list[str]]
+    regions: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialChildChain:
+    """(4) Official -> child (same 户号) -> holding company -> wholly owned subsidiary."""
+
+    official_id: str
+    official_name: str
+    household: str
+    child_id: str
+    child_name: str
+    child_relation: str
+    holding_code: str
+    holding_name: str
+    child_percent: float
+    subsidiary_code: str
+    subsidiary_name: str
+    holding_percent: float
+
+
+@dataclass(frozen=True, slots=True)
+class SameNameOfficials:
+    """(5) A petition names an official by name + unit + post only; another has the same name."""
+
+    petition_number: str
+    name: str
+    official_id: str
+    unit: str
+    post: str
+    other_official_id: str
+    other_unit: str
+    other_post: str
+
+
+@dataclass(frozen=True, slots=True)
+class HubCompany:
+    """The employer with very many insured staff (a dense node for the graph)."""
+
+    code: str
+    name: str
+    insured_persons: int
+
+
+@dataclass(frozen=True, slots=True)
+class Patterns:
+    official_spouse_company: OfficialSpouseCompany
+    deceased_still_paid: DeceasedStillPaid
+    theme_petitions: ThemePetitions
+    official_child_chain: OfficialChildChain
+    same_name_officials: SameNameOfficials
+    hub_company: HubCompany
+
+
+@dataclass(frozen=True, slots=True)
+class Complainant:
+    """A sealed whistleblower: these values must never appear in any search, graph or export."""
+
+    name: str
+    id_number: str
+    phone: str
+    petitions: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRef:
+    id_number: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NameSamples:
+    """Canonical names that test analysis: CJK Extension A/B, minority dots, traditional forms."""
+
+    extension_chars: list[PersonRef]
+    minority_dots: list[PersonRef]
+    traditional_prone: list[PersonRef]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    """The truth about one demo drop; ``files`` is keyed by source."""
+
+    seed: int
+    persons: int
+    reference_day: str
+    total_rows: int
+    files: dict[str, FileTruth]
+    patterns: Patterns
+    complainants: list[Complainant]
+    name_samples: NameSamples
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
+
+
+def file_truth(
+    table: Table,
+    file: str,
+    encoding: str | None,
+    newline: str | None,
+    title: str | None,
+    lines: list[int],
+) -> FileTruth:
+    """Count what the rows of ``table`` were planted to be."""
+    rejects, warnings, bad_ids = [], [], []
+    duplicates, superseded = [], []
+    for number, (row, line) in enumerate(zip(table.rows, lines, strict=True), start=1):
+        if row.reject:
+            column, kind = row.reject
+            rejects.append(RowNote(number, line, column, kind, _raw(row.values.get(column))))
+        for column, kind in row.warnings:
+            warnings.append(RowNote(number, line, column, kind, _raw(row.values[column])))
+        for column in row.invalid_ids:
+            bad_ids.append(RowNote(number, line, column, "invalid_id", _raw(row.values[column])))
+        if row.duplicate:
+            duplicates.append(number)
+        if row.superseded:
+            superseded.append(number)
+    extra = [c for c in table.header if c not in HEADERS[table.source]]
+    return FileTruth(
+        table.source.value, file, encoding, newline, title, list(table.header), extra,
+        len(table.rows), len(rejects), dict(Counter(r.kind for r in rejects)),
+        len(duplicates), len(superseded), len(warnings), dict(Counter(w.kind for w in warnings)),
+        len(table.rows) - len(rejects) - len(duplicates) - len(superseded),
+        rejects, duplicates, superseded, warnings, bad_ids,
+    )  # fmt: skip
+
+
+def _raw(cell: object) -> str:
+    return "" if cell is None else str(cell)
