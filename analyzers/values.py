@@ -33,6 +33,7 @@ class Parsed(Generic[T]):
 
 # Compared after full-width -> ASCII, stripping and lower-casing: （空） is (空), ＮＵＬＬ null.
 _EMPTY_MARKERS = frozenset({"", "无", "-", "/", "null", "(空)"})
+_LONGEST_MARKER = max(len(marker) for marker in _EMPTY_MARKERS)
 
 # Floats from 2**53 up are not exact integers: an 18-digit ID number read as a float has lost
 # digits, and must keep its scientific form so the ID parser refuses it.
@@ -54,7 +55,12 @@ def is_empty(raw: object) -> bool:
     if isinstance(raw, Decimal):
         return raw.is_nan()
     if isinstance(raw, str):
-        return to_halfwidth(raw).strip().lower() in _EMPTY_MARKERS
+        # str.strip also removes the ideographic space; no marker is longer than 4 characters,
+        # so the common case (real text) returns without translating the whole value.
+        stripped = raw.strip()
+        if len(stripped) > _LONGEST_MARKER:
+            return False
+        return to_halfwidth(stripped).strip().lower() in _EMPTY_MARKERS
     return False
 
 
