@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -41,7 +42,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; defaults to SQLite in state_dir."
     )
+    sealed_database_url: str | None = Field(
+        default=None, description="The sealed complainant store; defaults to its own SQLite file."
+    )
     redis_url: str = "redis://127.0.0.1:6390/0"
+    ingest_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Processes that parse and build records during an ingest (1: in-process).",
+    )
+    celery_visibility_timeout_s: int = Field(
+        default=900, ge=1, description="Seconds before a dead worker's task is redelivered."
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8088, ge=1, le=65535)
     secret_key: SecretStr = SecretStr(_DEV_SECRET)
@@ -61,6 +73,18 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The configured database, or the embedded SQLite file under state_dir."""
         return self.database_url or f"sqlite:///{self.state_dir / 'xiansuo.db'}"
+
+    @property
+    def effective_sealed_database_url(self) -> str:
+        """The sealed store: never the same database as the search side's."""
+        return (
+            self.sealed_database_url or f"sqlite:///{self.state_dir / 'sealed' / 'complainants.db'}"
+        )
+
+    @property
+    def analysis_dir(self) -> Path:
+        """jieba's cache and the user dictionary harvested from the registries."""
+        return self.state_dir / "analysis"
 
     @property
     def effective_log_format(self) -> LogFormat:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the service on the embedded defaults: a local OpenSearch node, the
-# SQLite store in .state/demo, and the API on 127.0.0.1:8088.
+# Sets everything up and runs the service with demo data on the embedded defaults: a local
+# OpenSearch node, a generated drop of fictitious people (XIANSUO_DEMO_PERSONS, default 2000)
+# ingested into it, the SQLite store in .state/demo, and the API on 127.0.0.1:8088.
 #
 #   deploy/demo.sh            run in the foreground; Ctrl-C stops the API and the engine
 #   deploy/demo.sh --detach   leave both running in the background (logs in .state/demo)
@@ -25,6 +26,13 @@ if [ "$mode" = --stop ]; then stop_all; exit 0; fi
 deploy/bootstrap.sh
 mkdir -p "$state"
 deploy/opensearch.sh start --port "$os_port" --home "$state/opensearch" --name xiansuo-demo
+
+# Demo data: generated once (deterministic), ingested every time (idempotent).
+persons=${XIANSUO_DEMO_PERSONS:-2000}
+drop=$state/drop-$persons
+[ -d "$drop" ] || .venv/bin/xiansuo demo-data "$drop" --persons "$persons" >/dev/null
+echo "demo: ingesting $drop" >&2
+.venv/bin/xiansuo ingest "$drop"
 
 url=http://127.0.0.1:$XIANSUO_API_PORT
 if [ "$mode" = --detach ]; then

@@ -1,10 +1,12 @@
-"""The `xiansuo` command: serve the API (ingest, users and audit join as they land)."""
+"""The `xiansuo` command: serve the API, ingest drops, write demo data (users and audit to come)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from common.logs import configure_logging
 from common.settings import Settings
@@ -23,6 +25,60 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.context import ingest_context, rejects_dir_for
+    from indexer.pipeline import ingest_drop
+    from indexer.readers import DropError
+
+    drop = Path(args.path)
+    if not drop.is_dir():
+        print(f"xiansuo ingest: {drop} is not a drop folder", file=sys.stderr)
+        return 2
+    rejects = Path(args.rejects_dir) if args.rejects_dir else rejects_dir_for(settings, drop)
+    try:
+        if args.queue:
+            from indexer.tasks import QueuedIngestError, run_queued_ingest
+
+            try:
+                report = run_queued_ingest(settings, drop, rejects, reload=args.reload)
+            except QueuedIngestError as exc:
+                print(f"xiansuo ingest: {exc}", file=sys.stderr)
+                return 1
+        else:
+            progress = _progress_printer() if sys.stderr.isatty() and not args.json else None
+            with ingest_context(settings, rejects, progress) as ctx:
+                report = ingest_drop(drop, ctx, reload=args.reload)
+    except DropError as exc:
+        print(f"xiansuo ingest: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        for source, totals in report.by_source().items():
+            print(
+                f"{source:16} " + "  ".join(f"{k}={v}" for k, v in totals.items() if v is not None)
+            )
+        for name in report.unknown_files:
+            print(f"not a known source, skipped: {name}")
+        print(f"elapsed {report.elapsed_s:.1f}s")
+    return 0
+
+
+def _progress_printer() -> Callable[[str, int], None]:
+    def show(file: str, rows: int) -> None:
+        print(f"\r{file}: {rows:,} rows", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.demo_data import write_demo_drop
+
+    summary = write_demo_drop(Path(args.out), persons=args.persons, seed=args.seed)
+    print(json.dumps({"out": args.out, "total_rows": summary.total_rows}, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each sub-command stores its handler in ``handler``."""
     parser = argparse.ArgumentParser(prog="xiansuo", description="线索 — governed registry search")
@@ -32,6 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default XIANSUO_API_HOST)")
     serve.add_argument("--port", type=int, help="port (default XIANSUO_API_PORT)")
     serve.set_defaults(handler=_serve)
+
+    ingest = commands.add_parser("ingest", help="index a drop folder of registry exports")
+    ingest.add_argument("path", help="the drop folder")
+    ingest.add_argument("--json", action="store_true", help="print one JSON report")
+    ingest.add_argument("--queue", action="store_true", help="run as Celery tasks and wait")
+    ingest.add_argument("--reload", action="store_true", help="rebuild each index, swap aliases")
+    ingest.add_argument("--rejects-dir", help="where rejects go (default: state dir)")
+    ingest.set_defaults(handler=_ingest)
+
+    demo = commands.add_parser("demo-data", help="write a synthetic drop (fictitious people)")
+    demo.add_argument("out", help="folder to write")
+    demo.add_argument("--persons", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(handler=_demo_data)
     return parser
 
 

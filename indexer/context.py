@@ -1,0 +1,65 @@
+"""Builds an ingest context from the settings: the one place the ingest's collaborators are made.
+
+Shared by the command line and the Celery worker, so both ingest the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from opensearchpy import OpenSearch
+
+from analyzers.chinese import TextAnalyzer, build_text_analyzer
+from common.settings import Settings
+from indexer.dictionary import load_user_words, save_user_words, usable_words
+from indexer.pipeline import IngestContext, Progress
+from indexer.sealed import open_sealed_store
+
+
+def build_analyzer(settings: Settings) -> TextAnalyzer:
+    """The jieba analyzer with the registries' user dictionary as it stands on disk."""
+    return build_text_analyzer(
+        load_user_words(settings.analysis_dir), settings.analysis_dir / "jieba"
+    )
+
+
+def rejects_dir_for(settings: Settings, drop: Path) -> Path:
+    """Where a drop's rejects go: one folder per drop name, overwritten by a re-ingest."""
+    return settings.state_dir / "rejects" / drop.resolve().name
+
+
+@contextmanager
+def ingest_context(
+    settings: Settings, rejects_dir: Path, progress: Progress | None = None
+) -> Iterator[IngestContext]:
+    """An IngestContext whose new dictionary words are saved when the run ends."""
+    client = OpenSearch(
+        hosts=[settings.opensearch_url], timeout=120, max_retries=3, retry_on_timeout=True
+    )
+    sealed = open_sealed_store(settings.effective_sealed_database_url)
+    analyzer = build_analyzer(settings)
+    new_words: list[str] = []
+
+    def on_words(words: list[str]) -> None:
+        fresh = usable_words(words)
+        analyzer.add_words(fresh)
+        new_words.extend(fresh)
+
+    try:
+        yield IngestContext(
+            client=client,
+            index_prefix=settings.index_prefix,
+            analysis=analyzer,
+            sealed=sealed,
+            rejects_dir=rejects_dir,
+            on_words=on_words,
+            progress=progress,
+            workers=settings.ingest_workers,
+        )
+    finally:
+        if new_words:
+            save_user_words(settings.analysis_dir, new_words)
+        client.close()
+        sealed.dispose()

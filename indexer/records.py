@@ -1,0 +1,297 @@
+"""One row of a source to one indexable document, or the reason it must be rejected.
+
+Only a missing or invalid key rejects a row. Other fields that fail to parse are left empty, their
+raw text kept under ``unparsed`` and counted as warnings. Sealed (complainant) values are returned
+apart from the document and never enter it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Protocol
+
+from analyzers.dates import parse_date, parse_period
+from analyzers.ids import normalise_credit_code, normalise_person_id
+from analyzers.regions import parse_region, region_prefixes
+from analyzers.values import (
+    Parsed,
+    clean_name,
+    clean_text,
+    is_empty,
+    name_without_dot,
+    parse_bool,
+    parse_decimal,
+    parse_money,
+    parse_phone,
+    split_aligned,
+    to_text,
+)
+from indexer.sources import Column, Kind, SourceSpec
+
+
+class TextAnalysis(Protocol):
+    """What the builder needs of the Chinese analyzer (analyzers.chinese.TextAnalyzer)."""
+
+    def simplified(self, text: str) -> str: ...
+    def index_tokens(self, text: str) -> list[str]: ...
+    def pinyin_full(self, name: str) -> str: ...
+    def pinyin_initials(self, name: str) -> str: ...
+    def add_words(self, words: list[str]) -> int: ...
+
+
+@dataclass(slots=True)
+class Built:
+    """A document ready for the sink, with what the accounting needs to know about it."""
+
+    doc_id: str
+    key: str
+    document: dict[str, Any]
+    version: int | None  # supersede order (ordinal of the version date); None: last write wins
+    warnings: list[str] = field(default_factory=list)
+    sealed: dict[str, str] = field(default_factory=dict)
+    dictionary_words: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: str
+
+
+@lru_cache(maxsize=65536)
+def _region(raw: str) -> tuple[str, tuple[str, ...], str] | str:
+    """(code, prefixes, tier) of a region code, or the parse error; codes repeat across rows."""
+    parsed = parse_region(raw)
+    if parsed.value is None:
+        return parsed.error or "not a region code"
+    region = parsed.value
+    return region.code, tuple(region_prefixes(region.code)), region.tier
+
+
+def document_id(spec: SourceSpec, key: str) -> str:
+    """Deterministic id from the source and natural key: re-ingest overwrites, never duplicates."""
+    return hashlib.blake2b(f"{spec.source}\x1f{key}".encode(), digest_size=12).hexdigest()
+
+
+class _Accumulator:
+    """Collects the cross-field parts of a document while its columns are parsed."""
+
+    def __init__(self, analysis: TextAnalysis) -> None:
+        self.analysis = analysis
+        self.persons: list[str] = []
+        self.companies: list[str] = []
+        self.names: list[str] = []  # simplified, for search
+        self.written_names: list[str] = []  # as written: pinyin reads traditional characters
+        self.orgs: list[str] = []
+        self.text: list[str] = []
+        self.tokens: list[str] = []
+        self.unparsed: dict[str, str] = {}
+        self.region: tuple[str, tuple[str, ...], str] | None = None
+        self.warnings: list[str] = []
+
+    def add_text(self, value: str) -> str:
+        simple = self.analysis.simplified(value)
+        self.text.append(simple)
+        if simple != value:  # keep the original too: a traditional query finds it as well
+            self.text.append(value)
+        return simple
+
+    def warn(self, column: Column, raw: object, error: str, path: str) -> None:
+        self.unparsed[path] = to_text(raw)
+        self.warnings.append(f"{column.header}: {error}")
+
+
+def _number(parsed: Parsed[Decimal]) -> Parsed[float]:
+    return Parsed(float(parsed.value) if parsed.value is not None else None, parsed.error)
+
+
+def _parse_cell(column: Column, raw: object, acc: _Accumulator, path: str) -> object:
+    """The indexed value of one cell (None when empty or unparseable)."""
+    if is_empty(raw):
+        return None
+    kind = column.kind
+    if kind in (Kind.PERSON_ID, Kind.CREDIT_CODE, Kind.PARTY_ID):
+        text = to_text(raw)
+        if kind is not Kind.CREDIT_CODE and (person := normalise_person_id(text)).value:
+            acc.persons.append(person.value)
+            return person.value
+        if kind is not Kind.PERSON_ID and (company := normalise_credit_code(text)).value:
+            acc.companies.append(company.value)
+            return company.value
+        # An invalid number in a non-key column stays as raw text and links nobody.
+        acc.warn(column, raw, "not a valid identity number", path)
+        return clean_text(raw)
+    if kind is Kind.NAME:
+        name = clean_name(raw)
+        if name:
+            acc.names.append(acc.add_text(name))
+            acc.written_names.append(name)
+        return name
+    if kind in (Kind.ORG_NAME, Kind.TEXT, Kind.LONG_TEXT, Kind.LABEL):
+        cleaned = clean_text(raw)
+        if cleaned:
+            simple = acc.add_text(cleaned)
+            if kind is Kind.ORG_NAME:
+                acc.orgs.append(simple)
+            elif kind is Kind.LONG_TEXT:
+                acc.tokens.extend(acc.analysis.index_tokens(simple))
+        return cleaned
+    parsed: Parsed[Any]
+    if kind is Kind.DATE:
+        parsed = parse_date(raw)
+    elif kind is Kind.PERIOD:
+        parsed = parse_period(raw)
+    elif kind is Kind.MONEY:
+        parsed = _number(parse_money(raw))
+    elif kind is Kind.NUMBER:
+        parsed = _number(parse_decimal(raw))
+    elif kind is Kind.BOOL:
+        parsed = parse_bool(raw)
+    elif kind is Kind.PHONE:
+        parsed = parse_phone(raw)
+    elif kind is Kind.REGION:
+        region = _region(to_text(raw))
+        if isinstance(region, str):
+            parsed = Parsed(None, region)
+        else:
+            parsed = Parsed(region[0])
+            acc.region = region
+    else:  # pragma: no cover - SEALED never reaches here
+        raise AssertionError(kind)
+    if parsed.error:
+        acc.warn(column, raw, parsed.error, path)
+        return None
+    value = parsed.value
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _key_part(column: Column, raw: object) -> tuple[str | None, str | None]:
+    """The normalised key value of a key column, or the reject reason."""
+    if is_empty(raw):
+        return None, f"missing key field {column.header}"
+    if column.kind is Kind.PERSON_ID:
+        result = normalise_person_id(to_text(raw))
+    elif column.kind is Kind.CREDIT_CODE:
+        result = normalise_credit_code(to_text(raw))
+    elif column.kind is Kind.DATE:
+        date_result = parse_date(raw)
+        if date_result.error or date_result.value is None:
+            return None, f"invalid key field {column.header}: {date_result.error}"
+        return date_result.value.isoformat(), None
+    elif column.kind is Kind.NAME:
+        return clean_name(raw), None
+    else:
+        return clean_text(raw), None
+    if result.error:
+        return None, f"invalid key field {column.header}: {result.error}"
+    return result.value, None
+
+
+def _optional_key_part(column: Column, raw: object) -> str:
+    """An optional key part (a holder's ID): normalised when valid, compact raw text otherwise."""
+    if is_empty(raw):
+        return ""
+    text = to_text(raw)
+    for result in (normalise_person_id(text), normalise_credit_code(text)):
+        if result.value:
+            return result.value
+    return (clean_text(raw) or "").replace(" ", "")
+
+
+def build_record(
+    spec: SourceSpec, values: Mapping[str, object], analysis: TextAnalysis, file: str, line: int
+) -> Built | Rejected:
+    """Parse one row of ``spec`` into a document, or say why it cannot be indexed."""
+    key_parts: list[str] = []
+    for name in spec.key_fields:
+        column = spec.column(name)
+        raw = values.get(column.header)
+        if column.key:
+            part, reason = _key_part(column, raw)
+            if reason or part is None:
+                return Rejected(reason or f"missing key field {column.header}")
+            key_parts.append(part)
+        else:
+            key_parts.append(_optional_key_part(column, raw))
+    key = "|".join(key_parts)
+
+    acc = _Accumulator(analysis)
+    doc: dict[str, Any] = {
+        "source": str(spec.source),
+        "record_key": key,
+        "file": file,
+        "line": line,
+    }
+    sealed: dict[str, str] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for column in spec.columns:
+        raw = values.get(column.header)
+        if column.kind is Kind.SEALED:
+            if not is_empty(raw):
+                sealed[column.field] = to_text(raw)
+            continue
+        if column.group is not None:
+            items = groups.setdefault(column.group, [])
+            for i, part in enumerate(split_aligned(raw)):
+                while len(items) <= i:
+                    items.append({})
+                value = _parse_cell(column, part, acc, f"{column.group}.{i}.{column.field}")
+                if value is not None:
+                    items[i][column.field] = value
+            continue
+        value = _parse_cell(column, raw, acc, column.field)
+        if value is not None:
+            doc[column.field] = value
+    for group, items in groups.items():
+        doc[group] = [item for item in items if item]
+
+    extra = {
+        header: to_text(raw)
+        for header, raw in values.items()
+        if header not in spec.by_header and not is_empty(raw)
+    }
+    if extra:
+        doc["extra"] = extra
+    _add_envelope(spec, doc, acc)
+
+    version = None
+    if spec.version_field is not None:
+        version_date = doc.get(spec.version_field)
+        version = date.fromisoformat(version_date).toordinal() if version_date else 0
+    words = list(dict.fromkeys([*acc.names, *acc.orgs]))
+    return Built(document_id(spec, key), key, doc, version, acc.warnings, sealed, words)
+
+
+def _add_envelope(spec: SourceSpec, doc: dict[str, Any], acc: _Accumulator) -> None:
+    analysis = acc.analysis
+    if acc.persons:
+        doc["persons"] = sorted(set(acc.persons))
+    if acc.companies:
+        doc["companies"] = sorted(set(acc.companies))
+    if acc.names:
+        names = list(dict.fromkeys(acc.names))
+        doc["names"] = names
+        doc["names_nodot"] = list(dict.fromkeys(name_without_dot(n) for n in names))
+        written = list(dict.fromkeys(acc.written_names))
+        doc["names_pinyin"] = list(dict.fromkeys(analysis.pinyin_full(n) for n in written))
+        doc["names_initials"] = list(dict.fromkeys(analysis.pinyin_initials(n) for n in written))
+    if acc.orgs:
+        doc["orgs"] = list(dict.fromkeys(acc.orgs))
+    if spec.region_field and acc.region is not None:
+        _, prefixes, tier = acc.region
+        doc["region_prefixes"] = list(prefixes)
+        doc["tier"] = tier
+    if spec.date_field and (record_date := doc.get(spec.date_field)):
+        doc["record_date"] = record_date
+    if acc.text:
+        doc["all_text"] = acc.text
+    if acc.tokens:
+        doc["all_tokens"] = " ".join(acc.tokens)
+    if acc.unparsed:
+        doc["unparsed"] = acc.unparsed
+    if acc.warnings:
+        doc["warnings"] = acc.warnings
