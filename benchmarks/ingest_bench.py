@@ -1,17 +1,19 @@
 """Ingest benchmark: the full pipeline against a direct bulk load of the same final documents.
 
-    .venv/bin/python benchmarks/ingest_bench.py --persons 20000
+    .venv/bin/python benchmarks/ingest_bench.py --persons 20000 --rounds 3
 
 Generates a demo drop (fictitious people), ingests it end to end into one index prefix, then
 bulk-loads the very documents the pipeline produced, read back beforehand, straight into a
 second prefix with the same mappings, in the same run on the same node. Prints rows/s for both
-and their ratio. Needs a running node (XIANSUO_OPENSEARCH_URL, default the demo's :9250).
+and their ratio per round, and the medians (a shared 2-core VM is noisy: rounds differ by 20%).
+Needs a running node (XIANSUO_OPENSEARCH_URL, default the demo's :9250).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 import uuid
@@ -21,9 +23,11 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy.helpers import scan
 
+from common.logs import configure_logging
 from common.settings import Settings
 from indexer.context import ingest_context
 from indexer.demo_data import write_demo_drop
+from indexer.engine import create_ingest_client
 from indexer.pipeline import ingest_drop
 from indexer.sink import IndexSink
 from indexer.sources import load_sources
@@ -62,54 +66,64 @@ def direct_load(
     return written
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=20_000, help="demo persons (~10 rows each)")
-    parser.add_argument("--keep", action="store_true", help="keep the benchmark indices")
-    args = parser.parse_args()
-
-    base = Settings()
-    run = uuid.uuid4().hex[:6]
-    with tempfile.TemporaryDirectory(prefix="xiansuo-bench-") as tmp:
-        drop = Path(tmp) / "drop"
-        t0 = time.perf_counter()
-        summary = write_demo_drop(drop, persons=args.persons)
-        generated_s = time.perf_counter() - t0
-        settings = base.model_copy(
-            update={"index_prefix": f"bench-{run}-p", "state_dir": Path(tmp) / "state"}
-        )
-        with ingest_context(settings, Path(tmp) / "rejects") as ctx:
-            report = ingest_drop(drop, ctx)
-        rows = sum(f.read for f in report.files)
-        client = OpenSearch(hosts=[base.opensearch_url], timeout=120)
-        try:
-            docs = read_back(client, settings.index_prefix)
-            n_docs = sum(len(v) for v in docs.values())
-            t1 = time.perf_counter()
-            written = direct_load(client, f"bench-{run}-d", docs)
-            direct_s = time.perf_counter() - t1
-        finally:
-            if not args.keep:
-                client.indices.delete(index=f"bench-{run}-*", expand_wildcards="all")
-            client.close()
+def run_round(base: Settings, drop: Path, tmp: Path, run: str) -> dict[str, float]:
+    """One pipeline ingest and one direct load of its documents; their rates."""
+    settings = base.model_copy(update={"index_prefix": f"bench-{run}-p", "state_dir": tmp / run})
+    with ingest_context(settings, tmp / run / "rejects") as ctx:
+        report = ingest_drop(drop, ctx)
+    rows = sum(f.read for f in report.files)
+    client = create_ingest_client(base.opensearch_url)
+    try:
+        docs = read_back(client, settings.index_prefix)
+        started = time.perf_counter()
+        written = direct_load(client, f"bench-{run}-d", docs)
+        direct_s = time.perf_counter() - started
+    finally:
+        client.indices.delete(index=f"bench-{run}-*", expand_wildcards="all")
+        client.close()
     pipeline_rate = rows / report.elapsed_s
     direct_rate = written / direct_s
-    result = {
+    return {
         "rows": rows,
-        "documents": n_docs,
-        "generated_rows": summary.total_rows,
-        "generate_s": round(generated_s, 1),
+        "documents": written,
         "pipeline_s": round(report.elapsed_s, 1),
         "pipeline_rows_per_s": round(pipeline_rate),
         "direct_s": round(direct_s, 1),
         "direct_docs_per_s": round(direct_rate),
         "ratio": round(pipeline_rate / direct_rate, 3),
     }
-    print(f"rows read            {rows:>10,}   documents {n_docs:,}")
-    print(f"pipeline (end to end){pipeline_rate:>10,.0f} rows/s   ({report.elapsed_s:.1f} s)")
-    print(f"direct bulk          {direct_rate:>10,.0f} docs/s   ({direct_s:.1f} s)")
-    print(f"ratio pipeline/direct {pipeline_rate / direct_rate:>9.2f}")
-    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--persons", type=int, default=20_000, help="demo persons (~11 rows each)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the median is reported")
+    args = parser.parse_args()
+
+    base = Settings()
+    configure_logging(base.model_copy(update={"log_level": "warning"}))
+    with tempfile.TemporaryDirectory(prefix="xiansuo-bench-") as name:
+        tmp = Path(name)
+        summary = write_demo_drop(tmp / "drop", persons=args.persons)
+        print(f"drop: {summary.total_rows:,} rows ({args.persons:,} persons)")
+        rounds = []
+        for i in range(args.rounds):
+            result = run_round(base, tmp / "drop", tmp, f"{uuid.uuid4().hex[:6]}")
+            rounds.append(result)
+            print(
+                f"round {i + 1}: pipeline {result['pipeline_rows_per_s']:>7,} rows/s"
+                f" ({result['pipeline_s']} s)   direct {result['direct_docs_per_s']:>7,} docs/s"
+                f" ({result['direct_s']} s)   ratio {result['ratio']:.2f}"
+            )
+    median = {
+        key: statistics.median(r[key] for r in rounds)
+        for key in ("pipeline_rows_per_s", "direct_docs_per_s", "ratio")
+    }
+    print(
+        f"median: pipeline {median['pipeline_rows_per_s']:,.0f} rows/s, direct"
+        f" {median['direct_docs_per_s']:,.0f} docs/s, ratio {median['ratio']:.2f}"
+    )
+    print(json.dumps({"rounds": rounds, "median": median}))
 
 
 if __name__ == "__main__":

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from opensearchpy import OpenSearch
-
 from analyzers.chinese import TextAnalyzer, build_text_analyzer
 from common.settings import Settings
 from indexer.dictionary import load_user_words, save_user_words, usable_words
+from indexer.engine import create_ingest_client
 from indexer.pipeline import IngestContext, Progress
 from indexer.sealed import open_sealed_store
 
@@ -32,12 +31,18 @@ def rejects_dir_for(settings: Settings, drop: Path) -> Path:
 
 @contextmanager
 def ingest_context(
-    settings: Settings, rejects_dir: Path, progress: Progress | None = None
+    settings: Settings,
+    rejects_dir: Path,
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
 ) -> Iterator[IngestContext]:
-    """An IngestContext whose new dictionary words are saved when the run ends."""
-    client = OpenSearch(
-        hosts=[settings.opensearch_url], timeout=120, max_retries=3, retry_on_timeout=True
-    )
+    """An IngestContext whose new dictionary words are saved when the run ends.
+
+    ``workers`` overrides ``settings.ingest_workers`` (a Celery task builds in-process: Celery
+    scales with one worker process per core instead).
+    """
+    client = create_ingest_client(settings.opensearch_url)
     sealed = open_sealed_store(settings.effective_sealed_database_url)
     analyzer = build_analyzer(settings)
     new_words: list[str] = []
@@ -56,7 +61,7 @@ def ingest_context(
             rejects_dir=rejects_dir,
             on_words=on_words,
             progress=progress,
-            workers=settings.ingest_workers,
+            workers=settings.ingest_workers if workers is None else workers,
         )
     finally:
         if new_words:

@@ -238,7 +238,7 @@ def _ingest_file(
                 continue
             yield row
 
-    def documents(build: Builder) -> Iterator[tuple[str, dict[str, Any], int | None]]:
+    def documents(build: Builder) -> Iterator[tuple[str, dict[str, Any] | str, int | None]]:
         for row, built in build(good_rows()):
             if isinstance(built, Rejected):
                 report.rejected += 1

@@ -50,7 +50,7 @@ class Built:
 
     doc_id: str
     key: str
-    document: dict[str, Any]
+    document: dict[str, Any] | str  # JSON text when built in a worker process
     version: int | None  # supersede order (ordinal of the version date); None: last write wins
     warnings: list[str] = field(default_factory=list)
     sealed: dict[str, str] = field(default_factory=dict)
@@ -93,13 +93,6 @@ class _Accumulator:
         self.region: tuple[str, tuple[str, ...], str] | None = None
         self.warnings: list[str] = []
 
-    def add_text(self, value: str) -> str:
-        simple = self.analysis.simplified(value)
-        self.text.append(simple)
-        if simple != value:  # keep the original too: a traditional query finds it as well
-            self.text.append(value)
-        return simple
-
     def warn(self, column: Column, raw: object, error: str, path: str) -> None:
         self.unparsed[path] = to_text(raw)
         self.warnings.append(f"{column.header}: {error}")
@@ -109,37 +102,52 @@ def _number(parsed: Parsed[Decimal]) -> Parsed[float]:
     return Parsed(float(parsed.value) if parsed.value is not None else None, parsed.error)
 
 
-def _parse_cell(column: Column, raw: object, acc: _Accumulator, path: str) -> object:
-    """The indexed value of one cell (None when empty or unparseable)."""
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    """What one cell contributes to a document; a pure function of its kind and raw value."""
+
+    value: object = None  # the indexed value
+    error: str | None = None  # why the raw value is kept unparsed instead
+    person: str | None = None
+    company: str | None = None
+    simple: str | None = None  # simplified text for search (text and name kinds)
+    region: tuple[str, tuple[str, ...], str] | None = None
+
+
+_EMPTY = _Cell()
+_TEXT_KINDS = frozenset({Kind.NAME, Kind.ORG_NAME, Kind.TEXT, Kind.LONG_TEXT, Kind.LABEL})
+# Registry values repeat (a pensioner's ID, name and payer every month; labels everywhere):
+# short cells are parsed once per process. Prose is not cached.
+_CACHE: dict[tuple[Kind, str], _Cell] = {}
+_CACHE_MAX_CHARS = 64
+_CACHE_ENTRIES = 200_000
+
+
+def _cell(kind: Kind, raw: object, analysis: TextAnalysis) -> _Cell:
+    if not isinstance(raw, str) or len(raw) > _CACHE_MAX_CHARS or kind is Kind.LONG_TEXT:
+        return _parse_value(kind, raw, analysis)
+    cell = _CACHE.get((kind, raw))
+    if cell is None:
+        if len(_CACHE) >= _CACHE_ENTRIES:
+            _CACHE.clear()
+        cell = _CACHE[(kind, raw)] = _parse_value(kind, raw, analysis)
+    return cell
+
+
+def _parse_value(kind: Kind, raw: object, analysis: TextAnalysis) -> _Cell:
     if is_empty(raw):
-        return None
-    kind = column.kind
+        return _EMPTY
     if kind in (Kind.PERSON_ID, Kind.CREDIT_CODE, Kind.PARTY_ID):
         text = to_text(raw)
         if kind is not Kind.CREDIT_CODE and (person := normalise_person_id(text)).value:
-            acc.persons.append(person.value)
-            return person.value
+            return _Cell(person.value, person=person.value)
         if kind is not Kind.PERSON_ID and (company := normalise_credit_code(text)).value:
-            acc.companies.append(company.value)
-            return company.value
+            return _Cell(company.value, company=company.value)
         # An invalid number in a non-key column stays as raw text and links nobody.
-        acc.warn(column, raw, "not a valid identity number", path)
-        return clean_text(raw)
-    if kind is Kind.NAME:
-        name = clean_name(raw)
-        if name:
-            acc.names.append(acc.add_text(name))
-            acc.written_names.append(name)
-        return name
-    if kind in (Kind.ORG_NAME, Kind.TEXT, Kind.LONG_TEXT, Kind.LABEL):
-        cleaned = clean_text(raw)
-        if cleaned:
-            simple = acc.add_text(cleaned)
-            if kind is Kind.ORG_NAME:
-                acc.orgs.append(simple)
-            elif kind is Kind.LONG_TEXT:
-                acc.tokens.extend(acc.analysis.index_tokens(simple))
-        return cleaned
+        return _Cell(clean_text(raw), "not a valid identity number")
+    if kind in _TEXT_KINDS:
+        cleaned = clean_name(raw) if kind is Kind.NAME else clean_text(raw)
+        return _Cell(cleaned, simple=analysis.simplified(cleaned)) if cleaned else _EMPTY
     parsed: Parsed[Any]
     if kind is Kind.DATE:
         parsed = parse_date(raw)
@@ -156,17 +164,40 @@ def _parse_cell(column: Column, raw: object, acc: _Accumulator, path: str) -> ob
     elif kind is Kind.REGION:
         region = _region(to_text(raw))
         if isinstance(region, str):
-            parsed = Parsed(None, region)
-        else:
-            parsed = Parsed(region[0])
-            acc.region = region
+            return _Cell(error=region)
+        return _Cell(region[0], region=region)
     else:  # pragma: no cover - SEALED never reaches here
         raise AssertionError(kind)
     if parsed.error:
-        acc.warn(column, raw, parsed.error, path)
-        return None
+        return _Cell(error=parsed.error)
     value = parsed.value
-    return value.isoformat() if isinstance(value, date) else value
+    return _Cell(value.isoformat() if isinstance(value, date) else value)
+
+
+def _parse_cell(column: Column, raw: object, acc: _Accumulator, path: str) -> object:
+    """The indexed value of one cell (None when empty or unparseable); records its side parts."""
+    cell = _cell(column.kind, raw, acc.analysis)
+    if cell.error:
+        acc.warn(column, raw, cell.error, path)
+    if cell.person:
+        acc.persons.append(cell.person)
+    elif cell.company:
+        acc.companies.append(cell.company)
+    elif cell.region:
+        acc.region = cell.region
+    elif cell.simple is not None:
+        original = str(cell.value)
+        acc.text.append(cell.simple)
+        if cell.simple != original:  # keep the original too: a traditional query finds it as well
+            acc.text.append(original)
+        if column.kind is Kind.NAME:
+            acc.names.append(cell.simple)
+            acc.written_names.append(original)
+        elif column.kind is Kind.ORG_NAME:
+            acc.orgs.append(cell.simple)
+        elif column.kind is Kind.LONG_TEXT:
+            acc.tokens.extend(acc.analysis.index_tokens(cell.simple))
+    return cell.value
 
 
 def _key_part(column: Column, raw: object) -> tuple[str | None, str | None]:
@@ -207,8 +238,7 @@ def build_record(
 ) -> Built | Rejected:
     """Parse one row of ``spec`` into a document, or say why it cannot be indexed."""
     key_parts: list[str] = []
-    for name in spec.key_fields:
-        column = spec.column(name)
+    for column in spec.key_columns:
         raw = values.get(column.header)
         if column.key:
             part, reason = _key_part(column, raw)
@@ -266,6 +296,24 @@ def build_record(
     return Built(document_id(spec, key), key, doc, version, acc.warnings, sealed, words)
 
 
+_NAME_FORMS: dict[tuple[str, str], tuple[str, str, str]] = {}
+
+
+def _name_forms(simple: str, written: str, analysis: TextAnalysis) -> tuple[str, str, str]:
+    """(without middle dot, pinyin, initials) of a name; names recur across registries."""
+    forms = _NAME_FORMS.get((simple, written))
+    if forms is None:
+        forms = (
+            name_without_dot(simple),
+            analysis.pinyin_full(written),
+            analysis.pinyin_initials(written),
+        )
+        if len(_NAME_FORMS) >= _CACHE_ENTRIES:
+            _NAME_FORMS.clear()
+        _NAME_FORMS[(simple, written)] = forms
+    return forms
+
+
 def _add_envelope(spec: SourceSpec, doc: dict[str, Any], acc: _Accumulator) -> None:
     analysis = acc.analysis
     if acc.persons:
@@ -273,12 +321,14 @@ def _add_envelope(spec: SourceSpec, doc: dict[str, Any], acc: _Accumulator) -> N
     if acc.companies:
         doc["companies"] = sorted(set(acc.companies))
     if acc.names:
-        names = list(dict.fromkeys(acc.names))
-        doc["names"] = names
-        doc["names_nodot"] = list(dict.fromkeys(name_without_dot(n) for n in names))
-        written = list(dict.fromkeys(acc.written_names))
-        doc["names_pinyin"] = list(dict.fromkeys(analysis.pinyin_full(n) for n in written))
-        doc["names_initials"] = list(dict.fromkeys(analysis.pinyin_initials(n) for n in written))
+        doc["names"] = list(dict.fromkeys(acc.names))
+        forms = [
+            _name_forms(simple, written, analysis)
+            for simple, written in zip(acc.names, acc.written_names, strict=True)
+        ]
+        doc["names_nodot"] = list(dict.fromkeys(f[0] for f in forms))
+        doc["names_pinyin"] = list(dict.fromkeys(f[1] for f in forms))
+        doc["names_initials"] = list(dict.fromkeys(f[2] for f in forms))
     if acc.orgs:
         doc["orgs"] = list(dict.fromkeys(acc.orgs))
     if spec.region_field and acc.region is not None:

@@ -128,7 +128,7 @@ class IndexSink:
         self._client.indices.refresh(index=index)
 
     def write(
-        self, index: str, docs: Iterable[tuple[str, dict[str, Any], int | None]]
+        self, index: str, docs: Iterable[tuple[str, dict[str, Any] | str, int | None]]
     ) -> Iterator[WriteOutcome]:
         """Bulk-write (id, document, version) triples; one outcome per document, in order."""
 

@@ -55,9 +55,13 @@ class SourceSpec:
     region_field: str | None = None
     date_field: str | None = None  # the record's main date (facets, sorting)
     by_header: dict[str, Column] = field(init=False, repr=False, compare=False)
+    key_columns: tuple[Column, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_header", {c.header: c for c in self.columns})
+        by_field = {c.field: c for c in self.columns if c.group is None}
+        key_columns = tuple(by_field[name] for name in self.key_fields if name in by_field)
+        object.__setattr__(self, "key_columns", key_columns)
 
     def column(self, field_name: str) -> Column:
         return next(c for c in self.columns if c.field == field_name)

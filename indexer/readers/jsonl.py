@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
+
 from indexer.readers.base import (
     RawRow,
     has_undecodable,
@@ -39,10 +41,16 @@ def read_jsonl(path: Path | str) -> Iterator[RawRow]:
                 yield RawRow(name, number, {}, raw, "bytes that are not valid UTF-8")
                 continue
             try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                yield RawRow(name, number, {}, raw, f"invalid JSON: {exc.msg} (column {exc.colno})")
-                continue
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                # The standard parser reads what orjson refuses (integers past 64 bits) and
+                # words its errors the way people know them.
+                try:
+                    record = json.loads(raw)
+                except json.JSONDecodeError as exc:
+                    error = f"invalid JSON: {exc.msg} (column {exc.colno})"
+                    yield RawRow(name, number, {}, raw, error)
+                    continue
             if not isinstance(record, dict):
                 kind = _JSON_TYPES.get(type(record), "null")
                 yield RawRow(name, number, {}, raw, f"a JSON {kind} where an object is expected")
