@@ -26,9 +26,9 @@ from opensearchpy.helpers import scan
 from common.logs import configure_logging
 from common.settings import Settings
 from indexer.context import ingest_context
-from indexer.demo_data import write_demo_drop
+from indexer.demo_data import TRUTH_FILE, write_demo_drop
 from indexer.engine import create_ingest_client
-from indexer.pipeline import ingest_drop
+from indexer.pipeline import IngestReport, ingest_drop
 from indexer.sink import IndexSink
 from indexer.sources import load_sources
 
@@ -66,11 +66,29 @@ def direct_load(
     return written
 
 
+def accounting_errors(report: IngestReport, truth: dict[str, Any]) -> list[str]:
+    """Where the run's counts differ from the drop's ground truth (none when exact)."""
+    errors = []
+    for source, got in report.by_source().items():
+        want = truth["files"][source]
+        expected = {
+            "read": want["rows_written"],
+            "indexed": want["expected_documents"],
+            "rejected": want["rejected"],
+            "duplicates": want["duplicates"] + want["superseded"],
+        }
+        errors += [f"{source}.{k}: {got[k]} != {v}" for k, v in expected.items() if got[k] != v]
+    return errors
+
+
 def run_round(base: Settings, drop: Path, tmp: Path, run: str) -> dict[str, float]:
     """One pipeline ingest and one direct load of its documents; their rates."""
     settings = base.model_copy(update={"index_prefix": f"bench-{run}-p", "state_dir": tmp / run})
     with ingest_context(settings, tmp / run / "rejects") as ctx:
         report = ingest_drop(drop, ctx)
+    truth = json.loads((drop / TRUTH_FILE).read_text(encoding="utf-8"))
+    if errors := accounting_errors(report, truth):
+        raise SystemExit("accounting differs from the ground truth: " + "; ".join(errors))
     rows = sum(f.read for f in report.files)
     client = create_ingest_client(base.opensearch_url)
     try:
@@ -111,7 +129,8 @@ def main() -> None:
             result = run_round(base, tmp / "drop", tmp, f"{uuid.uuid4().hex[:6]}")
             rounds.append(result)
             print(
-                f"round {i + 1}: pipeline {result['pipeline_rows_per_s']:>7,} rows/s"
+                f"round {i + 1}: exact accounting; pipeline"
+                f" {result['pipeline_rows_per_s']:>7,} rows/s"
                 f" ({result['pipeline_s']} s)   direct {result['direct_docs_per_s']:>7,} docs/s"
                 f" ({result['direct_s']} s)   ratio {result['ratio']:.2f}"
             )

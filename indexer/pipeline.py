@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from analyzers.values import clean_name, clean_text, split_aligned
 from common.vocab import Source
 from indexer.building import Builder, record_builder
-from indexer.drop import Drop, DropFile, discover_drop, read_file
+from indexer.drop import Drop, DropInput, discover_drop, read_file
 from indexer.readers import RawRow
 from indexer.records import Rejected, TextAnalysis
 from indexer.sealed import store_complainants
@@ -209,7 +209,7 @@ def ingest_source(
 
 
 def _ingest_file(
-    drop_file: DropFile,
+    drop_file: DropInput,
     spec: SourceSpec,
     sink: IndexSink,
     index: str,
@@ -217,7 +217,7 @@ def _ingest_file(
     rejects: _Rejects,
     ctx: IngestContext,
 ) -> FileReport:
-    name = drop_file.path.name
+    name = drop_file.name
     report = FileReport(source=str(spec.source), file=name)
     pending: deque[tuple[RawRow, bool]] = deque()
     sealed_rows: list[tuple[str, dict[str, str], str]] = []

@@ -235,3 +235,30 @@ def test_unparseable_non_key_value_is_kept_raw_with_a_warning(
     doc = next(iter(all_docs(os_client, f"{run_settings.index_prefix}-household").values()))
     assert "birth_date" not in doc
     assert doc["unparsed"] == {"birth_date": "2019-13-45"}
+
+
+def test_database_table_in_the_manifest_is_ingested(
+    run_settings: Settings, os_client: OpenSearch, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "registry.db"
+    with sqlite3.connect(db) as conn:
+        columns = ", ".join(f'"{h}" TEXT' for h in HOUSEHOLD_HEADER)
+        conn.execute(f'CREATE TABLE "常住人口" ({columns})')
+        placeholders = ", ".join("?" for _ in HOUSEHOLD_HEADER)
+        rows = [
+            household_row(person_id("46010619700101006"), "周杰"),
+            household_row("4.60102E+17", "吴昊"),
+        ]
+        conn.executemany(f'INSERT INTO "常住人口" VALUES ({placeholders})', rows)  # noqa: S608
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "manifest.toml").write_text(
+        f'[tables."户籍库"]\nsource = "household"\nurl = "sqlite:///{db}"\ntable = "常住人口"\n',
+        encoding="utf-8",
+    )
+    report = ingest(run_settings, drop)
+    assert [(f.file, f.read, f.indexed, f.rejected) for f in report.files] == [("户籍库", 2, 1, 1)]
+    docs = all_docs(os_client, f"{run_settings.index_prefix}-household")
+    assert [d["name"] for d in docs.values()] == ["周杰"]

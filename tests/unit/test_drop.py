@@ -119,7 +119,7 @@ def test_several_files_of_one_source_are_all_listed(tmp_path: Path) -> None:
         ('[files]\n"b.csv" = "household"\n', "entry 'b.csv': no such file in the drop folder"),
         ('[files]\n"../a.csv" = "household"\n', "entry '../a.csv': must be the name of a file"),
         ('[sources]\n"a.csv" = "household"\n', "unknown section or key 'sources'"),
-        ('files = "a.csv"\n', "a [files] table is required"),
+        ('files = "a.csv"\n', "a [files] or [tables] table is required"),
         ("[files\n", "not valid UTF-8 TOML"),
     ],
 )
@@ -167,3 +167,42 @@ def test_read_file_reads_jsonl(tmp_path: Path) -> None:
 def test_read_file_refuses_an_unsupported_suffix(tmp_path: Path) -> None:
     with pytest.raises(DropError, match=re.escape("unsupported file type '.xls'")):
         read_file(DropFile(tmp_path / "household.xls", Source.HOUSEHOLD))
+
+
+def test_manifest_tables_declare_database_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XS_TEST_DB", "sqlite:///registry.db")
+    (tmp_path / "manifest.toml").write_text(
+        '[tables."户籍库"]\nsource = "household"\nurl_env = "XS_TEST_DB"\ntable = "常住人口"\n',
+        encoding="utf-8",
+    )
+    drop = discover_drop(tmp_path)
+    assert drop.files == ()
+    (table,) = drop.for_source(Source.HOUSEHOLD)
+    assert (table.name, table.url, table.table, table.query) == (
+        "户籍库",
+        "sqlite:///registry.db",
+        "常住人口",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('source = "household"\ntable = "t"', "exactly one of url and url_env"),
+        ('source = "household"\nurl = "sqlite://"', "exactly one of table and query"),
+        ('source = "nope"\nurl = "sqlite://"\ntable = "t"', "source 'nope' is not one of"),
+        ('source = "household"\nurl_env = "XS_UNSET_VAR"\ntable = "t"', "XS_UNSET_VAR is not set"),
+        (
+            'source = "household"\nurl = "sqlite://"\ntable = "t"\npassword = "x"',
+            "unknown key 'password'",
+        ),
+    ],
+)
+def test_bad_table_entry_is_refused_naming_it(tmp_path: Path, entry: str, message: str) -> None:
+    (tmp_path / "manifest.toml").write_text(f'[tables."db"]\n{entry}\n', encoding="utf-8")
+    with pytest.raises(DropError, match="table 'db'") as error:
+        discover_drop(tmp_path)
+    assert message in str(error.value)
