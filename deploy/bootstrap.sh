@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine; quick and quiet when done before.
-#   Debian: redis-server, a JDK and Maven if missing.   Maven Central: the OpenSearch jars (cached).
+#   Debian: redis-server, postgresql, a JDK and Maven if missing.   Maven Central: the OpenSearch jars (cached).
 #   PyPI: the project and its dev tools in .venv (reinstalled only when pyproject.toml changes).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,6 +8,7 @@ cd "$root"
 
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v java >/dev/null || ls /usr/lib/jvm/*/bin/java >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)
 command -v curl >/dev/null || need_apt+=(curl)

@@ -8,7 +8,7 @@ apart from the document and never enter it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -123,6 +123,16 @@ _CACHE_MAX_CHARS = 64
 _CACHE_ENTRIES = 200_000
 
 
+_PARSERS: dict[Kind, Callable[[object], Parsed[Any]]] = {
+    Kind.DATE: parse_date,
+    Kind.PERIOD: parse_period,
+    Kind.MONEY: lambda raw: _number(parse_money(raw)),
+    Kind.NUMBER: lambda raw: _number(parse_decimal(raw)),
+    Kind.BOOL: parse_bool,
+    Kind.PHONE: parse_phone,
+}
+
+
 def _cell(kind: Kind, raw: object, analysis: TextAnalysis) -> _Cell:
     if not isinstance(raw, str) or len(raw) > _CACHE_MAX_CHARS or kind is Kind.LONG_TEXT:
         return _parse_value(kind, raw, analysis)
@@ -148,26 +158,12 @@ def _parse_value(kind: Kind, raw: object, analysis: TextAnalysis) -> _Cell:
     if kind in _TEXT_KINDS:
         cleaned = clean_name(raw) if kind is Kind.NAME else clean_text(raw)
         return _Cell(cleaned, simple=analysis.simplified(cleaned)) if cleaned else _EMPTY
-    parsed: Parsed[Any]
-    if kind is Kind.DATE:
-        parsed = parse_date(raw)
-    elif kind is Kind.PERIOD:
-        parsed = parse_period(raw)
-    elif kind is Kind.MONEY:
-        parsed = _number(parse_money(raw))
-    elif kind is Kind.NUMBER:
-        parsed = _number(parse_decimal(raw))
-    elif kind is Kind.BOOL:
-        parsed = parse_bool(raw)
-    elif kind is Kind.PHONE:
-        parsed = parse_phone(raw)
-    elif kind is Kind.REGION:
+    if kind is Kind.REGION:
         region = _region(to_text(raw))
         if isinstance(region, str):
             return _Cell(error=region)
         return _Cell(region[0], region=region)
-    else:  # pragma: no cover - SEALED never reaches here
-        raise AssertionError(kind)
+    parsed = _PARSERS[kind](raw)  # SEALED has no parser: it never reaches here
     if parsed.error:
         return _Cell(error=parsed.error)
     value = parsed.value
