@@ -1,0 +1,473 @@
+"""Cases and query applications (查询申请): who may query what, why, where and until when.
+
+An application names its case, purpose, category, sources, regions (行政区划代码 prefixes within
+the applicant's jurisdiction, or a cross-tier grant), optional subjects, whether unmasking or
+export is needed, and a validity period. Another user with the approve permission, whose own
+jurisdiction covers the regions, approves or rejects it. The gate (query_logs.gate) reads an
+application; only this module changes one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+
+from common.vocab import Source
+from query_logs.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from query_logs.roles import Permission, require_permission
+from query_logs.user_fields import jurisdiction_covers, parse_id_number, parse_jurisdiction
+from query_logs.users import User
+
+# A purpose must say what is looked for and why; "查询" alone is refused (the review flags vague
+# but long ones).
+MIN_PURPOSE_CHARS = 15
+MAX_PURPOSE_CHARS = 2000
+MAX_VALID_DAYS = 90
+MAX_SUBJECTS = 200
+DEFAULT_PAGE_SIZE_CAP = 50
+DEFAULT_RESULT_CAP = 1000
+DEFAULT_QUERY_QUOTA = 500
+
+
+class Category(StrEnum):
+    """Why the query is made (the 监督执纪 procedure it belongs to)."""
+
+    PRELIMINARY = "初核"
+    INVESTIGATION = "审查调查"
+    PETITION = "信访办理"
+    SPECIAL_CAMPAIGN = "专项整治"
+    SUPERVISION = "日常监督"
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class SubjectKind(StrEnum):
+    PERSON = "person_id"  # 公民身份号码
+    COMPANY = "credit_code"  # 统一社会信用代码
+    NAME = "name"  # a person known by name only (with the regions, never alone in the graph)
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    kind: SubjectKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    id: int
+    case_id: int
+    case_no: str
+    applicant_id: int
+    purpose: str
+    category: Category
+    sources: frozenset[Source]
+    regions: tuple[str, ...]
+    subjects: tuple[Subject, ...]
+    unmask: bool
+    export: bool
+    valid_from: datetime
+    valid_until: datetime
+    state: State
+    decided_by: int | None
+    decided_at: datetime | None
+    page_size_cap: int
+    result_cap: int
+    query_quota: int
+    queries_used: int
+
+    def effective_state(self, now: datetime) -> State:
+        """The stored state, or expired once the validity period has passed."""
+        if self.state in (State.PENDING, State.APPROVED) and now >= self.valid_until:
+            return State.EXPIRED
+        return self.state
+
+
+metadata = MetaData()
+cases = Table(
+    "query_case",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", String(64), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("created_by", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+applications = Table(
+    "query_application",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, nullable=False),
+    Column("applicant_id", Integer, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("sources", Text, nullable=False),  # JSON list
+    Column("regions", Text, nullable=False),  # JSON list of 行政区划代码 prefixes
+    Column("subjects", Text, nullable=False),  # JSON list of {kind, value}
+    Column("unmask", Boolean, nullable=False),
+    Column("export", Boolean, nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decided_by", Integer),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision_note", Text),
+    Column("page_size_cap", Integer, nullable=False),
+    Column("result_cap", Integer, nullable=False),
+    Column("query_quota", Integer, nullable=False),
+    Column("queries_used", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+grants = Table(
+    "cross_tier_grant",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("grantee_id", Integer, nullable=False),
+    Column("regions", Text, nullable=False),  # JSON list
+    Column("created_by", Integer, nullable=False),
+    Column("approved_by", Integer),
+    Column("state", String(16), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class ApplicationNotFoundError(NotFoundError):
+    """No application with that id (the same answer whether it exists for someone else)."""
+
+
+class ApplicationStateError(ConflictError):
+    """The application is not in a state that allows this decision."""
+
+
+def create_application_schema(engine: Engine) -> None:
+    metadata.create_all(engine)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("datetimes must carry a timezone")
+    return moment.astimezone(UTC)
+
+
+def _from_db(moment: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes for timezone=True columns: they were stored as UTC.
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def create_case(engine: Engine, actor: User, case_no: str, title: str, now: datetime) -> int:
+    """Open a case; the case number is unique. Returns the case id."""
+    require_permission(actor.roles, Permission.APPLY)
+    case_no, title = case_no.strip(), title.strip()
+    if not case_no or not title:
+        raise InvalidInputError("a case needs a case number and a title")
+    with engine.begin() as conn:
+        if conn.execute(select(cases.c.id).where(cases.c.case_no == case_no)).first():
+            raise ConflictError(f"case {case_no} exists already")
+        return int(
+            conn.execute(
+                insert(cases)
+                .values(case_no=case_no, title=title, created_by=actor.id, created_at=_utc(now))
+                .returning(cases.c.id)
+            ).scalar_one()
+        )
+
+
+def parse_subject(kind: str, value: str) -> Subject:
+    """A validated subject; ID numbers are checked, names must be 2 to 30 characters."""
+    try:
+        subject_kind = SubjectKind(kind)
+    except ValueError:
+        raise InvalidInputError(
+            f"subject kind {kind!r} is not one of {', '.join(SubjectKind)}"
+        ) from None
+    text = value.strip()
+    if subject_kind is SubjectKind.PERSON:
+        text = parse_id_number(text)
+    elif subject_kind is SubjectKind.COMPANY:
+        text = text.upper()
+        if len(text) != 18 or not text.isascii() or not text.isalnum():
+            raise InvalidInputError("a 统一社会信用代码 has 18 letters and digits")
+    elif not 2 <= len(text) <= 30:
+        raise InvalidInputError("a subject name has 2 to 30 characters")
+    return Subject(subject_kind, text)
+
+
+def active_grant_regions(engine: Engine, user_id: int, now: datetime) -> tuple[str, ...]:
+    """Regions of the approved, unexpired cross-tier grants the user holds."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(grants.c.regions, grants.c.valid_until).where(
+                grants.c.grantee_id == user_id, grants.c.state == State.APPROVED
+            )
+        ).all()
+    regions: list[str] = []
+    for raw, until in rows:
+        if (valid := _from_db(until)) is not None and _utc(now) < valid:
+            regions.extend(json.loads(raw))
+    return tuple(dict.fromkeys(regions))
+
+
+def within_reach(region: str, jurisdiction: str, grant_regions: tuple[str, ...]) -> bool:
+    """Whether a region prefix lies inside the jurisdiction or inside a granted region."""
+    return any(jurisdiction_covers(area, region) for area in (jurisdiction, *grant_regions))
+
+
+def file_application(
+    engine: Engine,
+    applicant: User,
+    *,
+    case_id: int,
+    purpose: str,
+    category: str,
+    sources: list[str],
+    regions: list[str],
+    subjects: list[Subject],
+    unmask: bool,
+    export: bool,
+    valid_days: int,
+    now: datetime,
+) -> Application:
+    """File a pending application after checking every field against the applicant's reach."""
+    require_permission(applicant.roles, Permission.APPLY)
+    purpose = purpose.strip()
+    if not MIN_PURPOSE_CHARS <= len(purpose) <= MAX_PURPOSE_CHARS:
+        raise InvalidInputError(
+            f"the purpose must say what is sought and why, in {MIN_PURPOSE_CHARS} to "
+            f"{MAX_PURPOSE_CHARS} characters"
+        )
+    try:
+        chosen_category = Category(category)
+        chosen_sources = sorted({Source(s) for s in sources})
+    except ValueError as exc:
+        raise InvalidInputError(f"unknown category or source: {exc}") from None
+    if not chosen_sources:
+        raise InvalidInputError("an application names at least one source")
+    if not regions:
+        raise InvalidInputError("an application names at least one region")
+    parsed_regions = sorted({parse_jurisdiction(r) for r in regions})
+    granted = active_grant_regions(engine, applicant.id, now)
+    for region in parsed_regions:
+        if not within_reach(region, applicant.jurisdiction, granted):
+            raise PermissionDeniedError(
+                f"region {region} is outside your jurisdiction and any cross-tier grant you hold"
+            )
+    if len(subjects) > MAX_SUBJECTS:
+        raise InvalidInputError(f"at most {MAX_SUBJECTS} subjects per application")
+    if not 1 <= valid_days <= MAX_VALID_DAYS:
+        raise InvalidInputError(f"validity must be 1 to {MAX_VALID_DAYS} days")
+    start = _utc(now)
+    with engine.begin() as conn:
+        case = conn.execute(select(cases.c.case_no).where(cases.c.id == case_id)).first()
+        if case is None:
+            raise NotFoundError(f"no case {case_id}")
+        result = conn.execute(
+            insert(applications)
+            .values(
+                case_id=case_id,
+                applicant_id=applicant.id,
+                purpose=purpose,
+                category=chosen_category,
+                sources=json.dumps(chosen_sources),
+                regions=json.dumps(parsed_regions),
+                subjects=json.dumps(
+                    [{"kind": s.kind, "value": s.value} for s in dict.fromkeys(subjects)]
+                ),
+                unmask=unmask,
+                export=export,
+                valid_from=start,
+                valid_until=start + timedelta(days=valid_days),
+                state=State.PENDING,
+                page_size_cap=DEFAULT_PAGE_SIZE_CAP,
+                result_cap=DEFAULT_RESULT_CAP,
+                query_quota=DEFAULT_QUERY_QUOTA,
+                queries_used=0,
+                created_at=start,
+            )
+            .returning(applications.c.id)
+        )
+        application_id = int(result.scalar_one())
+    return get_application(engine, application_id)
+
+
+def get_application(engine: Engine, application_id: int) -> Application:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(applications, cases.c.case_no)
+            .join(cases, cases.c.id == applications.c.case_id)
+            .where(applications.c.id == application_id)
+        ).first()
+    if row is None:
+        raise ApplicationNotFoundError(f"no application {application_id}")
+    return _application(row._mapping)
+
+
+def _application(row: Any) -> Application:
+    valid_from, valid_until = _from_db(row["valid_from"]), _from_db(row["valid_until"])
+    if valid_from is None or valid_until is None:  # pragma: no cover - NOT NULL columns
+        raise ValueError("an application row without its validity period")
+    return Application(
+        id=row["id"],
+        case_id=row["case_id"],
+        case_no=row["case_no"],
+        applicant_id=row["applicant_id"],
+        purpose=row["purpose"],
+        category=Category(row["category"]),
+        sources=frozenset(Source(s) for s in json.loads(row["sources"])),
+        regions=tuple(json.loads(row["regions"])),
+        subjects=tuple(
+            Subject(SubjectKind(s["kind"]), s["value"]) for s in json.loads(row["subjects"])
+        ),
+        unmask=bool(row["unmask"]),
+        export=bool(row["export"]),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        state=State(row["state"]),
+        decided_by=row["decided_by"],
+        decided_at=_from_db(row["decided_at"]),
+        page_size_cap=row["page_size_cap"],
+        result_cap=row["result_cap"],
+        query_quota=row["query_quota"],
+        queries_used=row["queries_used"],
+    )
+
+
+def decide_application(
+    engine: Engine, approver: User, application_id: int, *, approve: bool, note: str, now: datetime
+) -> Application:
+    """Approve or reject a pending application: another user, whose jurisdiction covers it."""
+    require_permission(approver.roles, Permission.APPROVE)
+    application = get_application(engine, application_id)
+    if application.applicant_id == approver.id:
+        raise PermissionDeniedError("no one approves their own application")
+    if not all(jurisdiction_covers(approver.jurisdiction, r) for r in application.regions):
+        raise PermissionDeniedError("the application's regions are outside your jurisdiction")
+    if application.effective_state(now) is not State.PENDING:
+        raise ApplicationStateError(
+            f"the application is {application.effective_state(now)}, not pending"
+        )
+    new_state = State.APPROVED if approve else State.REJECTED
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(applications)
+            .where(applications.c.id == application_id, applications.c.state == State.PENDING)
+            .values(
+                state=new_state,
+                decided_by=approver.id,
+                decided_at=_utc(now),
+                decision_note=note.strip(),
+            )
+        ).rowcount
+    if changed != 1:
+        raise ApplicationStateError("the application was decided by someone else meanwhile")
+    return get_application(engine, application_id)
+
+
+def revoke_application(
+    engine: Engine, actor: User, application_id: int, now: datetime
+) -> Application:
+    """Withdraw an application: its applicant, or an approver who covers its regions."""
+    application = get_application(engine, application_id)
+    if actor.id != application.applicant_id:
+        require_permission(actor.roles, Permission.APPROVE)
+        if not all(jurisdiction_covers(actor.jurisdiction, r) for r in application.regions):
+            raise PermissionDeniedError("the application's regions are outside your jurisdiction")
+    if application.effective_state(now) not in (State.PENDING, State.APPROVED):
+        raise ApplicationStateError(f"the application is {application.effective_state(now)}")
+    with engine.begin() as conn:
+        conn.execute(
+            update(applications)
+            .where(applications.c.id == application_id)
+            .values(state=State.REVOKED, decided_at=_utc(now))
+        )
+    return get_application(engine, application_id)
+
+
+def consume_query(engine: Engine, application_id: int) -> bool:
+    """Count one query against the application's quota; False when the quota is spent."""
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(applications)
+            .where(
+                applications.c.id == application_id,
+                applications.c.queries_used < applications.c.query_quota,
+            )
+            .values(queries_used=applications.c.queries_used + 1)
+        ).rowcount
+    return changed == 1
+
+
+def create_cross_tier_grant(
+    engine: Engine, admin: User, grantee: User, regions: list[str], valid_days: int, now: datetime
+) -> int:
+    """A security administrator proposes widening a special-task user's reach (pending)."""
+    require_permission(admin.roles, Permission.GRANT_CROSS_TIER)
+    require_permission(grantee.roles, Permission.HOLD_CROSS_TIER_GRANT)
+    if not 1 <= valid_days <= MAX_VALID_DAYS:
+        raise InvalidInputError(f"validity must be 1 to {MAX_VALID_DAYS} days")
+    parsed = sorted({parse_jurisdiction(r) for r in regions})
+    if not parsed:
+        raise InvalidInputError("a grant names at least one region")
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(grants)
+            .values(
+                grantee_id=grantee.id,
+                regions=json.dumps(parsed),
+                created_by=admin.id,
+                state=State.PENDING,
+                valid_until=_utc(now) + timedelta(days=valid_days),
+                created_at=_utc(now),
+            )
+            .returning(grants.c.id)
+        )
+        return int(result.scalar_one())
+
+
+def approve_cross_tier_grant(engine: Engine, approver: User, grant_id: int, now: datetime) -> None:
+    """An approver whose jurisdiction covers the granted regions approves the grant."""
+    require_permission(approver.roles, Permission.APPROVE)
+    with engine.begin() as conn:
+        row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
+        if row is None:
+            raise NotFoundError(f"no grant {grant_id}")
+        grant = row._mapping
+        if approver.id in (grant["grantee_id"], grant["created_by"]):
+            raise PermissionDeniedError("a grant is approved by someone other than its parties")
+        if not all(
+            jurisdiction_covers(approver.jurisdiction, r) for r in json.loads(grant["regions"])
+        ):
+            raise PermissionDeniedError("the granted regions are outside your jurisdiction")
+        if grant["state"] != State.PENDING:
+            raise ApplicationStateError(f"the grant is {grant['state']}, not pending")
+        conn.execute(
+            update(grants)
+            .where(grants.c.id == grant_id)
+            .values(state=State.APPROVED, approved_by=approver.id)
+        )

@@ -1,0 +1,65 @@
+"""Domain errors of query_logs; each carries the HTTP status the app maps it to, once.
+
+``detail`` (also ``str(exc)``) is safe to show the client. Facts meant only for the log (why a
+login failed, which account) are separate attributes and never part of the message.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    """Base of every error the API turns into a response with ``status`` and ``detail``."""
+
+    status: ClassVar[int] = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInputError(DomainError):
+    """A value that can never be accepted (a malformed region code, a weak password)."""
+
+    status: ClassVar[int] = 422
+
+
+class UnknownRoleError(InvalidInputError):
+    """A role name outside the closed set."""
+
+
+class RoleConflictError(InvalidInputError):
+    """A role set that breaks the three-officer separation (三员分立)."""
+
+
+class ConflictError(DomainError):
+    """The request clashes with what is stored (a username that is taken)."""
+
+    status: ClassVar[int] = 409
+
+
+class DuplicateUserError(ConflictError):
+    """The username, or the 公民身份号码, already belongs to an account."""
+
+
+class NotFoundError(DomainError):
+    """The named object does not exist."""
+
+    status: ClassVar[int] = 404
+
+
+class UserNotFoundError(NotFoundError):
+    """No account with that username or id (for administrators; logins never say so)."""
+
+
+class NotAuthenticatedError(DomainError):
+    """The caller has not proved who they are, or the proof is no longer good."""
+
+    status: ClassVar[int] = 401
+
+
+class PermissionDeniedError(DomainError):
+    """The caller is known but their roles do not allow the action."""
+
+    status: ClassVar[int] = 403
