@@ -57,6 +57,27 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8088, ge=1, le=65535)
     secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    token_lifetime_s: int = Field(
+        default=3600, ge=60, le=86400, description="Seconds a bearer token is valid after login."
+    )
+    lockout_threshold: int = Field(
+        default=5, ge=1, le=100, description="Consecutive failed logins that lock an account."
+    )
+    lockout_duration_s: int = Field(
+        default=900, ge=60, description="Seconds a locked account stays locked."
+    )
+    audit_signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 PEM key that signs log checkpoints, held apart from the database.",
+    )
+    audit_checkpoint_every: int = Field(
+        default=100, ge=1, description="Log entries between two signed checkpoints."
+    )
+    audit_checkpoint_max_age_s: int = Field(
+        default=300,
+        ge=1,
+        description="Seconds after which new log entries get a checkpoint anyway.",
+    )
     log_format: LogFormat | None = None
     log_level: str = "info"
 

@@ -327,8 +327,12 @@ def _add_envelope(spec: SourceSpec, doc: dict[str, Any], acc: _Accumulator) -> N
         doc["names_initials"] = list(dict.fromkeys(f[2] for f in forms))
     if acc.orgs:
         doc["orgs"] = list(dict.fromkeys(acc.orgs))
-    if spec.region_field and acc.region is not None:
-        _, prefixes, tier = acc.region
+    region = acc.region
+    if spec.region_from_credit_code and (code := doc.get(spec.region_from_credit_code)):
+        derived = _region(str(code)[2:8])
+        region = None if isinstance(derived, str) else derived
+    if region is not None:
+        _, prefixes, tier = region
         doc["region_prefixes"] = list(prefixes)
         doc["tier"] = tier
     if spec.date_field and (record_date := doc.get(spec.date_field)):

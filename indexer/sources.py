@@ -53,6 +53,9 @@ class SourceSpec:
     # A later value of this date supersedes an earlier record with the same key.
     version_field: str | None = None
     region_field: str | None = None
+    # Without a region column, characters 3-8 of this credit code (GB 32100: the registering
+    # authority's 行政区划码) place the record, so regional scope filters can reach it.
+    region_from_credit_code: str | None = None
     date_field: str | None = None  # the record's main date (facets, sorting)
     by_header: dict[str, Column] = field(init=False, repr=False, compare=False)
     key_columns: tuple[Column, ...] = field(init=False, repr=False, compare=False)
@@ -139,6 +142,7 @@ _SOURCES: tuple[SourceSpec, ...] = (
             _c("出资日期", "contributed_on", K.DATE),
         ),
         key_fields=("credit_code", "holder_name", "holder_id"),
+        region_from_credit_code="credit_code",
         date_field="contributed_on",
     ),
     SourceSpec(
@@ -152,6 +156,7 @@ _SOURCES: tuple[SourceSpec, ...] = (
             _c("职务", "post", K.LABEL),
         ),
         key_fields=("credit_code", "name", "id_number", "post"),
+        region_from_credit_code="credit_code",
     ),
     SourceSpec(
         Source.INSURED,
@@ -276,7 +281,8 @@ def _validate(spec: SourceSpec) -> None:
         raise SourceDefinitionError(f"{spec.source}: a column header appears twice")
     if len(set(fields)) != len(fields):
         raise SourceDefinitionError(f"{spec.source}: a field name appears twice")
-    for name in (*spec.key_fields, spec.version_field, spec.region_field, spec.date_field):
+    named = (spec.version_field, spec.region_field, spec.region_from_credit_code, spec.date_field)
+    for name in (*spec.key_fields, *named):
         if name is not None and name not in fields:
             raise SourceDefinitionError(f"{spec.source}: '{name}' is not a field of the source")
     for column in spec.columns:

@@ -188,3 +188,14 @@ def test_a_bad_source_definition_names_the_entry() -> None:
 
 def test_every_source_has_a_definition() -> None:
     assert set(SPECS) == set(Source)
+
+
+def test_shareholder_is_placed_by_the_credit_codes_registration_region(
+    analysis: TextAnalyzer,
+) -> None:
+    doc = built(
+        Source.SHAREHOLDER, {"统一社会信用代码": USCC, "股东名称": "王伟"}, analysis
+    ).document
+    assert USCC[2:8] == "460100"
+    assert doc["region_prefixes"] == ["46", "4601"]
+    assert doc["tier"] == "市"
