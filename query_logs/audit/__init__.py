@@ -1,0 +1,59 @@
+"""The tamper-evident, write-ahead query log: a hash chain with signed checkpoints.
+
+Entries are appended (never updated or deleted: triggers refuse it in SQLite and PostgreSQL),
+each committed durably before ``AuditLog.append`` returns; ``verify_log`` recomputes the chain and
+names the first bad entry.
+"""
+
+from query_logs.audit.entries import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditEntryIn,
+    AuditKind,
+    AuditOutcome,
+    canonical_json,
+    compute_entry_hash,
+    digest_record_ids,
+    load_json,
+)
+from query_logs.audit.log import AuditLog, AuditLogUnavailableError, Checkpoint, read_head
+from query_logs.audit.read import iter_entries
+from query_logs.audit.schema import audit_checkpoint, audit_entry, create_audit_schema, metadata
+from query_logs.audit.signing import (
+    checkpoint_payload,
+    generate_signing_key,
+    key_fingerprint,
+    load_public_key,
+    load_signing_key,
+    public_key_path,
+)
+from query_logs.audit.verify import VerifyReport, verify_log
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditEntry",
+    "AuditEntryIn",
+    "AuditKind",
+    "AuditLog",
+    "AuditLogUnavailableError",
+    "AuditOutcome",
+    "Checkpoint",
+    "VerifyReport",
+    "audit_checkpoint",
+    "audit_entry",
+    "canonical_json",
+    "checkpoint_payload",
+    "compute_entry_hash",
+    "create_audit_schema",
+    "digest_record_ids",
+    "generate_signing_key",
+    "iter_entries",
+    "key_fingerprint",
+    "load_json",
+    "load_public_key",
+    "load_signing_key",
+    "metadata",
+    "public_key_path",
+    "read_head",
+    "verify_log",
+]
