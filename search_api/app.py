@@ -1,17 +1,59 @@
-"""The FastAPI app factory: builds the provider and the database engine, maps domain errors once."""
+"""The FastAPI app factory: builds the provider, the stores and the log; maps domain errors once."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
-from common.settings import Settings
+from common.settings import Environment, Settings
+from query_logs.applications import create_application_schema
+from query_logs.audit import (
+    AuditLog,
+    create_audit_schema,
+    generate_signing_key,
+    load_signing_key,
+)
 from query_logs.db import create_db_engine
+from query_logs.errors import DomainError, NotAuthenticatedError
+from query_logs.users import create_user_schema
+from search_api.access import ACCESS_KEY, Access
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
-from search_api.routers import health
+from search_api.routers import applications, audit, auth, health, persons
+
+
+class UnclassifiedRouteError(RuntimeError):
+    """A route without an access class: the app refuses to start rather than guess."""
+
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    auth.router,
+    applications.router,
+    persons.router,
+    audit.router,
+)
+
+
+def route_inventory(routers: tuple[APIRouter, ...] = ROUTERS) -> dict[str, Access]:
+    """Every route's access class, by "METHOD path"; raises for an unclassified route.
+
+    The OpenAPI document and the docs pages are the only other routes (tests compare).
+    """
+    inventory: dict[str, Access] = {}
+    for router in routers:
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                raise UnclassifiedRouteError(f"route {route!r} is not an API route")
+            kind = (route.openapi_extra or {}).get(ACCESS_KEY)
+            if kind is None:
+                raise UnclassifiedRouteError(f"route {route.path} declares no access class")
+            for method in sorted(route.methods or ()):
+                inventory[f"{method} {route.path}"] = Access(kind)
+    return inventory
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -20,16 +62,36 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.provider = OpenSearchProvider.from_settings(settings)
-        app.state.db = create_db_engine(settings.effective_database_url)
+        app.state.db = db = create_db_engine(settings.effective_database_url)
+        create_user_schema(db)
+        create_application_schema(db)
+        create_audit_schema(db)
+        app.state.audit_log = AuditLog(db)
+        key_file = settings.audit_signing_key_file
+        if key_file is None:
+            if settings.environment is Environment.PRODUCTION:
+                raise RuntimeError("XIANSUO_AUDIT_SIGNING_KEY_FILE must be set in production")
+            key_file = settings.state_dir / "keys" / "audit-signing.pem"
+        if not key_file.exists():
+            generate_signing_key(key_file)
+        app.state.audit_signing_key = load_signing_key(key_file)
+        app.state.audit_public_key = app.state.audit_signing_key.public_key()
         try:
             yield
         finally:
             app.state.provider.close()
-            app.state.db.dispose()
+            db.dispose()
 
     app = FastAPI(title="线索 xiansuo", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.include_router(health.router)
+    app.state.route_inventory = route_inventory()
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticatedError) else None
+        return JSONResponse(status_code=exc.status, content={"detail": exc.detail}, headers=headers)
 
     @app.exception_handler(EngineUnavailableError)
     async def _engine_unavailable(_request: Request, exc: EngineUnavailableError) -> JSONResponse:

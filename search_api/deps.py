@@ -1,14 +1,41 @@
-"""FastAPI dependencies as Annotated aliases: the one place routes get their collaborators."""
+"""FastAPI dependencies as Annotated aliases: the one place routes get their collaborators.
+
+`Gate` is the only door to registry data: a governed route asks it to admit a `QueryRequest`,
+which checks the application (query_logs.gate), counts the quota and commits the write-ahead
+log entry before the route may query; the route then completes the admission with its outcome
+entry before it returns anything. If the log cannot be written, the request ends in 503.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, cast
 
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from common.settings import Settings
+from query_logs.applications import (
+    Application,
+    ApplicationNotFoundError,
+    active_grant_regions,
+    consume_query,
+    get_application,
+)
+from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditOutcome, digest_record_ids
+from query_logs.auth import TokenError, decode_token
+from query_logs.auth import current_user as current_account
+from query_logs.errors import DomainError, NotAuthenticatedError
+from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
+from query_logs.users import User
+from search_api.masking import protect_identifiers
 from search_api.provider import OpenSearchProvider
+
+log = structlog.get_logger(__name__)
 
 
 def get_settings(request: Request) -> Settings:
@@ -23,6 +50,184 @@ def get_db(request: Request) -> Engine:
     return cast(Engine, request.app.state.db)
 
 
+def get_audit_log(request: Request) -> AuditLog:
+    return cast(AuditLog, request.app.state.audit_log)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Provider = Annotated[OpenSearchProvider, Depends(get_provider)]
 Database = Annotated[Engine, Depends(get_db)]
+Audit = Annotated[AuditLog, Depends(get_audit_log)]
+
+
+def client_ip(request: Request) -> str | None:
+    """The peer address; X-Forwarded-For is not trusted (no proxy is configured as trusted)."""
+    return request.client.host if request.client else None
+
+
+def route_of(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    return f"{request.method} {path}"
+
+
+def record(audit: AuditLog, request: Request, entry: AuditEntryIn) -> None:
+    """Append an entry and checkpoint when due; a log that cannot be written raises 503."""
+    audit.append(entry)
+    key = cast(Ed25519PrivateKey | None, getattr(request.app.state, "audit_signing_key", None))
+    settings = cast(Settings, request.app.state.settings)
+    if key is not None:
+        try:
+            audit.maybe_checkpoint(key, every_n_entries=settings.audit_checkpoint_every)
+        except DomainError:  # the entry itself is committed; the next append retries the checkpoint
+            log.warning("audit.checkpoint_failed")
+
+
+def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fields: Any) -> None:
+    """Log a refused request (before the refusal is raised by the caller)."""
+    record(
+        audit,
+        request,
+        AuditEntryIn(
+            kind=AuditKind.DENIAL,
+            actor=user.username if user else None,
+            actor_role=",".join(sorted(user.roles)) if user else None,
+            source_ip=client_ip(request),
+            route=route_of(request),
+            outcome=AuditOutcome.DENIED,
+            detail={"reason": reason},
+            **fields,
+        ),
+    )
+
+
+def get_current_user(request: Request, db: Database, audit: Audit, settings: SettingsDep) -> User:
+    """The account behind the bearer token; every refusal is logged."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    now = datetime.now(UTC)
+    try:
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthenticatedError("a bearer token is required")
+        return current_account(db, decode_token(token.strip(), settings, now), now)
+    except TokenError as exc:
+        deny(audit, request, None, f"token refused: {exc.reason}")
+        raise
+    except NotAuthenticatedError as exc:
+        deny(audit, request, None, exc.detail)
+        raise
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+@dataclass
+class Admission:
+    """A request the gate let through; `complete` logs its outcome and must precede the reply."""
+
+    scope: Scope
+    application: Application
+    _gate: GateKeeper
+    _started: float
+
+    def complete(self, hit_count: int, record_ids: list[str]) -> None:
+        self._gate.outcome(self, AuditOutcome.OK, hit_count, record_ids)
+
+    def fail(self, error: str) -> None:
+        self._gate.outcome(self, AuditOutcome.ERROR, None, [], error)
+
+
+class GateKeeper:
+    """Per request: admits governed queries under the application named in X-Application-Id."""
+
+    HEADER = "x-application-id"
+
+    def __init__(self, request: Request, user: User, db: Engine, audit: AuditLog) -> None:
+        self._request, self._user, self._db, self._audit = request, user, db, audit
+        settings = cast(Settings, request.app.state.settings)
+        self._log_key = settings.secret_key.get_secret_value().encode()
+
+    def _refuse(self, error: DomainError, application_id: str | None = None) -> DomainError:
+        deny(self._audit, self._request, self._user, error.detail, application_id=application_id)
+        return error
+
+    def admit(self, query: QueryRequest, params: dict[str, Any]) -> Admission:
+        """Check, count and log (write-ahead) the request; raises a logged 4xx when refused."""
+        raw = self._request.headers.get(self.HEADER, "").strip()
+        if not raw.isdigit():
+            raise self._refuse(
+                GateDeniedError("a governed request names its application in X-Application-Id")
+            )
+        now = datetime.now(UTC)
+        try:
+            application = get_application(self._db, int(raw))
+            scope = decide_scope(
+                self._user,
+                application,
+                query,
+                active_grant_regions(self._db, self._user.id, now),
+                now,
+            )
+            if not consume_query(self._db, application.id):
+                raise QuotaExhaustedError("the application's query quota is spent")
+        except (ApplicationNotFoundError, GateDeniedError) as exc:
+            raise self._refuse(exc, raw) from None
+        record(
+            self._audit,
+            self._request,
+            AuditEntryIn(
+                kind=AuditKind.QUERY_REQUEST,
+                actor=self._user.username,
+                actor_role=",".join(sorted(self._user.roles)),
+                source_ip=client_ip(self._request),
+                route=route_of(self._request),
+                application_id=str(application.id),
+                case_id=application.case_no,
+                purpose=application.purpose,
+                params=protect_identifiers(params, self._log_key),
+                scope=protect_identifiers(_jsonable(asdict(scope)), self._log_key),
+            ),
+        )
+        return Admission(scope, application, self, time.perf_counter())
+
+    def outcome(
+        self,
+        admission: Admission,
+        outcome: AuditOutcome,
+        hit_count: int | None,
+        record_ids: list[str],
+        error: str | None = None,
+    ) -> None:
+        record(
+            self._audit,
+            self._request,
+            AuditEntryIn(
+                kind=AuditKind.QUERY_OUTCOME,
+                actor=self._user.username,
+                actor_role=",".join(sorted(self._user.roles)),
+                source_ip=client_ip(self._request),
+                route=route_of(self._request),
+                application_id=str(admission.application.id),
+                case_id=admission.application.case_no,
+                outcome=outcome,
+                hit_count=hit_count,
+                result_digest=digest_record_ids(record_ids),
+                duration_ms=round((time.perf_counter() - admission._started) * 1000, 3),
+                detail={"error": error} if error else None,
+            ),
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        return [_jsonable(v) for v in value]
+    return value if value is None or isinstance(value, bool | int | float) else str(value)
+
+
+def get_gate(request: Request, user: CurrentUser, db: Database, audit: Audit) -> GateKeeper:
+    return GateKeeper(request, user, db, audit)
+
+
+Gate = Annotated[GateKeeper, Depends(get_gate)]

@@ -1,4 +1,4 @@
-"""The `xiansuo` command: serve the API, ingest drops, write demo data (users and audit to come)."""
+"""The `xiansuo` command: serve, ingest, demo data, user accounts and the query log."""
 
 from __future__ import annotations
 
@@ -79,6 +79,62 @@ def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from query_logs.audit import (
+        AuditEntryIn,
+        AuditKind,
+        AuditLog,
+        AuditOutcome,
+        create_audit_schema,
+    )
+    from query_logs.db import create_db_engine
+    from query_logs.errors import DomainError
+    from query_logs.users_cli import read_new_password, run_users_add
+
+    engine = create_db_engine(settings.effective_database_url)
+    try:
+        password = read_new_password(args.password_stdin, sys.stdin)
+        line = run_users_add(engine, args.name, args.role, args.region, password)
+        create_audit_schema(engine)
+        AuditLog(engine).append(
+            AuditEntryIn(
+                kind=AuditKind.USER_CHANGE,
+                actor="command-line",
+                route="xiansuo users add",
+                outcome=AuditOutcome.OK,
+                detail={"username": args.name, "roles": sorted(args.role), "region": args.region},
+            )
+        )
+    except DomainError as exc:
+        print(f"xiansuo users add: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(line)
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from query_logs.audit import load_public_key, public_key_path, verify_log
+    from query_logs.db import create_db_engine
+
+    key_file = Path(args.public_key) if args.public_key else None
+    if key_file is None:
+        signing = (
+            settings.audit_signing_key_file or settings.state_dir / "keys" / "audit-signing.pem"
+        )
+        key_file = public_key_path(signing)
+    engine = create_db_engine(settings.effective_database_url)
+    try:
+        report = verify_log(engine, load_public_key(key_file))
+    finally:
+        engine.dispose()
+    print(
+        json.dumps({k: getattr(report, k) for k in report.__dataclass_fields__}, ensure_ascii=False)
+    )
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each sub-command stores its handler in ``handler``."""
     parser = argparse.ArgumentParser(prog="xiansuo", description="线索 — governed registry search")
@@ -102,6 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--persons", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(handler=_demo_data)
+
+    users = commands.add_parser("users", help="accounts").add_subparsers(
+        dest="users", required=True
+    )
+    add = users.add_parser("add", help="create an account (officer accounts only here)")
+    add.add_argument("name")
+    add.add_argument("--role", action="append", required=True, help="repeat for several roles")
+    add.add_argument("--region", required=True, help="jurisdiction: 行政区划代码 prefix")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(handler=_users_add)
+
+    audit = commands.add_parser("audit", help="the query log").add_subparsers(
+        dest="audit", required=True
+    )
+    verify = audit.add_parser("verify", help="check the hash chain and signed checkpoints")
+    verify.add_argument("--public-key", help="PEM public key (default: beside the signing key)")
+    verify.set_defaults(handler=_audit_verify)
     return parser
 
 

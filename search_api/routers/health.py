@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from query_logs.db import ping
+from search_api.access import Access, access
 from search_api.deps import Database, Provider
 from search_api.provider import EngineUnavailableError
 
@@ -34,7 +35,7 @@ class HealthResponse(BaseModel):
     database: DatabaseHealthResponse
 
 
-@router.get("/healthz", response_model=HealthResponse)
+@router.get("/healthz", response_model=HealthResponse, openapi_extra=access(Access.PUBLIC))
 async def healthz(provider: Provider, db: Database, response: Response) -> HealthResponse:
     """200 when the cluster is green/yellow and the database answers, 503 otherwise."""
     try:

@@ -1,0 +1,107 @@
+"""The query log for security auditors: entries and chain verification. Reading is logged too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome, iter_entries, verify_log
+from query_logs.errors import DomainError
+from query_logs.roles import Permission, require_permission
+from search_api.access import Access, access
+from search_api.deps import Audit, CurrentUser, Database, client_ip, record
+
+router = APIRouter(tags=["audit"])
+AUDIT = access(Access.AUDIT)
+
+
+class EntryResponse(BaseModel):
+    seq: int
+    ts: str
+    kind: str
+    actor: str | None
+    actor_role: str | None
+    source_ip: str | None
+    route: str | None
+    application_id: str | None
+    case_id: str | None
+    purpose: str | None
+    params: str | None
+    scope: str | None
+    outcome: str | None
+    hit_count: int | None
+    result_digest: str | None
+    duration_ms: float | None
+    detail: str | None
+    entry_hash: str
+
+
+class VerifyResponse(BaseModel):
+    ok: bool
+    entries_checked: int
+    checkpoints_checked: int
+    first_bad_seq: int | None
+    reason: str | None
+
+
+def _audit_read(request: Request, audit: Audit, user: CurrentUser, what: dict[str, object]) -> None:
+    record(audit, request, AuditEntryIn(
+        kind=AuditKind.AUDIT_READ, actor=user.username, actor_role=",".join(sorted(user.roles)),
+        source_ip=client_ip(request), route=f"{request.method} {request.scope['route'].path}",
+        outcome=AuditOutcome.OK, detail=what,
+    ))  # fmt: skip
+
+
+@router.get("/audit/entries", response_model=list[EntryResponse], openapi_extra=AUDIT)
+def entries(
+    request: Request,
+    user: CurrentUser,
+    db: Database,
+    audit: Audit,
+    actor: str | None = None,
+    kind: AuditKind | None = None,
+    case_id: str | None = None,
+    application_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = Query(default=200, ge=1, le=5000),
+) -> list[EntryResponse]:
+    require_permission(user.roles, Permission.READ_AUDIT_LOG)
+    filters = {
+        "actor": actor,
+        "kind": kind,
+        "case_id": case_id,
+        "application_id": application_id,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+    }
+    _audit_read(request, audit, user, {"entries": {k: v for k, v in filters.items() if v}})
+    found = iter_entries(
+        audit.engine, actor=actor, kind=kind, case_id=case_id, application_id=application_id,
+        since=since, until=until, newest_first=True, limit=limit,
+    )  # fmt: skip
+    try:
+        return [EntryResponse.model_validate(e, from_attributes=True) for e in found]
+    finally:
+        close = getattr(found, "close", None)
+        if close is not None:
+            close()
+
+
+@router.get("/audit/verify", response_model=VerifyResponse, openapi_extra=AUDIT)
+def verify(request: Request, user: CurrentUser, audit: Audit, db: Database) -> VerifyResponse:
+    require_permission(user.roles, Permission.READ_AUDIT_LOG)
+    _audit_read(request, audit, user, {"verify": True})
+    public_key = getattr(request.app.state, "audit_public_key", None)
+    if public_key is None:
+        raise DomainError("no checkpoint key is configured")
+    report = verify_log(audit.engine, public_key)
+    return VerifyResponse(
+        ok=report.ok,
+        entries_checked=report.entries_checked,
+        checkpoints_checked=report.checkpoints_checked,
+        first_bad_seq=report.first_bad_seq,
+        reason=report.reason,
+    )

@@ -1,0 +1,97 @@
+"""The `xiansuo` command line as a person runs it: accounts and log verification."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+PASSWORD = "a long enough passphrase 42\n"  # noqa: S105 - a fictitious test account
+
+
+def run(state: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XIANSUO_")}
+    env["XIANSUO_STATE_DIR"] = str(state)
+    return subprocess.run(
+        [sys.executable, "-m", "xiansuo", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_users_add_refuses_an_officer_with_a_data_role(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        "users",
+        "add",
+        "mixed",
+        "--role",
+        "security_admin",
+        "--role",
+        "analyst",
+        "--region",
+        "46",
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    assert result.returncode == 1
+    assert "cannot be combined" in result.stderr
+
+
+def test_audit_verify_passes_then_names_the_tampered_entry(tmp_path: Path) -> None:
+    for name in ("auditor.one", "admin.one"):
+        role = "security_auditor" if name == "auditor.one" else "system_admin"
+        added = run(
+            tmp_path,
+            "users",
+            "add",
+            name,
+            "--role",
+            role,
+            "--region",
+            "46",
+            "--password-stdin",
+            stdin=PASSWORD,
+        )
+        assert added.returncode == 0, added.stderr
+    keys = tmp_path / "keys"
+    signed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from pathlib import Path; from query_logs.audit import *; "
+                "from query_logs.db import create_db_engine; p = Path(sys.argv[1]); "
+                "generate_signing_key(p); "
+                "AuditLog(create_db_engine(sys.argv[2])).checkpoint(load_signing_key(p))"
+            ),
+            str(keys / "audit-signing.pem"),
+            f"sqlite:///{tmp_path / 'xiansuo.db'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert signed.returncode == 0, signed.stderr
+    ok = run(tmp_path, "audit", "verify")
+    assert ok.returncode == 0
+    assert json.loads(ok.stdout)["ok"] is True
+
+    with sqlite3.connect(tmp_path / "xiansuo.db") as conn:  # the database owner tampers
+        conn.execute("DROP TRIGGER IF EXISTS audit_entry_no_update")
+        for (trigger,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='trigger'"
+        ).fetchall():
+            conn.execute(f'DROP TRIGGER "{trigger}"')
+        conn.execute("UPDATE audit_entry SET actor = 'someone else' WHERE seq = 2")
+    bad = run(tmp_path, "audit", "verify")
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["first_bad_seq"] == 2

@@ -1,0 +1,309 @@
+"""The governed API end to end: routes, the gate, the write-ahead log, masking, fail-closed.
+
+Real OpenSearch (a generated drop is ingested), real SQLite store, real FastAPI app.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from common.settings import Settings
+from indexer.context import ingest_context
+from indexer.demo_data import TRUTH_FILE, write_demo_drop
+from indexer.pipeline import ingest_drop
+from query_logs.applications import applications
+from query_logs.audit import AuditLog, iter_entries
+from query_logs.db import create_db_engine
+from query_logs.roles import Role
+from query_logs.users import add_user, create_user_schema
+from search_api.access import Access
+from search_api.app import create_app, route_inventory
+
+PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious test accounts
+PURPOSE = "核查举报反映的公职人员配偶经商办企业问题线索"
+FULL_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
+
+
+@dataclass
+class World:
+    client: TestClient
+    settings: Settings
+    official_id: str
+    official_region: str
+    other_id: str
+    tokens: dict[str, str]
+
+    def headers(self, who: str, application_id: int | None = None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        if application_id is not None:
+            headers["X-Application-Id"] = str(application_id)
+        return headers
+
+    def entries(self) -> list[Any]:
+        engine = create_db_engine(self.settings.effective_database_url)
+        try:
+            return list(iter_entries(engine, limit=10_000))
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("api")
+    local = settings.model_copy(
+        update={
+            "index_prefix": f"{settings.index_prefix}-api{uuid.uuid4().hex[:4]}",
+            "state_dir": root,
+            "database_url": f"sqlite:///{root / 'api.db'}",
+        }
+    )
+    write_demo_drop(root / "drop", persons=300, seed=5)
+    truth = json.loads((root / "drop" / TRUTH_FILE).read_text(encoding="utf-8"))
+    with ingest_context(local, root / "rejects") as ctx:
+        ingest_drop(root / "drop", ctx)
+    pattern = truth["patterns"]["official_spouse_company"]
+    official_id = (
+        pattern["official_id"] if "official_id" in pattern else pattern["official"]["id_number"]
+    )
+    engine = create_db_engine(local.effective_database_url)
+    create_user_schema(engine)
+    region = official_id[:4]
+    users = {
+        "inv": [Role.INVESTIGATOR],
+        "inv2": [Role.INVESTIGATOR],
+        "boss": [Role.APPROVER],
+        "auditor": [Role.SECURITY_AUDITOR],
+    }
+    for name, roles in users.items():
+        add_user(engine, name, roles, region if name != "auditor" else "46", PASSWORD)
+    engine.dispose()
+    with TestClient(create_app(local)) as client:
+        tokens = {}
+        for name in users:
+            response = client.post("/auth/token", json={"username": name, "password": PASSWORD})
+            assert response.status_code == 200, response.text
+            tokens[name] = response.json()["access_token"]
+        other = next(
+            p["id_number"] for p in truth["complainants"]
+        )  # someone not in the application
+        yield World(client, local, official_id, region, other, tokens)
+
+
+def approved_application(world: World, **overrides: Any) -> int:
+    client = world.client
+    case = client.post(
+        "/cases", json={"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "配偶经商问题"},
+        headers=world.headers("inv"),
+    )  # fmt: skip
+    assert case.status_code == 201, case.text
+    body = {
+        "case_id": case.json()["id"],
+        "purpose": PURPOSE,
+        "category": "初核",
+        "sources": ["household", "official", "company", "shareholder"],
+        "regions": [world.official_region],
+        "subjects": [{"kind": "person_id", "value": world.official_id}],
+    } | overrides
+    filed = client.post("/applications", json=body, headers=world.headers("inv"))
+    assert filed.status_code == 201, filed.text
+    app_id = int(filed.json()["id"])
+    decided = client.post(
+        f"/applications/{app_id}/decision", json={"approve": True, "note": "同意"},
+        headers=world.headers("boss"),
+    )  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    return app_id
+
+
+def records_url(id_number: str) -> str:
+    return f"/persons/{id_number}/records"
+
+
+def test_every_route_is_classified_and_only_one_reads_registry_data(world: World) -> None:
+    inventory = route_inventory()
+    governed = sorted(r for r, kind in inventory.items() if kind is Access.GOVERNED)
+    assert governed == ["GET /persons/{id_number}/records"]
+    openapi_paths = {
+        f"{method.upper()} {path}"
+        for path, item in world.client.get("/openapi.json").json()["paths"].items()
+        for method in item
+    }
+    assert openapi_paths == set(inventory)
+
+
+def test_approved_subject_records_come_back_masked_and_logged(world: World) -> None:
+    app_id = approved_application(world)
+    before = len(world.entries())
+    response = world.client.get(
+        records_url(world.official_id), headers=world.headers("inv", app_id)
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] >= 2  # household and official roster at least
+    assert {r["source"] for r in body["records"]} >= {"household", "official"}
+    assert world.official_id not in response.text
+    assert world.official_id[:6] + "********" + world.official_id[-4:] in response.text
+    new = world.entries()[before:]
+    assert [e.kind for e in new if e.kind != "checkpoint"] == ["query_request", "query_outcome"]
+    request, outcome = (e for e in new if e.kind != "checkpoint")
+    assert request.application_id == outcome.application_id == str(app_id)
+    assert request.purpose == PURPOSE
+    assert outcome.hit_count == body["total"]
+    assert outcome.result_digest
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["no header", "garbage header", "foreign", "pending", "rejected", "revoked", "expired",
+     "subject outside", "source outside", "page too big", "no token"],
+)  # fmt: skip
+def test_governed_route_refuses_with_4xx_no_data_and_logs_the_denial(
+    world: World, case: str
+) -> None:
+    client = world.client
+    app_id = approved_application(world)
+    url, who, headers_app = records_url(world.official_id), "inv", app_id
+    params: dict[str, Any] = {}
+    if case == "no header" or case == "garbage header":
+        headers_app = None
+    elif case == "foreign":
+        who = "inv2"
+    elif case in ("pending", "rejected"):
+        headers_app = _filed_only(world, decide=case == "rejected")
+    elif case == "revoked":
+        assert (
+            client.post(f"/applications/{app_id}/revoke", headers=world.headers("inv")).status_code
+            == 200
+        )
+    elif case == "expired":
+        _expire(world, app_id)
+    elif case == "subject outside":
+        url = records_url(world.other_id)
+    elif case == "source outside":
+        params = {"sources": "petition"}
+    elif case == "page too big":
+        params = {"page_size": 100}
+    headers = world.headers(who, headers_app)
+    if case == "garbage header":
+        headers["X-Application-Id"] = "1 OR 1=1"
+    if case == "no token":
+        headers = {"X-Application-Id": str(app_id)}
+    before = len(world.entries())
+    response = client.get(url, headers=headers, params=params)
+    assert 400 <= response.status_code < 500, response.text
+    assert "records" not in response.json()
+    denials = [e for e in world.entries()[before:] if e.kind == "denial"]
+    assert len(denials) == 1
+    assert denials[0].outcome == "denied"
+
+
+def _filed_only(world: World, *, decide: bool) -> int:
+    case = world.client.post(
+        "/cases",
+        json={"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "待批"},
+        headers=world.headers("inv"),
+    )
+    body = {
+        "case_id": case.json()["id"],
+        "purpose": PURPOSE,
+        "category": "初核",
+        "sources": ["household"],
+        "regions": [world.official_region],
+        "subjects": [{"kind": "person_id", "value": world.official_id}],
+    }
+    filed = world.client.post("/applications", json=body, headers=world.headers("inv"))
+    app_id = int(filed.json()["id"])
+    if decide:
+        world.client.post(
+            f"/applications/{app_id}/decision",
+            json={"approve": False},
+            headers=world.headers("boss"),
+        )
+    return app_id
+
+
+def _expire(world: World, app_id: int) -> None:
+    engine = create_db_engine(world.settings.effective_database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(applications)
+            .where(applications.c.id == app_id)
+            .values(valid_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    engine.dispose()
+
+
+def test_the_log_holds_no_full_id_number(world: World) -> None:
+    app_id = approved_application(world)
+    world.client.get(records_url(world.official_id), headers=world.headers("inv", app_id))
+    world.client.get(records_url(world.other_id), headers=world.headers("inv", app_id))
+    for entry in world.entries():
+        text = json.dumps(
+            [entry.params, entry.scope, entry.detail, entry.purpose], ensure_ascii=False
+        )
+        assert not FULL_ID.search(text), entry.seq
+
+
+def test_log_unavailable_means_503_and_no_data(world: World, tmp_path: Path) -> None:
+    app_id = approved_application(world)
+    app = world.client.app
+    working = app.state.audit_log  # type: ignore[attr-defined]
+    copy = tmp_path / "readonly.db"
+    copy.write_bytes(Path(world.settings.state_dir / "api.db").read_bytes())
+    readonly = create_db_engine(f"sqlite:///file:{copy}?mode=ro&uri=true")
+    app.state.audit_log = AuditLog(readonly)  # type: ignore[attr-defined]
+    try:
+        response = world.client.get(
+            records_url(world.official_id), headers=world.headers("inv", app_id)
+        )
+    finally:
+        app.state.audit_log = working  # type: ignore[attr-defined]
+        readonly.dispose()
+    assert response.status_code == 503
+    assert "records" not in response.json()
+    assert world.official_id[-4:] not in response.text
+
+
+def test_auditor_reads_and_verifies_the_log_and_that_reading_is_logged(world: World) -> None:
+    entries = world.client.get(
+        "/audit/entries", headers=world.headers("auditor"), params={"limit": 50}
+    )
+    assert entries.status_code == 200
+    assert entries.json()[0]["kind"] == "audit_read"  # newest first: this very read
+    verified = world.client.get("/audit/verify", headers=world.headers("auditor"))
+    assert verified.status_code == 200
+    assert verified.json()["ok"] is True
+    assert verified.json()["entries_checked"] > 10
+
+
+@pytest.mark.parametrize("who", ["inv", "boss"])
+def test_data_roles_cannot_read_the_log(world: World, who: str) -> None:
+    assert world.client.get("/audit/entries", headers=world.headers(who)).status_code == 403
+
+
+def test_the_auditor_cannot_file_applications(world: World) -> None:
+    response = world.client.post(
+        "/cases", json={"case_no": "x", "title": "y"}, headers=world.headers("auditor")
+    )
+    assert response.status_code == 403
+
+
+def test_failed_login_is_logged_without_the_typed_secret(world: World) -> None:
+    before = len(world.entries())
+    response = world.client.post(
+        "/auth/token", json={"username": "inv", "password": "wrong password"}
+    )
+    assert response.status_code == 401
+    (failed,) = [e for e in world.entries()[before:] if e.kind == "login_failed"]
+    assert "wrong password" not in json.dumps([failed.params, failed.detail])
