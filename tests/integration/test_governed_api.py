@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import create_engine, update
 
 from common.settings import Settings
 from indexer.context import ingest_context
@@ -255,13 +255,18 @@ def test_the_log_holds_no_full_id_number(world: World) -> None:
         assert not FULL_ID.search(text), entry.seq
 
 
-def test_log_unavailable_means_503_and_no_data(world: World, tmp_path: Path) -> None:
+@pytest.mark.parametrize("failure", ["read-only", "unreachable"])
+def test_log_unavailable_means_503_and_no_data(world: World, tmp_path: Path, failure: str) -> None:
     app_id = approved_application(world)
     app = world.client.app
     working = app.state.audit_log  # type: ignore[attr-defined]
-    copy = tmp_path / "readonly.db"
-    copy.write_bytes(Path(world.settings.state_dir / "api.db").read_bytes())
-    readonly = create_db_engine(f"sqlite:///file:{copy}?mode=ro&uri=true")
+    if failure == "read-only":
+        copy = tmp_path / "readonly.db"
+        copy.write_bytes(Path(world.settings.state_dir / "api.db").read_bytes())
+        readonly = create_db_engine(f"sqlite:///file:{copy}?mode=ro&uri=true")
+    else:  # a store that cannot be opened at all (a path below a regular file)
+        (tmp_path / "file").write_text("x")
+        readonly = create_engine(f"sqlite:///{tmp_path / 'file' / 'audit.db'}")
     app.state.audit_log = AuditLog(readonly)  # type: ignore[attr-defined]
     try:
         response = world.client.get(
