@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from opensearchpy import OpenSearch
+from sqlalchemy import Engine, create_engine, text
 
 from common.settings import Settings
+from query_logs.db import create_db_engine
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 
 _HOW_TO_START = "start the services with deploy/test.sh (or point XIANSUO_OPENSEARCH_URL at a node)"
@@ -59,3 +61,34 @@ def os_client(provider: OpenSearchProvider) -> OpenSearch:
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh, empty SQL store: a SQLite file, or a throw-away PostgreSQL schema.
+
+    PostgreSQL comes from XIANSUO_TEST_POSTGRES_URL (deploy/test.sh starts one); outside CI a
+    missing URL skips those cases, in CI it fails them.
+    """
+    if request.param == "sqlite":
+        store = create_db_engine(f"sqlite:///{tmp_path / 'store.db'}")
+        yield store
+        store.dispose()
+        return
+    url = os.environ.get("XIANSUO_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "XIANSUO_TEST_POSTGRES_URL is not set; deploy/test.sh sets it", pytrace=False
+            )
+        pytest.skip("XIANSUO_TEST_POSTGRES_URL is not set (deploy/test.sh sets it)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    store = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    yield store
+    store.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -29,7 +28,6 @@ from query_logs.applications import (
     file_application,
     revoke_application,
 )
-from query_logs.db import create_db_engine
 from query_logs.errors import InvalidInputError, PermissionDeniedError
 from query_logs.gate import GateDeniedError, QueryRequest, decide_scope
 from query_logs.roles import Role
@@ -46,11 +44,11 @@ SUBJECT = Subject(SubjectKind.PERSON, "460106197001010016")
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'gate.db'}")
-    create_user_schema(engine)
-    create_application_schema(engine)
-    return engine
+def engine(sql_engine: Engine) -> Engine:
+    """A fresh store with users and applications, on SQLite and on PostgreSQL."""
+    create_user_schema(sql_engine)
+    create_application_schema(sql_engine)
+    return sql_engine
 
 
 def user(engine: Engine, name: str, roles: list[Role], region: str = "4601") -> User:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from query_logs.db import create_db_engine
@@ -57,29 +55,11 @@ def hasher() -> PasswordHasher:
     return make_password_hasher(time_cost=1, memory_cost_kib=8, parallelism=1)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A fresh store with the user schema: a SQLite file, or a throw-away PostgreSQL schema."""
-    if request.param == "sqlite":
-        store = create_db_engine(f"sqlite:///{tmp_path / 'users.db'}")
-        create_user_schema(store)
-        yield store
-        store.dispose()
-        return
-    url = os.environ.get("XIANSUO_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("XIANSUO_TEST_POSTGRES_URL is not set (deploy/test.sh sets it)")
-    schema = f"users_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    store = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    create_user_schema(store)
-    yield store
-    store.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+@pytest.fixture
+def engine(sql_engine: Engine) -> Engine:
+    """A fresh store with the user schema, on SQLite and on PostgreSQL."""
+    create_user_schema(sql_engine)
+    return sql_engine
 
 
 def _add(
