@@ -34,6 +34,17 @@ drop=$state/drop-$persons
 echo "demo: ingesting $drop" >&2
 .venv/bin/xiansuo ingest "$drop"
 
+# Demo accounts (development only; fictitious): an investigator, an approver and an auditor.
+demo_password=${XIANSUO_DEMO_PASSWORD:-demo-passphrase-2026}
+for account in "demo.investigator investigator" "demo.approver approver" "demo.auditor security_auditor"; do
+  set -- $account
+  if ! out=$(printf '%s\n' "$demo_password" | .venv/bin/xiansuo users add "$1" --role "$2" --region 46 \
+      --password-stdin 2>&1); then
+    case $out in *"already"*|*"taken"*|*"exists"*) ;; *) echo "$out" >&2; exit 1 ;; esac
+  fi
+done
+echo "demo: accounts demo.investigator, demo.approver, demo.auditor (password: $demo_password)" >&2
+
 url=http://127.0.0.1:$XIANSUO_API_PORT
 if [ "$mode" = --detach ]; then
   nohup .venv/bin/xiansuo serve > "$state/api.log" 2>&1 < /dev/null &
