@@ -450,6 +450,46 @@ def create_cross_tier_grant(
         return int(result.scalar_one())
 
 
+@dataclass(frozen=True, slots=True)
+class CrossTierGrant:
+    """A proposal (pending) or decision (approved) to widen one user's reach across tiers."""
+
+    id: int
+    grantee_id: int
+    regions: tuple[str, ...]
+    created_by: int
+    approved_by: int | None
+    state: State
+    valid_until: datetime
+
+    def effective_state(self, now: datetime) -> State:
+        """The stored state, or expired once the validity period has passed."""
+        if self.state in (State.PENDING, State.APPROVED) and _utc(now) >= self.valid_until:
+            return State.EXPIRED
+        return self.state
+
+
+def get_cross_tier_grant(engine: Engine, grant_id: int) -> CrossTierGrant:
+    """The grant with ``grant_id``, or ``NotFoundError`` (read-only: for responses and the log)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
+    if row is None:
+        raise NotFoundError(f"no grant {grant_id}")
+    grant = row._mapping
+    valid_until = _from_db(grant["valid_until"])
+    if valid_until is None:  # pragma: no cover - a NOT NULL column
+        raise ValueError("a grant row without its validity")
+    return CrossTierGrant(
+        id=grant["id"],
+        grantee_id=grant["grantee_id"],
+        regions=tuple(json.loads(grant["regions"])),
+        created_by=grant["created_by"],
+        approved_by=grant["approved_by"],
+        state=State(grant["state"]),
+        valid_until=valid_until,
+    )
+
+
 def approve_cross_tier_grant(engine: Engine, approver: User, grant_id: int, now: datetime) -> None:
     """An approver whose jurisdiction covers the granted regions approves the grant."""
     require_permission(approver.roles, Permission.APPROVE)

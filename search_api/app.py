@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from common.settings import Environment, Settings
 from query_logs.applications import create_application_schema
@@ -21,8 +23,9 @@ from query_logs.db import create_db_engine
 from query_logs.errors import DomainError, NotAuthenticatedError
 from query_logs.users import create_user_schema
 from search_api.access import ACCESS_KEY, Access
+from search_api.deps import deny
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
-from search_api.routers import applications, audit, auth, health, persons
+from search_api.routers import admin, applications, audit, auth, health, persons
 
 
 class UnclassifiedRouteError(RuntimeError):
@@ -35,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     applications.router,
     persons.router,
     audit.router,
+    admin.router,
 )
 
 
@@ -92,6 +96,25 @@ def create_app(settings: Settings) -> FastAPI:
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticatedError) else None
         return JSONResponse(status_code=exc.status, content={"detail": exc.detail}, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The client's own input is not echoed back (a login body holds a password), and an
+        # invalid request to a governed route is a refused data request: it is logged.
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+                  for e in exc.errors()]  # fmt: skip
+        route = request.scope.get("route")
+        kind = (getattr(route, "openapi_extra", None) or {}).get(ACCESS_KEY)
+        if kind == Access.GOVERNED:
+            await run_in_threadpool(
+                deny,
+                request.app.state.audit_log,
+                request,
+                None,
+                "invalid request parameters",
+                params={"invalid": [".".join(str(p) for p in e["loc"]) for e in errors]},
+            )
+        return JSONResponse(status_code=422, content={"detail": errors})
 
     @app.exception_handler(EngineUnavailableError)
     async def _engine_unavailable(_request: Request, exc: EngineUnavailableError) -> JSONResponse:

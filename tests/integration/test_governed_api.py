@@ -166,7 +166,7 @@ def test_approved_subject_records_come_back_masked_and_logged(world: World) -> N
 @pytest.mark.parametrize(
     "case",
     ["no header", "garbage header", "foreign", "pending", "rejected", "revoked", "expired",
-     "subject outside", "source outside", "page too big", "no token"],
+     "subject outside", "source outside", "page too big", "page far too big", "no token"],
 )  # fmt: skip
 def test_governed_route_refuses_with_4xx_no_data_and_logs_the_denial(
     world: World, case: str
@@ -194,6 +194,8 @@ def test_governed_route_refuses_with_4xx_no_data_and_logs_the_denial(
         params = {"sources": "petition"}
     elif case == "page too big":
         params = {"page_size": 100}
+    elif case == "page far too big":  # refused by parameter validation, before the gate
+        params = {"page_size": 100_000}
     headers = world.headers(who, headers_app)
     if case == "garbage header":
         headers["X-Application-Id"] = "1 OR 1=1"
@@ -312,3 +314,9 @@ def test_failed_login_is_logged_without_the_typed_secret(world: World) -> None:
     assert response.status_code == 401
     (failed,) = [e for e in world.entries()[before:] if e.kind == "login_failed"]
     assert "wrong password" not in json.dumps([failed.params, failed.detail])
+
+
+def test_invalid_login_body_is_not_echoed_back(world: World) -> None:
+    response = world.client.post("/auth/token", json={"username": "", "password": "s3cret-typed"})
+    assert response.status_code == 422
+    assert "s3cret-typed" not in response.text
