@@ -16,7 +16,10 @@ MAX_DISPLAY_NAME = 64
 # Where each level of a 行政区划代码 ends: province, city, county, township, village.
 JURISDICTION_LENGTHS = (2, 4, 6, 9, 12)
 _ID_PATTERN = re.compile(r"\d{17}[\dX]")
-_ID_CHECK_CHARS = "10X98765432"  # GB 11643: check character by weighted sum mod 11
+_ID_CHECK_CHARS = "10X98765432"
+_IDENTIFIER_LIKE = re.compile(
+    r"\d{11,}|\d{17}x"
+)  # GB 11643: check character by weighted sum mod 11
 
 
 def _fold(raw: str) -> str:
@@ -35,6 +38,10 @@ def normalise_username(raw: str) -> str:
             "a username has 2 to 64 characters: letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
+    if _IDENTIFIER_LIKE.search(name):
+        # Usernames are written in full into every log entry; the log must not hold ID or
+        # phone numbers.
+        raise InvalidInputError("a username must not contain an ID or phone number")
     return name
 
 

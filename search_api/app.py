@@ -100,12 +100,12 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         # The client's own input is not echoed back (a login body holds a password), and an
-        # invalid request to a governed route is a refused data request: it is logged.
+        # invalid request to a governed or admin route is a refusal: it is logged.
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
                   for e in exc.errors()]  # fmt: skip
         route = request.scope.get("route")
         kind = (getattr(route, "openapi_extra", None) or {}).get(ACCESS_KEY)
-        if kind == Access.GOVERNED:
+        if kind in (Access.GOVERNED, Access.ADMIN):
             await run_in_threadpool(
                 deny,
                 request.app.state.audit_log,

@@ -69,7 +69,8 @@ def mask_record(spec: SourceSpec, record: dict[str, Any], *, unmask: bool) -> di
     return masked
 
 
-_IDENTIFIER = re.compile(r"\d{17}[\dXx]|1\d{10}|\d{15}")
+# Whole numbers only: a 12-digit 行政区划代码 such as 110101001001 is not a phone number.
+_IDENTIFIER = re.compile(r"(?<![\dA-Za-z])(?:\d{17}[\dXx]|\d{15}|1\d{10})(?![\dA-Za-z])")
 
 
 def pseudonym(value: str, key: bytes) -> str:

@@ -114,6 +114,52 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _users_change(args: argparse.Namespace, settings: Settings) -> int:
+    """disable / enable / unlock / password for any account, officers included (logged)."""
+    from query_logs.audit import (
+        AuditEntryIn,
+        AuditKind,
+        AuditLog,
+        AuditOutcome,
+        create_audit_schema,
+    )
+    from query_logs.db import create_db_engine
+    from query_logs.errors import DomainError
+    from query_logs.users import disable_user, enable_user, set_password, unlock_user
+    from query_logs.users_cli import read_new_password
+
+    engine = create_db_engine(settings.effective_database_url)
+    try:
+        create_audit_schema(engine)
+        log = AuditLog(engine)
+
+        def note(step: str) -> None:
+            log.append(
+                AuditEntryIn(
+                    kind=AuditKind.USER_CHANGE,
+                    actor="command-line",
+                    route=f"xiansuo users {args.users}",
+                    outcome=AuditOutcome.OK,
+                    detail={"target": args.name, step: args.users},
+                )
+            )
+
+        note("intent")  # write-ahead: logged before the account changes
+        if args.users == "password":
+            set_password(engine, args.name, read_new_password(args.password_stdin, sys.stdin))
+        else:
+            actions = {"disable": disable_user, "enable": enable_user, "unlock": unlock_user}
+            actions[args.users](engine, args.name)
+        note("done")
+    except DomainError as exc:
+        print(f"xiansuo users {args.users}: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"{args.users}: {args.name}")
+    return 0
+
+
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from query_logs.audit import load_public_key, public_key_path, verify_log
     from query_logs.db import create_db_engine
@@ -168,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--region", required=True, help="jurisdiction: 行政区划代码 prefix")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(handler=_users_add)
+    for action, text in (
+        ("disable", "disable an account"),
+        ("enable", "enable an account"),
+        ("unlock", "end a lockout"),
+        ("password", "set a new password"),
+    ):
+        change = users.add_parser(action, help=f"{text} (officer accounts are maintained here)")
+        change.add_argument("name")
+        if action == "password":
+            change.add_argument("--password-stdin", action="store_true")
+        change.set_defaults(handler=_users_change)
 
     audit = commands.add_parser("audit", help="the query log").add_subparsers(
         dest="audit", required=True

@@ -95,3 +95,28 @@ def test_audit_verify_passes_then_names_the_tampered_entry(tmp_path: Path) -> No
     bad = run(tmp_path, "audit", "verify")
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["first_bad_seq"] == 2
+
+
+def test_officer_account_is_disabled_and_enabled_from_the_command_line(tmp_path: Path) -> None:
+    added = run(
+        tmp_path,
+        "users",
+        "add",
+        "sysadmin.one",
+        "--role",
+        "system_admin",
+        "--region",
+        "46",
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    assert added.returncode == 0, added.stderr
+    assert run(tmp_path, "users", "disable", "sysadmin.one").returncode == 0
+    with sqlite3.connect(tmp_path / "xiansuo.db") as conn:
+        (disabled,) = conn.execute(
+            "SELECT disabled FROM users WHERE username = 'sysadmin.one'"
+        ).fetchone()
+        kinds = [k for (k,) in conn.execute("SELECT kind FROM audit_entry ORDER BY seq")]
+    assert disabled
+    assert kinds == ["user_change", "user_change", "user_change"]
+    assert run(tmp_path, "users", "enable", "nobody.here").returncode == 1

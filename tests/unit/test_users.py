@@ -370,3 +370,11 @@ def test_times_in_other_zones_are_stored_as_the_same_instant(
     beijing = timezone(timedelta(hours=8))
     add_user(engine, "lisi", set(), "46", PASSWORD, now=T0.astimezone(beijing), hasher=hasher)
     assert get_user(engine, "lisi").created_at == T0
+
+
+@pytest.mark.parametrize(
+    "name", ["460106197001010016", "46010619700101001x", "13800001234", "zhang13800001234"]
+)
+def test_username_holding_an_id_or_phone_number_is_refused(name: str) -> None:
+    with pytest.raises(InvalidInputError, match="ID or phone number"):
+        normalise_username(name)

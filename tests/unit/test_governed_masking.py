@@ -1,0 +1,35 @@
+"""Masking and log pseudonyms: whole identifiers only, region codes untouched."""
+
+from __future__ import annotations
+
+import pytest
+
+from search_api.masking import mask_id, mask_phone, protect_identifiers
+
+KEY = b"k" * 32
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [("460106197001010016", "460106********0016"), ("46010619700101001X", "460106********001X")],
+)
+def test_mask_id(value: str, masked: str) -> None:
+    assert mask_id(value) == masked
+
+
+def test_mask_phone() -> None:
+    assert mask_phone("13800001234") == "138****1234"
+
+
+@pytest.mark.parametrize("code", ["110101001001", "460106001", "46"])
+def test_region_codes_are_not_taken_for_identifiers(code: str) -> None:
+    assert protect_identifiers({"regions": [code]}, KEY) == {"regions": [code]}
+
+
+def test_identifiers_become_stable_pseudonyms() -> None:
+    first = protect_identifiers({"id_number": "460106197001010016", "phone": "13800001234"}, KEY)
+    again = protect_identifiers({"id_number": "460106197001010016", "phone": "13800001234"}, KEY)
+    assert first == again
+    assert first["id_number"].startswith("460106********0016~")
+    assert first["phone"].startswith("138****1234~")
+    assert "460106197001010016" not in str(first)
