@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DEV_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+_DAY = "(Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_DAYS = f"{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*"
+_TIME = r"([01]\d|2[0-3]):[0-5]\d"
+_WORKING_HOURS = f"^(|none|{_DAYS} {_TIME}-({_TIME}|24:00))$"  # e.g. "Mon-Fri 08:00-19:00"
 
 
 class Environment(StrEnum):
@@ -78,8 +83,26 @@ class Settings(BaseSettings):
         ge=1,
         description="Seconds after which new log entries get a checkpoint anyway.",
     )
+    review_working_hours: str = Field(
+        default="Mon-Fri 08:00-19:00",
+        pattern=_WORKING_HOURS,
+        description="Working hours for the log review (queries outside them are after hours); "
+        "'' or 'none' makes every hour after hours.",
+    )
+    review_timezone: str = Field(
+        default="Asia/Shanghai", description="The time zone of review_working_hours."
+    )
     log_format: LogFormat | None = None
     log_level: str = "info"
+
+    @field_validator("review_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

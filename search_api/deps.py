@@ -147,8 +147,19 @@ class GateKeeper:
         settings = cast(Settings, request.app.state.settings)
         self._log_key = settings.secret_key.get_secret_value().encode()
 
-    def _refuse(self, error: DomainError, application_id: str | None = None) -> DomainError:
-        deny(self._audit, self._request, self._user, error.detail, application_id=application_id)
+    def _refuse(
+        self, error: DomainError, params: dict[str, Any], application_id: str | None = None
+    ) -> DomainError:
+        # What was asked is logged with the refusal (pseudonymised): a refused attempt to look
+        # oneself up must be as visible to the review as a successful one.
+        deny(
+            self._audit,
+            self._request,
+            self._user,
+            error.detail,
+            application_id=application_id,
+            params=protect_identifiers(params, self._log_key),
+        )
         return error
 
     def admit(self, query: QueryRequest, params: dict[str, Any]) -> Admission:
@@ -156,7 +167,8 @@ class GateKeeper:
         raw = self._request.headers.get(self.HEADER, "").strip()
         if not raw.isdigit():
             raise self._refuse(
-                GateDeniedError("a governed request names its application in X-Application-Id")
+                GateDeniedError("a governed request names its application in X-Application-Id"),
+                params,
             )
         now = datetime.now(UTC)
         try:
@@ -171,7 +183,7 @@ class GateKeeper:
             if not consume_query(self._db, application.id):
                 raise QuotaExhaustedError("the application's query quota is spent")
         except (ApplicationNotFoundError, GateDeniedError) as exc:
-            raise self._refuse(exc, raw) from None
+            raise self._refuse(exc, params, raw) from None
         record(
             self._audit,
             self._request,
@@ -183,7 +195,7 @@ class GateKeeper:
                 route=route_of(self._request),
                 application_id=str(application.id),
                 case_id=application.case_no,
-                purpose=application.purpose,
+                purpose=protect_identifiers(application.purpose, self._log_key),
                 params=protect_identifiers(params, self._log_key),
                 scope=protect_identifiers(_jsonable(asdict(scope)), self._log_key),
             ),

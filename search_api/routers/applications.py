@@ -111,6 +111,7 @@ class ApplicationResponse(BaseModel):
 
 def _log(request: Request, audit: Audit, settings: SettingsDep, kind: AuditKind, user: CurrentUser,
          app: Application, detail: dict[str, object]) -> None:  # fmt: skip
+    key = settings.secret_key.get_secret_value().encode()
     record(
         audit,
         request,
@@ -122,9 +123,9 @@ def _log(request: Request, audit: Audit, settings: SettingsDep, kind: AuditKind,
             route=f"{request.method} {request.scope['route'].path}",
             application_id=str(app.id),
             case_id=app.case_no,
-            purpose=app.purpose,
+            purpose=protect_identifiers(app.purpose, key),
             outcome=AuditOutcome.OK,
-            detail=protect_identifiers(detail, settings.secret_key.get_secret_value().encode()),
+            detail=protect_identifiers(detail, key),
         ),
     )
 
@@ -162,7 +163,8 @@ def file(
         now=now,
     )
     _log(request, audit, settings, AuditKind.APPLICATION_REQUEST, user, app,
-         {"sources": body.sources, "regions": body.regions, "subjects": len(body.subjects),
+         {"sources": body.sources, "regions": body.regions,
+          "subjects": [{"kind": s.kind, "value": s.value} for s in body.subjects],
           "unmask": body.unmask, "export": body.export})  # fmt: skip
     return ApplicationResponse.of(app, now)
 
