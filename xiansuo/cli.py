@@ -7,9 +7,13 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common.logs import configure_logging
 from common.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -79,7 +83,10 @@ def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _users_add(args: argparse.Namespace, settings: Settings) -> int:
+def _account_command(
+    settings: Settings, verb: str, detail: dict[str, object], change: Callable[[Engine], str]
+) -> int:
+    """Run one account change from the command line, logged before (intent) and after (done)."""
     from query_logs.audit import (
         AuditEntryIn,
         AuditKind,
@@ -89,44 +96,6 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
     )
     from query_logs.db import create_db_engine
     from query_logs.errors import DomainError
-    from query_logs.users_cli import read_new_password, run_users_add
-
-    engine = create_db_engine(settings.effective_database_url)
-    try:
-        password = read_new_password(args.password_stdin, sys.stdin)
-        line = run_users_add(engine, args.name, args.role, args.region, password)
-        create_audit_schema(engine)
-        AuditLog(engine).append(
-            AuditEntryIn(
-                kind=AuditKind.USER_CHANGE,
-                actor="command-line",
-                route="xiansuo users add",
-                outcome=AuditOutcome.OK,
-                detail={"username": args.name, "roles": sorted(args.role), "region": args.region},
-            )
-        )
-    except DomainError as exc:
-        print(f"xiansuo users add: {exc.detail}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    print(line)
-    return 0
-
-
-def _users_change(args: argparse.Namespace, settings: Settings) -> int:
-    """disable / enable / unlock / password for any account, officers included (logged)."""
-    from query_logs.audit import (
-        AuditEntryIn,
-        AuditKind,
-        AuditLog,
-        AuditOutcome,
-        create_audit_schema,
-    )
-    from query_logs.db import create_db_engine
-    from query_logs.errors import DomainError
-    from query_logs.users import disable_user, enable_user, set_password, unlock_user
-    from query_logs.users_cli import read_new_password
 
     engine = create_db_engine(settings.effective_database_url)
     try:
@@ -138,26 +107,60 @@ def _users_change(args: argparse.Namespace, settings: Settings) -> int:
                 AuditEntryIn(
                     kind=AuditKind.USER_CHANGE,
                     actor="command-line",
-                    route=f"xiansuo users {args.users}",
+                    route=f"xiansuo users {verb}",
                     outcome=AuditOutcome.OK,
-                    detail={"target": args.name, step: args.users},
+                    detail={**detail, "step": step},
                 )
             )
 
         note("intent")  # write-ahead: logged before the account changes
+        line = change(engine)
+        note("done")
+    except DomainError as exc:
+        print(f"xiansuo users {verb}: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(line)
+    return 0
+
+
+def _users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from query_logs.errors import DomainError
+    from query_logs.users_cli import read_new_password, run_users_add
+
+    try:
+        password = read_new_password(args.password_stdin, sys.stdin)
+    except DomainError as exc:
+        print(f"xiansuo users add: {exc.detail}", file=sys.stderr)
+        return 1
+    detail: dict[str, object] = {
+        "target": args.name,
+        "roles": sorted(args.role),
+        "region": args.region,
+    }
+    return _account_command(
+        settings,
+        "add",
+        detail,
+        lambda engine: run_users_add(engine, args.name, args.role, args.region, password),
+    )
+
+
+def _users_change(args: argparse.Namespace, settings: Settings) -> int:
+    """disable / enable / unlock / password for any account, officers included (logged)."""
+    from query_logs.users import disable_user, enable_user, set_password, unlock_user
+    from query_logs.users_cli import read_new_password
+
+    def change(engine: Engine) -> str:
         if args.users == "password":
             set_password(engine, args.name, read_new_password(args.password_stdin, sys.stdin))
         else:
             actions = {"disable": disable_user, "enable": enable_user, "unlock": unlock_user}
             actions[args.users](engine, args.name)
-        note("done")
-    except DomainError as exc:
-        print(f"xiansuo users {args.users}: {exc.detail}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    print(f"{args.users}: {args.name}")
-    return 0
+        return f"{args.users}: {args.name}"
+
+    return _account_command(settings, args.users, {"target": args.name}, change)
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
