@@ -12,12 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from opensearchpy import OpenSearch
 from sqlalchemy import Engine, create_engine, text
 
 from common.settings import Settings
 from query_logs.db import create_db_engine
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
+
+# In CI every property test runs derandomised: a failure there is reproducible, not luck.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 _HOW_TO_START = "start the services with deploy/test.sh (or point XIANSUO_OPENSEARCH_URL at a node)"
 
