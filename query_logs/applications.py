@@ -1,5 +1,7 @@
 """Cases and query applications (查询申请): who may query what, why, where and until when.
 
+Cross-tier grants, which widen an applicant's reach, are in query_logs.grants.
+
 An application names its case, purpose, category, sources, regions (行政区划代码 prefixes within
 the applicant's jurisdiction, or a cross-tier grant), optional subjects, whether unmasking or
 export is needed, and a validity period. Another user with the approve permission, whose own
@@ -142,18 +144,6 @@ applications = Table(
     Column("queries_used", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-grants = Table(
-    "cross_tier_grant",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("grantee_id", Integer, nullable=False),
-    Column("regions", Text, nullable=False),  # JSON list
-    Column("created_by", Integer, nullable=False),
-    Column("approved_by", Integer),
-    Column("state", String(16), nullable=False),
-    Column("valid_until", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
 
 
 class ApplicationNotFoundError(NotFoundError):
@@ -168,13 +158,13 @@ def create_application_schema(engine: Engine) -> None:
     metadata.create_all(engine)
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("datetimes must carry a timezone")
     return moment.astimezone(UTC)
 
 
-def _from_db(moment: datetime | None) -> datetime | None:
+def from_db_time(moment: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes for timezone=True columns: they were stored as UTC.
     if moment is None:
         return None
@@ -193,7 +183,7 @@ def create_case(engine: Engine, actor: User, case_no: str, title: str, now: date
         return int(
             conn.execute(
                 insert(cases)
-                .values(case_no=case_no, title=title, created_by=actor.id, created_at=_utc(now))
+                .values(case_no=case_no, title=title, created_by=actor.id, created_at=as_utc(now))
                 .returning(cases.c.id)
             ).scalar_one()
         )
@@ -219,21 +209,6 @@ def parse_subject(kind: str, value: str) -> Subject:
     return Subject(subject_kind, text)
 
 
-def active_grant_regions(engine: Engine, user_id: int, now: datetime) -> tuple[str, ...]:
-    """Regions of the approved, unexpired cross-tier grants the user holds."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(grants.c.regions, grants.c.valid_until).where(
-                grants.c.grantee_id == user_id, grants.c.state == State.APPROVED
-            )
-        ).all()
-    regions: list[str] = []
-    for raw, until in rows:
-        if (valid := _from_db(until)) is not None and _utc(now) < valid:
-            regions.extend(json.loads(raw))
-    return tuple(dict.fromkeys(regions))
-
-
 def within_reach(region: str, jurisdiction: str, grant_regions: tuple[str, ...]) -> bool:
     """Whether a region prefix lies inside the jurisdiction or inside a granted region."""
     return any(jurisdiction_covers(area, region) for area in (jurisdiction, *grant_regions))
@@ -253,8 +228,12 @@ def file_application(
     export: bool,
     valid_days: int,
     now: datetime,
+    grant_regions: tuple[str, ...] = (),
 ) -> Application:
-    """File a pending application after checking every field against the applicant's reach."""
+    """File a pending application after checking every field against the applicant's reach.
+
+    ``grant_regions``: the regions of the applicant's active cross-tier grants (query_logs.grants).
+    """
     require_permission(applicant.roles, Permission.APPLY)
     purpose = purpose.strip()
     if not MIN_PURPOSE_CHARS <= len(purpose) <= MAX_PURPOSE_CHARS:
@@ -272,9 +251,8 @@ def file_application(
     if not regions:
         raise InvalidInputError("an application names at least one region")
     parsed_regions = sorted({parse_jurisdiction(r) for r in regions})
-    granted = active_grant_regions(engine, applicant.id, now)
     for region in parsed_regions:
-        if not within_reach(region, applicant.jurisdiction, granted):
+        if not within_reach(region, applicant.jurisdiction, grant_regions):
             raise PermissionDeniedError(
                 f"region {region} is outside your jurisdiction and any cross-tier grant you hold"
             )
@@ -282,7 +260,7 @@ def file_application(
         raise InvalidInputError(f"at most {MAX_SUBJECTS} subjects per application")
     if not 1 <= valid_days <= MAX_VALID_DAYS:
         raise InvalidInputError(f"validity must be 1 to {MAX_VALID_DAYS} days")
-    start = _utc(now)
+    start = as_utc(now)
     with engine.begin() as conn:
         case = conn.execute(select(cases.c.case_no).where(cases.c.id == case_id)).first()
         if case is None:
@@ -329,7 +307,7 @@ def get_application(engine: Engine, application_id: int) -> Application:
 
 
 def _application(row: Any) -> Application:
-    valid_from, valid_until = _from_db(row["valid_from"]), _from_db(row["valid_until"])
+    valid_from, valid_until = from_db_time(row["valid_from"]), from_db_time(row["valid_until"])
     if valid_from is None or valid_until is None:  # pragma: no cover - NOT NULL columns
         raise ValueError("an application row without its validity period")
     return Application(
@@ -350,7 +328,7 @@ def _application(row: Any) -> Application:
         valid_until=valid_until,
         state=State(row["state"]),
         decided_by=row["decided_by"],
-        decided_at=_from_db(row["decided_at"]),
+        decided_at=from_db_time(row["decided_at"]),
         page_size_cap=row["page_size_cap"],
         result_cap=row["result_cap"],
         query_quota=row["query_quota"],
@@ -380,7 +358,7 @@ def decide_application(
             .values(
                 state=new_state,
                 decided_by=approver.id,
-                decided_at=_utc(now),
+                decided_at=as_utc(now),
                 decision_note=note.strip(),
             )
         ).rowcount
@@ -404,7 +382,7 @@ def revoke_application(
         conn.execute(
             update(applications)
             .where(applications.c.id == application_id)
-            .values(state=State.REVOKED, decided_at=_utc(now))
+            .values(state=State.REVOKED, decided_at=as_utc(now))
         )
     return get_application(engine, application_id)
 
@@ -421,93 +399,3 @@ def consume_query(engine: Engine, application_id: int) -> bool:
             .values(queries_used=applications.c.queries_used + 1)
         ).rowcount
     return changed == 1
-
-
-def create_cross_tier_grant(
-    engine: Engine, admin: User, grantee: User, regions: list[str], valid_days: int, now: datetime
-) -> int:
-    """A security administrator proposes widening a special-task user's reach (pending)."""
-    require_permission(admin.roles, Permission.GRANT_CROSS_TIER)
-    require_permission(grantee.roles, Permission.HOLD_CROSS_TIER_GRANT)
-    if not 1 <= valid_days <= MAX_VALID_DAYS:
-        raise InvalidInputError(f"validity must be 1 to {MAX_VALID_DAYS} days")
-    parsed = sorted({parse_jurisdiction(r) for r in regions})
-    if not parsed:
-        raise InvalidInputError("a grant names at least one region")
-    with engine.begin() as conn:
-        result = conn.execute(
-            insert(grants)
-            .values(
-                grantee_id=grantee.id,
-                regions=json.dumps(parsed),
-                created_by=admin.id,
-                state=State.PENDING,
-                valid_until=_utc(now) + timedelta(days=valid_days),
-                created_at=_utc(now),
-            )
-            .returning(grants.c.id)
-        )
-        return int(result.scalar_one())
-
-
-@dataclass(frozen=True, slots=True)
-class CrossTierGrant:
-    """A proposal (pending) or decision (approved) to widen one user's reach across tiers."""
-
-    id: int
-    grantee_id: int
-    regions: tuple[str, ...]
-    created_by: int
-    approved_by: int | None
-    state: State
-    valid_until: datetime
-
-    def effective_state(self, now: datetime) -> State:
-        """The stored state, or expired once the validity period has passed."""
-        if self.state in (State.PENDING, State.APPROVED) and _utc(now) >= self.valid_until:
-            return State.EXPIRED
-        return self.state
-
-
-def get_cross_tier_grant(engine: Engine, grant_id: int) -> CrossTierGrant:
-    """The grant with ``grant_id``, or ``NotFoundError`` (read-only: for responses and the log)."""
-    with engine.connect() as conn:
-        row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
-    if row is None:
-        raise NotFoundError(f"no grant {grant_id}")
-    grant = row._mapping
-    valid_until = _from_db(grant["valid_until"])
-    if valid_until is None:  # pragma: no cover - a NOT NULL column
-        raise ValueError("a grant row without its validity")
-    return CrossTierGrant(
-        id=grant["id"],
-        grantee_id=grant["grantee_id"],
-        regions=tuple(json.loads(grant["regions"])),
-        created_by=grant["created_by"],
-        approved_by=grant["approved_by"],
-        state=State(grant["state"]),
-        valid_until=valid_until,
-    )
-
-
-def approve_cross_tier_grant(engine: Engine, approver: User, grant_id: int, now: datetime) -> None:
-    """An approver whose jurisdiction covers the granted regions approves the grant."""
-    require_permission(approver.roles, Permission.APPROVE)
-    with engine.begin() as conn:
-        row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
-        if row is None:
-            raise NotFoundError(f"no grant {grant_id}")
-        grant = row._mapping
-        if approver.id in (grant["grantee_id"], grant["created_by"]):
-            raise PermissionDeniedError("a grant is approved by someone other than its parties")
-        if not all(
-            jurisdiction_covers(approver.jurisdiction, r) for r in json.loads(grant["regions"])
-        ):
-            raise PermissionDeniedError("the granted regions are outside your jurisdiction")
-        if grant["state"] != State.PENDING:
-            raise ApplicationStateError(f"the grant is {grant['state']}, not pending")
-        conn.execute(
-            update(grants)
-            .where(grants.c.id == grant_id)
-            .values(state=State.APPROVED, approved_by=approver.id)
-        )

@@ -25,7 +25,7 @@ from query_logs.users import create_user_schema
 from search_api.access import ACCESS_KEY, Access
 from search_api.deps import deny
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
-from search_api.routers import admin, applications, audit, auth, health, persons
+from search_api.routers import admin, applications, audit, auth, health, persons, review
 
 
 class UnclassifiedRouteError(RuntimeError):
@@ -38,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     applications.router,
     persons.router,
     audit.router,
+    review.router,
     admin.router,
 )
 

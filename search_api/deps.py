@@ -22,7 +22,6 @@ from common.settings import Settings
 from query_logs.applications import (
     Application,
     ApplicationNotFoundError,
-    active_grant_regions,
     consume_query,
     get_application,
 )
@@ -31,6 +30,7 @@ from query_logs.auth import TokenError, decode_token
 from query_logs.auth import current_user as current_account
 from query_logs.errors import DomainError, NotAuthenticatedError
 from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
+from query_logs.grants import active_grant_regions
 from query_logs.users import User
 from search_api.masking import protect_identifiers
 from search_api.provider import OpenSearchProvider

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.vocab import Source
 from query_logs.applications import SubjectKind
 from query_logs.gate import Scope
 
@@ -50,3 +51,36 @@ def person_records_query(scope: Scope, id_number: str) -> dict[str, Any]:
         "track_total_hits": True,
         "_source": {"excludes": list(HIDDEN_FIELDS)},
     }
+
+
+# A household with more members is a collective household (集体户: a unit's or a school's), whose
+# members are not relatives; flagging look-ups of all of them would bury the real findings.
+MAX_HOUSEHOLD_MEMBERS = 30
+
+
+def own_household_query(id_numbers: list[str]) -> dict[str, Any]:
+    """The household records of these persons: their 户号 only (pure; the household index)."""
+    return {
+        "size": len(id_numbers),
+        "query": {"bool": {"filter": [
+            {"term": {"source": str(Source.HOUSEHOLD)}},
+            {"terms": {"id_number": id_numbers}},
+        ]}},
+        "_source": ["id_number", "household_no"],
+    }  # fmt: skip
+
+
+def household_members_query(household_nos: list[str]) -> dict[str, Any]:
+    """The ID numbers in each of these households, counted (pure; the household index)."""
+    return {
+        "size": 0,
+        "query": {"bool": {"filter": [
+            {"term": {"source": str(Source.HOUSEHOLD)}},
+            {"terms": {"household_no": household_nos}},
+        ]}},
+        "aggs": {"households": {
+            "terms": {"field": "household_no", "size": len(household_nos)},
+            "aggs": {"members": {"terms": {"field": "id_number",
+                                           "size": MAX_HOUSEHOLD_MEMBERS + 1}}},
+        }},
+    }  # fmt: skip

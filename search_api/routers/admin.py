@@ -33,15 +33,15 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy import Engine
 
-from query_logs.applications import (
+from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditLogUnavailableError
+from query_logs.audit import AuditOutcome as Outcome
+from query_logs.errors import DomainError, PermissionDeniedError
+from query_logs.grants import (
     CrossTierGrant,
     approve_cross_tier_grant,
     create_cross_tier_grant,
     get_cross_tier_grant,
 )
-from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditLogUnavailableError
-from query_logs.audit import AuditOutcome as Outcome
-from query_logs.errors import DomainError, PermissionDeniedError
 from query_logs.roles import (
     Permission,
     Role,

@@ -18,6 +18,7 @@ from query_logs.applications import (
 )
 from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
 from query_logs.errors import PermissionDeniedError
+from query_logs.grants import active_grant_regions
 from query_logs.roles import Permission, role_rules
 from query_logs.user_fields import jurisdiction_covers
 from search_api.access import Access, access
@@ -161,6 +162,7 @@ def file(
         export=body.export,
         valid_days=body.valid_days,
         now=now,
+        grant_regions=active_grant_regions(db, user.id, now),
     )
     _log(request, audit, settings, AuditKind.APPLICATION_REQUEST, user, app,
          {"sources": body.sources, "regions": body.regions,

@@ -19,17 +19,20 @@ from query_logs.applications import (
     State,
     Subject,
     SubjectKind,
-    approve_cross_tier_grant,
     consume_query,
     create_application_schema,
     create_case,
-    create_cross_tier_grant,
     decide_application,
     file_application,
     revoke_application,
 )
 from query_logs.errors import InvalidInputError, PermissionDeniedError
 from query_logs.gate import GateDeniedError, QueryRequest, decide_scope
+from query_logs.grants import (
+    active_grant_regions,
+    approve_cross_tier_grant,
+    create_cross_tier_grant,
+)
 from query_logs.roles import Role
 from query_logs.user_fields import jurisdiction_covers
 from query_logs.users import User, add_user, create_user_schema
@@ -69,7 +72,8 @@ def application(engine: Engine, applicant: User, **overrides: object) -> Applica
         "valid_days": 30,
         "now": NOW,
     } | overrides
-    return file_application(engine, applicant, **fields)  # type: ignore[arg-type]
+    grants = active_grant_regions(engine, applicant.id, NOW)
+    return file_application(engine, applicant, grant_regions=grants, **fields)  # type: ignore[arg-type]
 
 
 @pytest.fixture

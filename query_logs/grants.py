@@ -1,0 +1,157 @@
+"""Cross-tier grants (跨层级授权): a special-task user's reach widened beyond their jurisdiction.
+
+A security administrator proposes a grant for a user who may hold one; an approver who is neither
+party and whose jurisdiction covers the regions approves it. Only approved, unexpired grants
+widen reach: applications (query_logs.applications) and the gate (query_logs.gate) receive the
+granted regions from `active_grant_regions`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+
+from query_logs.applications import (
+    MAX_VALID_DAYS,
+    ApplicationStateError,
+    State,
+    as_utc,
+    from_db_time,
+    metadata,
+)
+from query_logs.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from query_logs.roles import Permission, require_permission
+from query_logs.user_fields import jurisdiction_covers, parse_jurisdiction
+from query_logs.users import User
+
+grants = Table(
+    "cross_tier_grant",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("grantee_id", Integer, nullable=False),
+    Column("regions", Text, nullable=False),  # JSON list
+    Column("created_by", Integer, nullable=False),
+    Column("approved_by", Integer),
+    Column("state", String(16), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def active_grant_regions(engine: Engine, user_id: int, now: datetime) -> tuple[str, ...]:
+    """Regions of the approved, unexpired cross-tier grants the user holds."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(grants.c.regions, grants.c.valid_until).where(
+                grants.c.grantee_id == user_id, grants.c.state == State.APPROVED
+            )
+        ).all()
+    regions: list[str] = []
+    for raw, until in rows:
+        if (valid := from_db_time(until)) is not None and as_utc(now) < valid:
+            regions.extend(json.loads(raw))
+    return tuple(dict.fromkeys(regions))
+
+
+def create_cross_tier_grant(
+    engine: Engine, admin: User, grantee: User, regions: list[str], valid_days: int, now: datetime
+) -> int:
+    """A security administrator proposes widening a special-task user's reach (pending)."""
+    require_permission(admin.roles, Permission.GRANT_CROSS_TIER)
+    require_permission(grantee.roles, Permission.HOLD_CROSS_TIER_GRANT)
+    if not 1 <= valid_days <= MAX_VALID_DAYS:
+        raise InvalidInputError(f"validity must be 1 to {MAX_VALID_DAYS} days")
+    parsed = sorted({parse_jurisdiction(r) for r in regions})
+    if not parsed:
+        raise InvalidInputError("a grant names at least one region")
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(grants)
+            .values(
+                grantee_id=grantee.id,
+                regions=json.dumps(parsed),
+                created_by=admin.id,
+                state=State.PENDING,
+                valid_until=as_utc(now) + timedelta(days=valid_days),
+                created_at=as_utc(now),
+            )
+            .returning(grants.c.id)
+        )
+        return int(result.scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class CrossTierGrant:
+    """A proposal (pending) or decision (approved) to widen one user's reach across tiers."""
+
+    id: int
+    grantee_id: int
+    regions: tuple[str, ...]
+    created_by: int
+    approved_by: int | None
+    state: State
+    valid_until: datetime
+
+    def effective_state(self, now: datetime) -> State:
+        """The stored state, or expired once the validity period has passed."""
+        if self.state in (State.PENDING, State.APPROVED) and as_utc(now) >= self.valid_until:
+            return State.EXPIRED
+        return self.state
+
+
+def get_cross_tier_grant(engine: Engine, grant_id: int) -> CrossTierGrant:
+    """The grant with ``grant_id``, or ``NotFoundError`` (read-only: for responses and the log)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
+    if row is None:
+        raise NotFoundError(f"no grant {grant_id}")
+    grant = row._mapping
+    valid_until = from_db_time(grant["valid_until"])
+    if valid_until is None:  # pragma: no cover - a NOT NULL column
+        raise ValueError("a grant row without its validity")
+    return CrossTierGrant(
+        id=grant["id"],
+        grantee_id=grant["grantee_id"],
+        regions=tuple(json.loads(grant["regions"])),
+        created_by=grant["created_by"],
+        approved_by=grant["approved_by"],
+        state=State(grant["state"]),
+        valid_until=valid_until,
+    )
+
+
+def approve_cross_tier_grant(engine: Engine, approver: User, grant_id: int, now: datetime) -> None:
+    """An approver whose jurisdiction covers the granted regions approves the grant."""
+    require_permission(approver.roles, Permission.APPROVE)
+    with engine.begin() as conn:
+        row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
+        if row is None:
+            raise NotFoundError(f"no grant {grant_id}")
+        grant = row._mapping
+        if approver.id in (grant["grantee_id"], grant["created_by"]):
+            raise PermissionDeniedError("a grant is approved by someone other than its parties")
+        if not all(
+            jurisdiction_covers(approver.jurisdiction, r) for r in json.loads(grant["regions"])
+        ):
+            raise PermissionDeniedError("the granted regions are outside your jurisdiction")
+        if grant["state"] != State.PENDING:
+            raise ApplicationStateError(f"the grant is {grant['state']}, not pending")
+        conn.execute(
+            update(grants)
+            .where(grants.c.id == grant_id)
+            .values(state=State.APPROVED, approved_by=approver.id)
+        )
