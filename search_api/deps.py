@@ -25,7 +25,14 @@ from query_logs.applications import (
     consume_query,
     get_application,
 )
-from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditOutcome, digest_record_ids
+from query_logs.audit import (
+    AuditEntry,
+    AuditEntryIn,
+    AuditKind,
+    AuditLog,
+    AuditOutcome,
+    digest_record_ids,
+)
 from query_logs.auth import TokenError, decode_token
 from query_logs.auth import current_user as current_account
 from query_logs.errors import DomainError, NotAuthenticatedError
@@ -71,9 +78,9 @@ def route_of(request: Request) -> str:
     return f"{request.method} {path}"
 
 
-def record(audit: AuditLog, request: Request, entry: AuditEntryIn) -> None:
+def record(audit: AuditLog, request: Request, entry: AuditEntryIn) -> AuditEntry:
     """Append an entry and checkpoint when due; a log that cannot be written raises 503."""
-    audit.append(entry)
+    written = audit.append(entry)
     key = cast(Ed25519PrivateKey | None, getattr(request.app.state, "audit_signing_key", None))
     settings = cast(Settings, request.app.state.settings)
     if key is not None:
@@ -81,6 +88,7 @@ def record(audit: AuditLog, request: Request, entry: AuditEntryIn) -> None:
             audit.maybe_checkpoint(key, every_n_entries=settings.audit_checkpoint_every)
         except DomainError:  # the entry itself is committed; the next append retries the checkpoint
             log.warning("audit.checkpoint_failed")
+    return written
 
 
 def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fields: Any) -> None:
@@ -127,6 +135,7 @@ class Admission:
 
     scope: Scope
     application: Application
+    request_seq: int  # the write-ahead entry; the outcome entry names it
     _gate: GateKeeper
     _started: float
 
@@ -184,7 +193,7 @@ class GateKeeper:
                 raise QuotaExhaustedError("the application's query quota is spent")
         except (ApplicationNotFoundError, GateDeniedError) as exc:
             raise self._refuse(exc, params, raw) from None
-        record(
+        written = record(
             self._audit,
             self._request,
             AuditEntryIn(
@@ -200,7 +209,7 @@ class GateKeeper:
                 scope=protect_identifiers(_jsonable(asdict(scope)), self._log_key),
             ),
         )
-        return Admission(scope, application, self, time.perf_counter())
+        return Admission(scope, application, written.seq, self, time.perf_counter())
 
     def outcome(
         self,
@@ -225,7 +234,7 @@ class GateKeeper:
                 hit_count=hit_count,
                 result_digest=digest_record_ids(record_ids),
                 duration_ms=round((time.perf_counter() - admission._started) * 1000, 3),
-                detail={"error": error} if error else None,
+                detail={"request_seq": admission.request_seq} | ({"error": error} if error else {}),
             ),
         )
 

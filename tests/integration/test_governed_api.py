@@ -9,6 +9,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,9 +85,11 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "inv2": [Role.INVESTIGATOR],
         "boss": [Role.APPROVER],
         "auditor": [Role.SECURITY_AUDITOR],
+        "sysadm": [Role.SYSTEM_ADMIN],
+        "secadm": [Role.SECURITY_ADMIN],
     }
     for name, roles in users.items():
-        add_user(engine, name, roles, region if name != "auditor" else "46", PASSWORD)
+        add_user(engine, name, roles, region if name in ("inv", "inv2", "boss") else "46", PASSWORD)
     engine.dispose()
     with TestClient(create_app(local)) as client:
         tokens = {}
@@ -320,3 +323,53 @@ def test_invalid_login_body_is_not_echoed_back(world: World) -> None:
     response = world.client.post("/auth/token", json={"username": "", "password": "s3cret-typed"})
     assert response.status_code == 422
     assert "s3cret-typed" not in response.text
+
+
+def test_parallel_governed_queries_give_exactly_one_pair_each_and_a_valid_chain(
+    world: World,
+) -> None:
+    app_id = approved_application(world)
+    before = world.entries()[-1].seq
+    headers = world.headers("inv", app_id)
+
+    def query(_: int) -> int:
+        return world.client.get(records_url(world.official_id), headers=headers).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(query, range(40)))
+    assert statuses == [200] * 40
+    new = [e for e in world.entries() if e.seq > before]
+    requests = {e.seq for e in new if e.kind == "query_request"}
+    outcomes = [json.loads(e.detail)["request_seq"] for e in new if e.kind == "query_outcome"]
+    assert len(requests) == 40
+    assert sorted(outcomes) == sorted(requests)  # every request has exactly one outcome
+    verified = world.client.get("/audit/verify", headers=world.headers("auditor")).json()
+    assert verified["ok"] is True
+
+
+@pytest.mark.parametrize("officer", ["auditor", "sysadm", "secadm"])
+def test_officers_get_403_on_the_data_route(world: World, officer: str) -> None:
+    app_id = approved_application(world)
+    response = world.client.get(
+        records_url(world.official_id), headers=world.headers(officer, app_id)
+    )
+    assert response.status_code == 403
+    assert "records" not in response.json()
+
+
+@pytest.mark.parametrize("admin", ["sysadm", "secadm"])
+@pytest.mark.parametrize("route", ["/audit/entries", "/audit/verify", "/audit/review"])
+def test_administrators_cannot_read_the_log(world: World, admin: str, route: str) -> None:
+    assert world.client.get(route, headers=world.headers(admin)).status_code == 403
+
+
+def test_the_auditor_cannot_change_users(world: World) -> None:
+    body = {"username": "new.one", "jurisdiction": "46", "password": PASSWORD}
+    assert (
+        world.client.post("/admin/users", json=body, headers=world.headers("auditor")).status_code
+        == 403
+    )
+    assert (
+        world.client.post("/admin/users/inv/disable", headers=world.headers("auditor")).status_code
+        == 403
+    )
