@@ -8,9 +8,10 @@ entry before it returns anything. If the log cannot be written, the request ends
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, cast
 
 import structlog
@@ -45,22 +46,23 @@ from search_api.provider import OpenSearchProvider
 log = structlog.get_logger(__name__)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def get_provider(request: Request) -> OpenSearchProvider:
+async def get_provider(request: Request) -> OpenSearchProvider:
     return cast(OpenSearchProvider, request.app.state.provider)
 
 
-def get_db(request: Request) -> Engine:
+async def get_db(request: Request) -> Engine:
     return cast(Engine, request.app.state.db)
 
 
-def get_audit_log(request: Request) -> AuditLog:
+async def get_audit_log(request: Request) -> AuditLog:
     return cast(AuditLog, request.app.state.audit_log)
 
 
+# The accessors only read app.state: async, so FastAPI spends no thread-pool hop on them.
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Provider = Annotated[OpenSearchProvider, Depends(get_provider)]
 Database = Annotated[Engine, Depends(get_db)]
@@ -78,14 +80,24 @@ def route_of(request: Request) -> str:
     return f"{request.method} {path}"
 
 
+# Appends between two probes for a due checkpoint (two reads); checkpoints fall due every
+# `audit_checkpoint_every` entries (100 by default), so a probe every 16 appends is ample.
+CHECKPOINT_PROBE_EVERY = 16
+_appends = itertools.count(1)
+
+
 def record(audit: AuditLog, request: Request, entry: AuditEntryIn) -> AuditEntry:
     """Append an entry and checkpoint when due; a log that cannot be written raises 503."""
     written = audit.append(entry)
     key = cast(Ed25519PrivateKey | None, getattr(request.app.state, "audit_signing_key", None))
     settings = cast(Settings, request.app.state.settings)
-    if key is not None:
+    if key is not None and next(_appends) % CHECKPOINT_PROBE_EVERY == 0:
         try:
-            audit.maybe_checkpoint(key, every_n_entries=settings.audit_checkpoint_every)
+            audit.maybe_checkpoint(
+                key,
+                every_n_entries=settings.audit_checkpoint_every,
+                max_age=timedelta(seconds=settings.audit_checkpoint_max_age_s),
+            )
         except DomainError:  # the entry itself is committed; the next append retries the checkpoint
             log.warning("audit.checkpoint_failed")
     return written
@@ -247,7 +259,7 @@ def _jsonable(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | float) else str(value)
 
 
-def get_gate(request: Request, user: CurrentUser, db: Database, audit: Audit) -> GateKeeper:
+async def get_gate(request: Request, user: CurrentUser, db: Database, audit: Audit) -> GateKeeper:
     return GateKeeper(request, user, db, audit)
 
 
