@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.settings import Environment, Settings
 from query_logs.applications import create_application_schema
@@ -98,12 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticatedError) else None
         return JSONResponse(status_code=exc.status, content={"detail": exc.detail}, headers=headers)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # The client's own input is not echoed back (a login body holds a password), and an
-        # invalid request to a governed or admin route is a refusal: it is logged.
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-                  for e in exc.errors()]  # fmt: skip
+    async def _log_refused_input(request: Request, reason: str, invalid: list[str]) -> None:
         route = request.scope.get("route")
         kind = (getattr(route, "openapi_extra", None) or {}).get(ACCESS_KEY)
         if kind in (Access.GOVERNED, Access.ADMIN):
@@ -112,10 +108,27 @@ def create_app(settings: Settings) -> FastAPI:
                 request.app.state.audit_log,
                 request,
                 None,
-                "invalid request parameters",
-                params={"invalid": [".".join(str(p) for p in e["loc"]) for e in errors]},
+                reason,
+                params={"invalid": invalid},
             )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The client's own input is not echoed back (a login body holds a password), and an
+        # invalid request to a governed or admin route is a refusal: it is logged.
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+                  for e in exc.errors()]  # fmt: skip
+        invalid = [".".join(str(p) for p in e["loc"]) for e in errors]
+        await _log_refused_input(request, "invalid request parameters", invalid)
         return JSONResponse(status_code=422, content={"detail": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # A body that cannot be parsed is refused (400) before authentication runs: log it too.
+        if exc.status_code == 400:
+            await _log_refused_input(request, "unparseable request body", ["body"])
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
+                            headers=getattr(exc, "headers", None))  # fmt: skip
 
     @app.exception_handler(EngineUnavailableError)
     async def _engine_unavailable(_request: Request, exc: EngineUnavailableError) -> JSONResponse:

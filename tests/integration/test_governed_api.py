@@ -373,3 +373,13 @@ def test_the_auditor_cannot_change_users(world: World) -> None:
         world.client.post("/admin/users/inv/disable", headers=world.headers("auditor")).status_code
         == 403
     )
+
+
+def test_unparseable_body_on_an_admin_route_is_refused_and_logged(world: World) -> None:
+    before = world.entries()[-1].seq
+    response = world.client.post(
+        "/admin/users", content=b"\x83", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    denials = [e for e in world.entries() if e.seq > before and e.kind == "denial"]
+    assert [json.loads(e.detail)["reason"] for e in denials] == ["unparseable request body"]
