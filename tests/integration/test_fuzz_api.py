@@ -8,7 +8,6 @@ kept small so the whole file stays around a minute.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 import schemathesis
+from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_in
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -25,16 +25,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from common.settings import Settings
-from indexer.context import ingest_context
-from indexer.demo_data import TRUTH_FILE, write_demo_drop
-from indexer.pipeline import ingest_drop
-from query_logs.db import create_db_engine
 from query_logs.roles import Role
-from query_logs.users import add_user, create_user_schema
 from search_api.access import Access
 from search_api.app import create_app, route_inventory
 
-PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious test accounts
 PURPOSE = "核查举报反映的公职人员配偶经商办企业问题线索"
 UNPARSABLE = "There was an error parsing the body"  # FastAPI's 400 for a body that is not JSON
 MAX_EXAMPLES = 20  # per operation, per generation mode, per identity
@@ -59,33 +53,19 @@ class Fuzzed:
 @pytest.fixture(scope="module")
 def fuzzed(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     root = tmp_path_factory.mktemp("fuzz")
-    local = settings.model_copy(
-        update={
-            "index_prefix": f"{settings.index_prefix}-fuzz{uuid.uuid4().hex[:4]}",
-            "state_dir": root,
-            "database_url": f"sqlite:///{root / 'fuzz.db'}",
-        }
-    )
-    write_demo_drop(root / "drop", persons=120, seed=11)
-    truth = json.loads((root / "drop" / TRUTH_FILE).read_text(encoding="utf-8"))
-    with ingest_context(local, root / "rejects") as ctx:
-        ingest_drop(root / "drop", ctx)
-    pattern = truth["patterns"]["official_spouse_company"]
-    official_id = (
-        pattern["official_id"] if "official_id" in pattern else pattern["official"]["id_number"]
-    )
+    local = isolated_settings(settings, root, "fuzz")
+    truth = ingest_demo(local, root, persons=120, seed=11)
+    official_id = truth["patterns"]["official_spouse_company"]["official_id"]
     region = official_id[:4]
-    engine = create_db_engine(local.effective_database_url)
-    create_user_schema(engine)
-    for name, roles in USERS.items():
-        add_user(engine, name, roles, region if name in ("inv", "boss") else "46", PASSWORD)
-    engine.dispose()
+    add_accounts(
+        local,
+        {
+            name: (roles, region if name in ("inv", "boss") else "46")
+            for name, roles in USERS.items()
+        },
+    )
     with TestClient(create_app(local)) as client:
-        tokens = {}
-        for name in USERS:
-            response = client.post("/auth/token", json={"username": name, "password": PASSWORD})
-            assert response.status_code == 200, response.text
-            tokens[name] = response.json()["access_token"]
+        tokens = log_in(client, USERS)
         app_id = _approved_application(client, tokens, region, official_id)
         schema = schemathesis.openapi.from_dict(client.get("/openapi.json").json())
         operations = [result.ok() for result in schema.get_all_operations()]
@@ -96,7 +76,7 @@ def _approved_application(
     client: TestClient, tokens: dict[str, str], region: str, official_id: str
 ) -> int:
     def auth(who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {tokens[who]}"}
+        return bearer(tokens, who)
 
     case = client.post(
         "/cases", json={"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "配偶经商问题"},

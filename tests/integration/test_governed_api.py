@@ -16,22 +16,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apiworld import (
+    PASSWORD,
+    add_accounts,
+    bearer,
+    ingest_demo,
+    isolated_settings,
+    log_entries,
+    log_in,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, update
 
 from common.settings import Settings
-from indexer.context import ingest_context
-from indexer.demo_data import TRUTH_FILE, write_demo_drop
-from indexer.pipeline import ingest_drop
 from query_logs.applications import applications
-from query_logs.audit import AuditLog, iter_entries
+from query_logs.audit import AuditLog
 from query_logs.db import create_db_engine
 from query_logs.roles import Role
-from query_logs.users import add_user, create_user_schema
 from search_api.access import Access
 from search_api.app import create_app, route_inventory
 
-PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious test accounts
 PURPOSE = "核查举报反映的公职人员配偶经商办企业问题线索"
 FULL_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 
@@ -46,61 +50,33 @@ class World:
     tokens: dict[str, str]
 
     def headers(self, who: str, application_id: int | None = None) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        if application_id is not None:
-            headers["X-Application-Id"] = str(application_id)
-        return headers
+        return bearer(self.tokens, who, application_id)
 
     def entries(self) -> list[Any]:
-        engine = create_db_engine(self.settings.effective_database_url)
-        try:
-            return list(iter_entries(engine, limit=10_000))
-        finally:
-            engine.dispose()
+        return list(log_entries(self.settings))
 
 
 @pytest.fixture(scope="module")
 def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("api")
-    local = settings.model_copy(
-        update={
-            "index_prefix": f"{settings.index_prefix}-api{uuid.uuid4().hex[:4]}",
-            "state_dir": root,
-            "database_url": f"sqlite:///{root / 'api.db'}",
-        }
-    )
-    write_demo_drop(root / "drop", persons=300, seed=5)
-    truth = json.loads((root / "drop" / TRUTH_FILE).read_text(encoding="utf-8"))
-    with ingest_context(local, root / "rejects") as ctx:
-        ingest_drop(root / "drop", ctx)
-    pattern = truth["patterns"]["official_spouse_company"]
-    official_id = (
-        pattern["official_id"] if "official_id" in pattern else pattern["official"]["id_number"]
-    )
-    engine = create_db_engine(local.effective_database_url)
-    create_user_schema(engine)
+    local = isolated_settings(settings, root, "api")
+    truth = ingest_demo(local, root, persons=300, seed=5)
+    official_id = truth["patterns"]["official_spouse_company"]["official_id"]
     region = official_id[:4]
-    users = {
-        "inv": [Role.INVESTIGATOR],
-        "inv2": [Role.INVESTIGATOR],
-        "boss": [Role.APPROVER],
-        "auditor": [Role.SECURITY_AUDITOR],
-        "sysadm": [Role.SYSTEM_ADMIN],
-        "secadm": [Role.SECURITY_ADMIN],
+    officers = {
+        "auditor": Role.SECURITY_AUDITOR,
+        "sysadm": Role.SYSTEM_ADMIN,
+        "secadm": Role.SECURITY_ADMIN,
     }
-    for name, roles in users.items():
-        add_user(engine, name, roles, region if name in ("inv", "inv2", "boss") else "46", PASSWORD)
-    engine.dispose()
+    accounts = {
+        "inv": ([Role.INVESTIGATOR], region),
+        "inv2": ([Role.INVESTIGATOR], region),
+        "boss": ([Role.APPROVER], region),
+    } | {name: ([role], "46") for name, role in officers.items()}
+    add_accounts(local, accounts)
     with TestClient(create_app(local)) as client:
-        tokens = {}
-        for name in users:
-            response = client.post("/auth/token", json={"username": name, "password": PASSWORD})
-            assert response.status_code == 200, response.text
-            tokens[name] = response.json()["access_token"]
-        other = next(
-            p["id_number"] for p in truth["complainants"]
-        )  # someone not in the application
-        yield World(client, local, official_id, region, other, tokens)
+        other = truth["complainants"][0]["id_number"]  # someone not in the application
+        yield World(client, local, official_id, region, other, log_in(client, accounts))
 
 
 def approved_application(world: World, **overrides: Any) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,23 +16,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from apiworld import (
+    add_accounts,
+    bearer,
+    ingest_demo,
+    isolated_settings,
+    log_entries,
+    log_in,
+)
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 
 from common.settings import Settings
-from indexer.context import ingest_context
-from indexer.demo_data import TRUTH_FILE, write_demo_drop
-from indexer.pipeline import ingest_drop
-from query_logs.audit import AuditEntry, iter_entries, load_json
-from query_logs.db import create_db_engine
+from query_logs.audit import AuditEntry, load_json
 from query_logs.review import CSV_HEADER
 from query_logs.roles import Role
-from query_logs.users import add_user, create_user_schema
 from search_api.access import Access
 from search_api.app import create_app, route_inventory
 from search_api.provider import OpenSearchProvider
 
-PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious test accounts
 FULL_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 BURST = 5  # the after_hours_burst threshold of the shipped rule table
 REVIEW_ROUTES = ["/audit/review", "/audit/review.csv", "/audit/users/clean/timeline"]
@@ -48,17 +49,10 @@ class World:
     tokens: dict[str, str]
 
     def headers(self, who: str, application_id: int | None = None) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        if application_id is not None:
-            headers["X-Application-Id"] = str(application_id)
-        return headers
+        return bearer(self.tokens, who, application_id)
 
     def entries(self) -> list[AuditEntry]:
-        engine = create_db_engine(self.settings.effective_database_url)
-        try:
-            return list(iter_entries(engine, limit=10_000))
-        finally:
-            engine.dispose()
+        return log_entries(self.settings)
 
     def review(self, **params: str) -> dict[str, Any]:
         response = self.client.get("/audit/review", headers=self.headers("auditor"), params=params)
@@ -88,18 +82,10 @@ def _stranger_in_another_household(settings: Settings, official_id: str) -> str:
 @pytest.fixture(scope="module")
 def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("review")
-    local = settings.model_copy(
-        update={
-            "index_prefix": f"{settings.index_prefix}-rev{uuid.uuid4().hex[:4]}",
-            "state_dir": root,
-            "database_url": f"sqlite:///{root / 'review.db'}",
-            "review_working_hours": "none",
-        }
+    local = isolated_settings(settings, root, "rev").model_copy(
+        update={"review_working_hours": "none"}
     )
-    write_demo_drop(root / "drop", persons=300, seed=5)
-    truth = json.loads((root / "drop" / TRUTH_FILE).read_text(encoding="utf-8"))
-    with ingest_context(local, root / "rejects") as ctx:
-        ingest_drop(root / "drop", ctx)
+    truth = ingest_demo(local, root, persons=300, seed=5)
     pattern = truth["patterns"]["official_spouse_company"]
     official_id, spouse_id = pattern["official_id"], pattern["spouse_id"]
     region = official_id[:4]
@@ -113,19 +99,15 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "boss": ([Role.APPROVER], None),
         "auditor": ([Role.SECURITY_AUDITOR], None),
     }
-    engine = create_db_engine(local.effective_database_url)
-    create_user_schema(engine)
-    for name, (roles, own_id) in users.items():
-        add_user(engine, name, roles, region if name != "auditor" else "46", PASSWORD,
-                 id_number=own_id)  # fmt: skip
-    engine.dispose()
+    add_accounts(
+        local,
+        {
+            name: (roles, region if name != "auditor" else "46", own_id)
+            for name, (roles, own_id) in users.items()
+        },
+    )
     with TestClient(create_app(local)) as client:
-        tokens = {}
-        for name in users:
-            response = client.post("/auth/token", json={"username": name, "password": PASSWORD})
-            assert response.status_code == 200, response.text
-            tokens[name] = response.json()["access_token"]
-        world = World(client, local, official_id, spouse_id, tokens)
+        world = World(client, local, official_id, spouse_id, log_in(client, users))
         for who, queries in (("selfie", 1), ("kin", 1), ("night", BURST), ("clean", BURST - 1)):
             app_id = _approved_application(world, who, region)
             for _ in range(queries):

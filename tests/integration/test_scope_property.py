@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from apiworld import Account, add_accounts, ingest_demo, isolated_settings, log_in
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -22,15 +23,9 @@ from opensearchpy import OpenSearch
 
 from common.settings import Settings
 from common.vocab import Source
-from indexer.context import ingest_context
-from indexer.demo_data import write_demo_drop
-from indexer.pipeline import ingest_drop
-from query_logs.db import create_db_engine
 from query_logs.roles import Role
-from query_logs.users import add_user, create_user_schema
 from search_api.app import create_app
 
-PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious test accounts
 PURPOSE = "核查举报反映的问题线索涉及人员的登记信息"
 JURISDICTIONS = ("46", "4601", "460106", "4602", "4401")
 OUTCOMES: Counter[str] = Counter()  # what the property run saw: it must not be vacuous
@@ -51,16 +46,8 @@ def env(
     settings: Settings, os_client: OpenSearch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Env]:
     root = tmp_path_factory.mktemp("scope")
-    local = settings.model_copy(
-        update={
-            "index_prefix": f"{settings.index_prefix}-scope{uuid.uuid4().hex[:4]}",
-            "state_dir": root,
-            "database_url": f"sqlite:///{root / 'scope.db'}",
-        }
-    )
-    write_demo_drop(root / "drop", persons=600, seed=23)
-    with ingest_context(local, root / "rejects") as ctx:
-        ingest_drop(root / "drop", ctx)
+    local = isolated_settings(settings, root, "scope")
+    ingest_demo(local, root, persons=600, seed=23)
     persons: list[tuple[str, str]] = []
     for province in ("46", "44"):  # subjects from both provinces
         hits = os_client.search(
@@ -72,18 +59,13 @@ def env(
             },
         )["hits"]["hits"]
         persons += [(h["_source"]["id_number"], h["_source"]["region_code"][:6]) for h in hits]
-    engine = create_db_engine(local.effective_database_url)
-    create_user_schema(engine)
-    for code in JURISDICTIONS:
-        add_user(engine, f"inv{code}", [Role.INVESTIGATOR], code, PASSWORD)
-    add_user(engine, "boss46", [Role.APPROVER], "46", PASSWORD)
-    add_user(engine, "boss44", [Role.APPROVER], "44", PASSWORD)
-    engine.dispose()
+    accounts: dict[str, Account] = {
+        f"inv{code}": ([Role.INVESTIGATOR], code) for code in JURISDICTIONS
+    }
+    accounts |= {"boss46": ([Role.APPROVER], "46"), "boss44": ([Role.APPROVER], "44")}
+    add_accounts(local, accounts)
     with TestClient(create_app(local)) as client:
-        tokens = {}
-        for name in [*(f"inv{c}" for c in JURISDICTIONS), "boss46", "boss44"]:
-            response = client.post("/auth/token", json={"username": name, "password": PASSWORD})
-            tokens[name] = response.json()["access_token"]
+        tokens = log_in(client, accounts)
         yield Env(client, tokens, persons)
 
 
