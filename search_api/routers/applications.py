@@ -22,7 +22,7 @@ from query_logs.grants import active_grant_regions
 from query_logs.roles import Permission, role_rules
 from query_logs.user_fields import jurisdiction_covers
 from search_api.access import Access, access
-from search_api.deps import Audit, CurrentUser, Database, SettingsDep, client_ip, record
+from search_api.deps import Audit, CurrentUser, Database, SettingsDep, client_ip, record, route_of
 from search_api.masking import mask_id, protect_identifiers
 
 router = APIRouter(tags=["applications"])
@@ -121,7 +121,7 @@ def _log(request: Request, audit: Audit, settings: SettingsDep, kind: AuditKind,
             actor=user.username,
             actor_role=",".join(sorted(user.roles)),
             source_ip=client_ip(request),
-            route=f"{request.method} {request.scope['route'].path}",
+            route=route_of(request),
             application_id=str(app.id),
             case_id=app.case_no,
             purpose=protect_identifiers(app.purpose, key),

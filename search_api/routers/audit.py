@@ -32,6 +32,7 @@ from search_api.deps import (
     client_ip,
     deny,
     record,
+    route_of,
 )
 
 router = APIRouter(tags=["audit"])
@@ -72,7 +73,7 @@ def log_audit_read(
 ) -> None:
     record(audit, request, AuditEntryIn(
         kind=AuditKind.AUDIT_READ, actor=user.username, actor_role=",".join(sorted(user.roles)),
-        source_ip=client_ip(request), route=f"{request.method} {request.scope['route'].path}",
+        source_ip=client_ip(request), route=route_of(request),
         outcome=AuditOutcome.OK, detail=what,
     ))  # fmt: skip
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
 from query_logs.auth import LoginFailedError, authenticate, issue_token
 from search_api.access import Access, access
-from search_api.deps import Audit, Database, SettingsDep, client_ip, record
+from search_api.deps import Audit, Database, SettingsDep, client_ip, record, route_of
 
 router = APIRouter(tags=["auth"])
 
@@ -42,7 +42,7 @@ def login(
                 # An unknown username may be a password typed into the wrong field: not logged.
                 actor=exc.username if exc.user_id is not None else None,
                 source_ip=client_ip(request),
-                route="POST /auth/token",
+                route=route_of(request),
                 outcome=AuditOutcome.DENIED,
                 detail={"reason": str(exc.reason)},
             ),
@@ -57,7 +57,7 @@ def login(
             actor=user.username,
             actor_role=",".join(sorted(user.roles)),
             source_ip=client_ip(request),
-            route="POST /auth/token",
+            route=route_of(request),
             outcome=AuditOutcome.OK,
         ),
     )
