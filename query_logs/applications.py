@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -27,12 +28,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     insert,
     select,
     update,
 )
 
 from common.vocab import Source
+from query_logs.db import Bind, connection
 from query_logs.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from query_logs.roles import Permission, require_permission
 from query_logs.user_fields import jurisdiction_covers, parse_id_number, parse_jurisdiction
@@ -294,13 +297,25 @@ def file_application(
     return get_application(engine, application_id)
 
 
-def get_application(engine: Engine, application_id: int) -> Application:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(applications, cases.c.case_no)
-            .join(cases, cases.c.id == applications.c.case_id)
-            .where(applications.c.id == application_id)
-        ).first()
+# Built once (the gate reads an application and counts its quota on every query).
+_APPLICATION_BY_ID = (
+    select(applications, cases.c.case_no)
+    .join(cases, cases.c.id == applications.c.case_id)
+    .where(applications.c.id == bindparam("application_id"))
+)
+_COUNT_QUERY = (
+    update(applications)
+    .where(
+        applications.c.id == bindparam("application_id"),
+        applications.c.queries_used < applications.c.query_quota,
+    )
+    .values(queries_used=applications.c.queries_used + 1)
+)
+
+
+def get_application(bind: Bind, application_id: int) -> Application:
+    with connection(bind) as conn:
+        row = conn.execute(_APPLICATION_BY_ID, {"application_id": application_id}).first()
     if row is None:
         raise ApplicationNotFoundError(f"no application {application_id}")
     return _application(row._mapping)
@@ -390,12 +405,9 @@ def revoke_application(
 def consume_query(engine: Engine, application_id: int) -> bool:
     """Count one query against the application's quota; False when the quota is spent."""
     with engine.begin() as conn:
-        changed = conn.execute(
-            update(applications)
-            .where(
-                applications.c.id == application_id,
-                applications.c.queries_used < applications.c.query_quota,
-            )
-            .values(queries_used=applications.c.queries_used + 1)
-        ).rowcount
-    return changed == 1
+        return consume_query_in(conn, application_id)
+
+
+def consume_query_in(conn: Connection, application_id: int) -> bool:
+    """`consume_query` inside the caller's transaction (the gate: with its write-ahead entry)."""
+    return conn.execute(_COUNT_QUERY, {"application_id": application_id}).rowcount == 1

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jwt
@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine, select, update
 
 from common.settings import Settings
+from query_logs.db import Bind
 from query_logs.errors import InvalidInputError, NotAuthenticatedError, UserNotFoundError
 from query_logs.passwords import (
     default_password_hasher,
@@ -223,7 +224,15 @@ def issue_token(user: User, settings: Settings, now: datetime) -> str:
     return _codec().encode(claims, _key(settings), algorithm=ALGORITHM)
 
 
-def _verified_payload(token: str, settings: Settings) -> dict[str, Any]:
+@lru_cache(maxsize=4096)
+def _verified_claims(token: str, key: bytes) -> TokenClaims:
+    """The claims of a well-signed token, remembered: a client sends the same token with every
+    request, and verifying it again would give the same claims (refusals are not remembered;
+    times and the account are checked on every request)."""
+    return _claims_of(_verified_payload(token, key))
+
+
+def _verified_payload(token: str, key: bytes) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -233,7 +242,7 @@ def _verified_payload(token: str, settings: Settings) -> dict[str, Any]:
     try:
         payload: dict[str, Any] = _codec().decode(
             token,
-            _key(settings),
+            key,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             # Times are checked below against the injected ``now``, not the wall clock.
@@ -282,7 +291,7 @@ def decode_token(token: str, settings: Settings, now: datetime) -> TokenClaims:
     ``alg: none``, any other algorithm, a bad signature, a missing or ill-typed claim, a foreign
     issuer, expiry and an issue time in the future all raise ``TokenError`` (401).
     """
-    claims = _claims_of(_verified_payload(token, settings))
+    claims = _verified_claims(token, _key(settings))
     moment = aware_utc(now)
     if moment >= claims.expires_at:
         raise TokenError(TokenFailure.EXPIRED)
@@ -291,14 +300,14 @@ def decode_token(token: str, settings: Settings, now: datetime) -> TokenClaims:
     return claims
 
 
-def current_user(engine: Engine, claims: TokenClaims, now: datetime) -> User:
+def current_user(bind: Bind, claims: TokenClaims, now: datetime) -> User:
     """The account behind verified claims, re-read now; refused when it cannot act any more.
 
     Refused: an account that is gone, disabled or locked, or that changed since the token was
     issued (roles, jurisdiction, password, enabled status: each bumps ``token_epoch``).
     """
     try:
-        user = get_user_by_id(engine, claims.user_id)
+        user = get_user_by_id(bind, claims.user_id)
     except UserNotFoundError:
         raise TokenError(TokenFailure.UNKNOWN_ACCOUNT) from None
     if user.disabled:

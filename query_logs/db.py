@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 
@@ -14,7 +16,8 @@ def create_db_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
+    uri_form = parsed.query.get("uri") == "true"  # "file:..." names a URI, not a path
+    if parsed.database and parsed.database != ":memory:" and not uri_form:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 15})
 
@@ -37,3 +40,18 @@ def ping(engine: Engine) -> bool:
     except Exception:
         return False
     return True
+
+
+# Readers take either: an engine (they check a connection out) or a connection the caller holds,
+# so that the gate does all of a request's reads on one checkout.
+Bind = Engine | Connection
+
+
+@contextmanager
+def connection(bind: Bind) -> Iterator[Connection]:
+    """A connection for reading: ``bind`` itself, or one checked out of it and returned after."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as conn:
+        yield conn

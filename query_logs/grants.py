@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     insert,
     select,
     update,
@@ -33,6 +34,7 @@ from query_logs.applications import (
     from_db_time,
     metadata,
 )
+from query_logs.db import Bind, connection
 from query_logs.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from query_logs.roles import Permission, require_permission
 from query_logs.user_fields import jurisdiction_covers, parse_jurisdiction
@@ -52,14 +54,16 @@ grants = Table(
 )
 
 
-def active_grant_regions(engine: Engine, user_id: int, now: datetime) -> tuple[str, ...]:
+# Built once: the gate reads the grants a user holds on every query.
+_GRANTS_HELD = select(grants.c.regions, grants.c.valid_until).where(
+    grants.c.grantee_id == bindparam("grantee_id"), grants.c.state == State.APPROVED
+)
+
+
+def active_grant_regions(bind: Bind, user_id: int, now: datetime) -> tuple[str, ...]:
     """Regions of the approved, unexpired cross-tier grants the user holds."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(grants.c.regions, grants.c.valid_until).where(
-                grants.c.grantee_id == user_id, grants.c.state == State.APPROVED
-            )
-        ).all()
+    with connection(bind) as conn:
+        rows = conn.execute(_GRANTS_HELD, {"grantee_id": user_id}).all()
     regions: list[str] = []
     for raw, until in rows:
         if (valid := from_db_time(until)) is not None and as_utc(now) < valid:

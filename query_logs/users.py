@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     insert,
     select,
     update,
@@ -38,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
+from query_logs.db import Bind, connection
 from query_logs.errors import DuplicateUserError, InvalidInputError, UserNotFoundError
 from query_logs.passwords import check_password_policy, default_password_hasher, hash_password
 from query_logs.roles import Role, RoleRules, RoleTableError, check_role_set, role_rules
@@ -166,6 +168,23 @@ def create_user_schema(engine: Engine, rules: RoleRules | None = None) -> None:
                 raise RoleTableError(f"stored role {role} has another kind than the role table")
 
 
+def _user_of(row: Any, roles: frozenset[Role]) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        roles=roles,
+        jurisdiction=row.jurisdiction,
+        id_number=row.id_number,
+        disabled=bool(row.disabled),
+        failed_attempts=row.failed_attempts,
+        locked_until=row.locked_until,
+        token_epoch=row.token_epoch,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
 def select_accounts(conn: Connection, where: ColumnElement[bool]) -> list[tuple[User, str]]:
     """Accounts matching ``where`` with their password hashes (for login only), oldest first."""
     rows = conn.execute(select(users_table).where(where).order_by(users_table.c.id)).all()
@@ -175,26 +194,15 @@ def select_accounts(conn: Connection, where: ColumnElement[bool]) -> list[tuple[
         query = select(user_roles_table.c.user_id, user_roles_table.c.role)
         for user_id, role in conn.execute(query.where(user_roles_table.c.user_id.in_(ids))):
             roles[user_id].add(Role(role))
-    return [
-        (
-            User(
-                id=row.id,
-                username=row.username,
-                display_name=row.display_name,
-                roles=frozenset(roles[row.id]),
-                jurisdiction=row.jurisdiction,
-                id_number=row.id_number,
-                disabled=bool(row.disabled),
-                failed_attempts=row.failed_attempts,
-                locked_until=row.locked_until,
-                token_epoch=row.token_epoch,
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-            ),
-            row.password_hash,
-        )
-        for row in rows
-    ]
+    return [(_user_of(row, frozenset(roles[row.id])), row.password_hash) for row in rows]
+
+
+# Built once: every authenticated request reads its account, and building a statement (and its
+# cache key) costs more than running it on an indexed primary key.
+_ACCOUNT_BY_ID = select(users_table).where(users_table.c.id == bindparam("user_id"))
+_ROLES_BY_ID = select(user_roles_table.c.role).where(
+    user_roles_table.c.user_id == bindparam("user_id")
+)
 
 
 def _one(conn: Connection, where: ColumnElement[bool], label: str) -> tuple[User, str]:
@@ -211,10 +219,14 @@ def get_user(engine: Engine, username: str) -> User:
         return _one(conn, users_table.c.username == name, repr(name))[0]
 
 
-def get_user_by_id(engine: Engine, user_id: int) -> User:
+def get_user_by_id(bind: Bind, user_id: int) -> User:
     """The account with ``user_id``, or ``UserNotFoundError``."""
-    with engine.connect() as conn:
-        return _one(conn, users_table.c.id == user_id, f"with id {user_id}")[0]
+    with connection(bind) as conn:
+        row = conn.execute(_ACCOUNT_BY_ID, {"user_id": user_id}).first()
+        if row is None:
+            raise UserNotFoundError(f"no account with id {user_id}")
+        roles = conn.execute(_ROLES_BY_ID, {"user_id": user_id}).scalars()
+        return _user_of(row, frozenset(Role(role) for role in roles))
 
 
 def list_users(engine: Engine) -> list[User]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, cast
@@ -17,13 +18,13 @@ from typing import Annotated, Any, cast
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from common.settings import Settings
 from query_logs.applications import (
     Application,
     ApplicationNotFoundError,
-    consume_query,
+    consume_query_in,
     get_application,
 )
 from query_logs.audit import (
@@ -36,6 +37,7 @@ from query_logs.audit import (
 )
 from query_logs.auth import TokenError, decode_token
 from query_logs.auth import current_user as current_account
+from query_logs.db import Bind
 from query_logs.errors import DomainError, NotAuthenticatedError
 from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
 from query_logs.grants import active_grant_regions
@@ -86,9 +88,16 @@ CHECKPOINT_PROBE_EVERY = 16
 _appends = itertools.count(1)
 
 
-def record(audit: AuditLog, request: Request, entry: AuditEntryIn) -> AuditEntry:
-    """Append an entry and checkpoint when due; a log that cannot be written raises 503."""
-    written = audit.append(entry)
+def record(
+    audit: AuditLog,
+    request: Request,
+    entry: AuditEntryIn,
+    first: Callable[[Connection], None] | None = None,
+) -> AuditEntry:
+    """Append an entry and checkpoint when due; a log that cannot be written raises 503.
+
+    ``first`` runs in the entry's transaction (see `AuditLog.append`)."""
+    written = audit.append(entry, first=first)
     key = cast(Ed25519PrivateKey | None, getattr(request.app.state, "audit_signing_key", None))
     settings = cast(Settings, request.app.state.settings)
     if key is not None and next(_appends) % CHECKPOINT_PROBE_EVERY == 0:
@@ -121,8 +130,8 @@ def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fi
     )
 
 
-def get_current_user(request: Request, db: Database, audit: Audit, settings: SettingsDep) -> User:
-    """The account behind the bearer token; every refusal is logged."""
+def authenticate(request: Request, db: Bind, audit: AuditLog, settings: Settings) -> User:
+    """The account behind the bearer token, re-read now; every refusal is logged."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     now = datetime.now(UTC)
@@ -138,6 +147,10 @@ def get_current_user(request: Request, db: Database, audit: Audit, settings: Set
         raise
 
 
+def get_current_user(request: Request, db: Database, audit: Audit, settings: SettingsDep) -> User:
+    return authenticate(request, db, audit, settings)
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
@@ -147,6 +160,7 @@ class Admission:
 
     scope: Scope
     application: Application
+    user: User
     request_seq: int  # the write-ahead entry; the outcome entry names it
     _gate: GateKeeper
     _started: float
@@ -159,14 +173,24 @@ class Admission:
 
 
 class GateKeeper:
-    """Per request: admits governed queries under the application named in X-Application-Id."""
+    """Per request: admits governed queries under the application named in X-Application-Id.
+
+    It authenticates the caller itself, inside `admit`: a governed route runs in one worker
+    thread from the token to the reply (a separate user dependency would cost a second hop
+    between the event loop and the thread pool on every query).
+    """
 
     HEADER = "x-application-id"
 
-    def __init__(self, request: Request, user: User, db: Engine, audit: AuditLog) -> None:
-        self._request, self._user, self._db, self._audit = request, user, db, audit
-        settings = cast(Settings, request.app.state.settings)
+    def __init__(self, request: Request, db: Engine, audit: AuditLog, settings: Settings) -> None:
+        self._request, self._db, self._audit, self._settings = request, db, audit, settings
         self._log_key = settings.secret_key.get_secret_value().encode()
+        self._account: User | None = None
+
+    def _authenticated(self, bind: Bind) -> User:
+        if self._account is None:
+            self._account = authenticate(self._request, bind, self._audit, self._settings)
+        return self._account
 
     def _refuse(
         self, error: DomainError, params: dict[str, Any], application_id: str | None = None
@@ -176,7 +200,7 @@ class GateKeeper:
         deny(
             self._audit,
             self._request,
-            self._user,
+            self._account,
             error.detail,
             application_id=application_id,
             params=protect_identifiers(params, self._log_key),
@@ -185,43 +209,47 @@ class GateKeeper:
 
     def admit(self, query: QueryRequest, params: dict[str, Any]) -> Admission:
         """Check, count and log (write-ahead) the request; raises a logged 4xx when refused."""
-        raw = self._request.headers.get(self.HEADER, "").strip()
-        if not raw.isdigit():
-            raise self._refuse(
-                GateDeniedError("a governed request names its application in X-Application-Id"),
-                params,
-            )
         now = datetime.now(UTC)
-        try:
-            application = get_application(self._db, int(raw))
-            scope = decide_scope(
-                self._user,
-                application,
-                query,
-                active_grant_regions(self._db, self._user.id, now),
-                now,
-            )
-            if not consume_query(self._db, application.id):
+        with self._db.connect() as conn:  # one checkout for all of the gate's reads
+            user = self._authenticated(conn)  # a logged 401 when the token does not hold
+            raw = self._request.headers.get(self.HEADER, "").strip()
+            if not raw.isdigit():
+                raise self._refuse(
+                    GateDeniedError("a governed request names its application in X-Application-Id"),
+                    params,
+                )
+            try:
+                application = get_application(conn, int(raw))
+                grant_regions = active_grant_regions(conn, user.id, now)
+                scope = decide_scope(user, application, query, grant_regions, now)
+            except (ApplicationNotFoundError, GateDeniedError) as exc:
+                raise self._refuse(exc, params, raw) from None
+
+        def count_quota(conn: Connection) -> None:
+            if not consume_query_in(conn, application.id):
                 raise QuotaExhaustedError("the application's query quota is spent")
-        except (ApplicationNotFoundError, GateDeniedError) as exc:
+
+        try:  # the quota and the write-ahead entry commit together, or neither does
+            written = record(
+                self._audit,
+                self._request,
+                AuditEntryIn(
+                    kind=AuditKind.QUERY_REQUEST,
+                    actor=user.username,
+                    actor_role=",".join(sorted(user.roles)),
+                    source_ip=client_ip(self._request),
+                    route=route_of(self._request),
+                    application_id=str(application.id),
+                    case_id=application.case_no,
+                    purpose=protect_identifiers(application.purpose, self._log_key),
+                    params=protect_identifiers(params, self._log_key),
+                    scope=protect_identifiers(_jsonable(asdict(scope)), self._log_key),
+                ),
+                first=count_quota,
+            )
+        except QuotaExhaustedError as exc:
             raise self._refuse(exc, params, raw) from None
-        written = record(
-            self._audit,
-            self._request,
-            AuditEntryIn(
-                kind=AuditKind.QUERY_REQUEST,
-                actor=self._user.username,
-                actor_role=",".join(sorted(self._user.roles)),
-                source_ip=client_ip(self._request),
-                route=route_of(self._request),
-                application_id=str(application.id),
-                case_id=application.case_no,
-                purpose=protect_identifiers(application.purpose, self._log_key),
-                params=protect_identifiers(params, self._log_key),
-                scope=protect_identifiers(_jsonable(asdict(scope)), self._log_key),
-            ),
-        )
-        return Admission(scope, application, written.seq, self, time.perf_counter())
+        return Admission(scope, application, user, written.seq, self, time.perf_counter())
 
     def outcome(
         self,
@@ -236,8 +264,8 @@ class GateKeeper:
             self._request,
             AuditEntryIn(
                 kind=AuditKind.QUERY_OUTCOME,
-                actor=self._user.username,
-                actor_role=",".join(sorted(self._user.roles)),
+                actor=admission.user.username,
+                actor_role=",".join(sorted(admission.user.roles)),
                 source_ip=client_ip(self._request),
                 route=route_of(self._request),
                 application_id=str(admission.application.id),
@@ -259,8 +287,10 @@ def _jsonable(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | float) else str(value)
 
 
-async def get_gate(request: Request, user: CurrentUser, db: Database, audit: Audit) -> GateKeeper:
-    return GateKeeper(request, user, db, audit)
+async def get_gate(
+    request: Request, db: Database, audit: Audit, settings: SettingsDep
+) -> GateKeeper:
+    return GateKeeper(request, db, audit, settings)
 
 
 Gate = Annotated[GateKeeper, Depends(get_gate)]

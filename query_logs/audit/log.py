@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,13 +49,16 @@ class Checkpoint:
     key_id: str
 
 
+_HEAD = (  # built once: read on every append
+    select(audit_entry.c.seq, audit_entry.c.entry_hash)
+    .order_by(audit_entry.c.seq.desc())
+    .limit(1)  # one index probe, whatever the size of the log
+)
+
+
 def read_head(conn: Connection) -> tuple[int, str]:
     """The last entry's (seq, entry_hash), or (0, GENESIS_HASH) for an empty log."""
-    row = conn.execute(
-        select(audit_entry.c.seq, audit_entry.c.entry_hash)
-        .order_by(audit_entry.c.seq.desc())
-        .limit(1)  # one index probe, whatever the size of the log
-    ).first()
+    row = conn.execute(_HEAD).first()
     return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.entry_hash))
 
 
@@ -98,12 +101,21 @@ class AuditLog:
         conn.execute(insert(audit_entry), row)  # parameters apart: the compiled form is cached
         return AuditEntry.from_row(row)
 
-    def append(self, entry: AuditEntryIn) -> AuditEntry:
-        """Commit ``entry`` as the next link; ValueError if it holds credentials or is not JSON."""
+    def append(
+        self, entry: AuditEntryIn, *, first: Callable[[Connection], None] | None = None
+    ) -> AuditEntry:
+        """Commit ``entry`` as the next link; ValueError if it holds credentials or is not JSON.
+
+        ``first`` runs in the same transaction before the insert (the gate counts the quota
+        there: one durable commit, and a query is counted only if its entry is written); an
+        exception from it rolls everything back and propagates unchanged.
+        """
         if entry.kind is AuditKind.CHECKPOINT:
             raise ValueError("checkpoint entries are written by AuditLog.checkpoint only")
         fields = prepare_fields(entry)
         with self._write_transaction() as conn:
+            if first is not None:
+                first(conn)
             return self._insert_next(conn, fields)
 
     def _checkpoint_in(self, conn: Connection, key: Ed25519PrivateKey, key_id: str) -> Checkpoint:

@@ -26,7 +26,7 @@ from apiworld import (
     log_in,
 )
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, select, text, update
 
 from common.settings import Settings
 from query_logs.applications import applications
@@ -223,6 +223,63 @@ def _expire(world: World, app_id: int) -> None:
             .values(valid_until=datetime.now(UTC) - timedelta(seconds=1))
         )
     engine.dispose()
+
+
+def _set_quota(world: World, app_id: int, quota: int) -> None:
+    engine = create_db_engine(world.settings.effective_database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(applications).where(applications.c.id == app_id).values(query_quota=quota)
+        )
+    engine.dispose()
+
+
+def _queries_used(world: World, app_id: int) -> int:
+    engine = create_db_engine(world.settings.effective_database_url)
+    with engine.connect() as conn:
+        used = conn.execute(
+            select(applications.c.queries_used).where(applications.c.id == app_id)
+        ).scalar_one()
+    engine.dispose()
+    return int(used)
+
+
+def test_the_quota_counts_logged_queries_and_a_spent_one_is_a_logged_429(world: World) -> None:
+    app_id = approved_application(world)
+    _set_quota(world, app_id, 2)
+    url, headers = records_url(world.official_id), world.headers("inv", app_id)
+    assert [world.client.get(url, headers=headers).status_code for _ in range(2)] == [200, 200]
+    before = len(world.entries())
+    spent = world.client.get(url, headers=headers)
+    assert spent.status_code == 429, spent.text
+    assert "quota" in spent.json()["detail"]
+    assert "records" not in spent.json()
+    new = [e for e in world.entries()[before:] if e.kind != "checkpoint"]
+    assert [(e.kind, e.outcome) for e in new] == [("denial", "denied")]
+    assert _queries_used(world, app_id) == 2
+
+
+def test_a_query_whose_entry_cannot_be_written_is_not_counted(world: World, tmp_path: Path) -> None:
+    app_id = approved_application(world)
+    engine = create_db_engine(world.settings.effective_database_url)
+    with engine.begin() as conn:  # the log store refuses new entries; the rest works
+        conn.execute(
+            text(
+                "CREATE TRIGGER log_full BEFORE INSERT ON audit_entry "
+                "BEGIN SELECT RAISE(ABORT, 'log full'); END"
+            )
+        )
+    try:
+        response = world.client.get(
+            records_url(world.official_id), headers=world.headers("inv", app_id)
+        )
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER log_full"))
+        engine.dispose()
+    assert response.status_code == 503, response.text
+    assert world.official_id[-4:] not in response.text
+    assert _queries_used(world, app_id) == 0
 
 
 def test_the_log_holds_no_full_id_number(world: World) -> None:

@@ -197,6 +197,64 @@ def test_append_refuses_checkpoint_entries(log: AuditLog) -> None:
         log.append(AuditEntryIn(kind=AuditKind.CHECKPOINT))
 
 
+def _counter_table(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        conn.execute(text("INSERT INTO counter VALUES (0)"))
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT n FROM counter")).scalar_one())
+
+
+def _bump(conn: Any) -> None:
+    conn.execute(text("UPDATE counter SET n = n + 1"))
+
+
+def test_work_run_first_commits_with_the_entry(log: AuditLog, engine: Engine) -> None:
+    _counter_table(engine)
+    log.append(request_entry(1), first=_bump)
+    assert _count(engine) == 1
+    assert [e.seq for e in iter_entries(engine)] == [1]
+
+
+def test_work_run_first_that_fails_leaves_neither_its_change_nor_an_entry(
+    log: AuditLog, engine: Engine
+) -> None:
+    _counter_table(engine)
+
+    def bump_then_refuse(conn: Any) -> None:
+        conn.execute(text("UPDATE counter SET n = n + 1"))
+        raise LookupError("refused after the change")
+
+    with pytest.raises(LookupError, match="refused after the change"):
+        log.append(request_entry(1), first=bump_then_refuse)
+    assert _count(engine) == 0
+    assert list(iter_entries(engine)) == []
+
+
+def test_an_entry_that_cannot_be_written_undoes_the_work_run_first(
+    log: AuditLog, engine: Engine
+) -> None:
+    _counter_table(engine)
+    credentials = AuditEntryIn(kind=AuditKind.LOGIN_OK, detail={"password": "x"})
+    with pytest.raises(ValueError, match="credentials"):
+        log.append(credentials, first=_bump)
+    with engine.begin() as conn:  # the entry's insert itself failing: a trigger refusing it
+        conn.execute(
+            text(
+                "CREATE TRIGGER no_more BEFORE INSERT ON audit_entry "
+                "BEGIN SELECT RAISE(ABORT, 'full'); END"
+            )
+        )
+    with pytest.raises(AuditLogUnavailableError):
+        log.append(
+            request_entry(1), first=lambda c: c.execute(text("UPDATE counter SET n = n + 1"))
+        )
+    assert _count(engine) == 0
+
+
 @pytest.mark.parametrize(
     "entry",
     [
