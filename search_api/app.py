@@ -26,7 +26,20 @@ from query_logs.users import create_user_schema
 from search_api.access import ACCESS_KEY, Access
 from search_api.deps import deny
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
-from search_api.routers import admin, applications, audit, auth, health, persons, review
+from search_api.routers import (
+    admin,
+    applications,
+    audit,
+    auth,
+    clues,
+    entities,
+    health,
+    persons,
+    petitions,
+    profiles,
+    review,
+    search,
+)
 
 
 class UnclassifiedRouteError(RuntimeError):
@@ -38,6 +51,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     applications.router,
     persons.router,
+    search.router,
+    entities.router,
+    profiles.router,
+    clues.router,
+    petitions.router,
     audit.router,
     review.router,
     admin.router,

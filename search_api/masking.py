@@ -73,6 +73,14 @@ def mask_record(spec: SourceSpec, record: dict[str, Any], *, unmask: bool) -> di
 _IDENTIFIER = re.compile(r"(?<![\dA-Za-z])(?:\d{17}[\dXx]|\d{15}|1\d{10})(?![\dA-Za-z])")
 
 
+def mask_text(value: str) -> str:
+    """Free text (petition content, a highlight fragment) with every ID or phone number inside it
+    masked: the kinds of the source definitions cannot say where a number sits in prose."""
+    return _IDENTIFIER.sub(
+        lambda m: mask_id(m.group(0)) if len(m.group(0)) >= 15 else mask_phone(m.group(0)), value
+    )
+
+
 def pseudonym(value: str, key: bytes) -> str:
     """A log-safe stand-in for an ID or phone number: masked, plus a keyed hash that lets an
     auditor match look-ups of the same person (or of oneself) without the log holding it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from search_api.masking import mask_id, mask_phone, protect_identifiers
+from search_api.masking import mask_id, mask_phone, mask_text, protect_identifiers
 
 KEY = b"k" * 32
 
@@ -33,3 +33,14 @@ def test_identifiers_become_stable_pseudonyms() -> None:
     assert first["id_number"].startswith("460106********0016~")
     assert first["phone"].startswith("138****1234~")
     assert "460106197001010016" not in str(first)
+
+
+def test_mask_text_masks_numbers_inside_prose_and_keeps_the_rest() -> None:
+    text = "反映王某(460106197001010016)电话13800001234,15位号460106700101001,编码110101001001"
+    assert mask_text(text) == (
+        "反映王某(460106********0016)电话138****1234,15位号460106*****1001,编码110101001001"
+    )
+
+
+def test_mask_text_leaves_numbers_that_are_part_of_longer_ones() -> None:
+    assert mask_text("流水号A4601061970010100161") == "流水号A4601061970010100161"
