@@ -15,7 +15,7 @@ from query_logs.gate import Scope
 # Fields of the stored documents that a response may show (strict: internal search fields, raw
 # unparsed values and the provenance key are never returned).
 HIDDEN_FIELDS = ("all_text", "all_tokens", "names_nodot", "names_pinyin", "names_initials",
-                 "unparsed", "record_key", "warnings")  # fmt: skip
+                 "unparsed", "record_key", "warnings", "content_vector")  # fmt: skip
 
 
 def scope_filters(scope: Scope) -> list[dict[str, Any]]:
