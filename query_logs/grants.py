@@ -112,9 +112,7 @@ class CrossTierGrant:
 
     def effective_state(self, now: datetime) -> State:
         """The stored state, or expired once the validity period has passed."""
-        if self.state in (State.PENDING, State.APPROVED) and as_utc(now) >= self.valid_until:
-            return State.EXPIRED
-        return self.state
+        return _effective(self.state, self.valid_until, now)
 
 
 def get_cross_tier_grant(engine: Engine, grant_id: int) -> CrossTierGrant:
@@ -140,6 +138,15 @@ def get_cross_tier_grant(engine: Engine, grant_id: int) -> CrossTierGrant:
 
 def approve_cross_tier_grant(engine: Engine, approver: User, grant_id: int, now: datetime) -> None:
     """An approver whose jurisdiction covers the granted regions approves the grant."""
+    _decide(engine, approver, grant_id, State.APPROVED, now)
+
+
+def reject_cross_tier_grant(engine: Engine, approver: User, grant_id: int, now: datetime) -> None:
+    """The same approver may refuse it instead: the grant never widens anyone's reach."""
+    _decide(engine, approver, grant_id, State.REJECTED, now)
+
+
+def _decide(engine: Engine, approver: User, grant_id: int, decision: State, now: datetime) -> None:
     require_permission(approver.roles, Permission.APPROVE)
     with engine.begin() as conn:
         row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
@@ -147,15 +154,38 @@ def approve_cross_tier_grant(engine: Engine, approver: User, grant_id: int, now:
             raise NotFoundError(f"no grant {grant_id}")
         grant = row._mapping
         if approver.id in (grant["grantee_id"], grant["created_by"]):
-            raise PermissionDeniedError("a grant is approved by someone other than its parties")
+            raise PermissionDeniedError("a grant is decided by someone other than its parties")
         if not all(
             jurisdiction_covers(approver.jurisdiction, r) for r in json.loads(grant["regions"])
         ):
             raise PermissionDeniedError("the granted regions are outside your jurisdiction")
-        if grant["state"] != State.PENDING:
-            raise ApplicationStateError(f"the grant is {grant['state']}, not pending")
+        state = _effective(grant["state"], grant["valid_until"], now)
+        if state is not State.PENDING:
+            raise ApplicationStateError(f"the grant is {state}, not pending")
         conn.execute(
             update(grants)
             .where(grants.c.id == grant_id)
-            .values(state=State.APPROVED, approved_by=approver.id)
+            .values(state=decision, approved_by=approver.id)
         )
+
+
+def revoke_cross_tier_grant(engine: Engine, admin: User, grant_id: int, now: datetime) -> None:
+    """The security administrator withdraws a pending or approved grant before it expires; the
+    gate re-checks reach at every query, so applications that relied on it stop at the next one."""
+    require_permission(admin.roles, Permission.GRANT_CROSS_TIER)
+    with engine.begin() as conn:
+        row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
+        if row is None:
+            raise NotFoundError(f"no grant {grant_id}")
+        state = _effective(row._mapping["state"], row._mapping["valid_until"], now)
+        if state not in (State.PENDING, State.APPROVED):
+            raise ApplicationStateError(f"the grant is {state}: nothing to revoke")
+        conn.execute(update(grants).where(grants.c.id == grant_id).values(state=State.REVOKED))
+
+
+def _effective(stored: str, valid_until: datetime | None, now: datetime) -> State:
+    state = State(stored)
+    until = from_db_time(valid_until)
+    if state in (State.PENDING, State.APPROVED) and until is not None and as_utc(now) >= until:
+        return State.EXPIRED
+    return state

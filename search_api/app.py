@@ -33,6 +33,7 @@ from search_api.routers import (
     auth,
     clues,
     entities,
+    grants,
     health,
     persons,
     petitions,
@@ -59,6 +60,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
     review.router,
     admin.router,
+    grants.router,
 )
 
 

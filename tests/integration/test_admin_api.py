@@ -167,7 +167,16 @@ ROUTES: dict[str, Route] = {
         "POST", "/grants/{grant_id}/approve", {"boss": 200}, "grant_change",
         target_roles=(Role.SPECIAL_TASK,),
     ),
+    "reject grant": Route(
+        "POST", "/grants/{grant_id}/reject", {"boss": 200}, "grant_change",
+        target_roles=(Role.SPECIAL_TASK,),
+    ),
+    "revoke grant": Route(
+        "POST", "/admin/grants/{grant_id}/revoke", {"secadmin": 200}, "grant_change",
+        target_roles=(Role.SPECIAL_TASK,),
+    ),
 }  # fmt: skip
+GRANT_ROUTES = ("approve grant", "reject grant", "revoke grant")
 CALLERS = ["sysadmin", "secadmin", "auditor", "inv", "boss", "team", "anonymous"]
 
 
@@ -177,7 +186,7 @@ def prepare(world: World, name: str, route: Route) -> Target:
     username = world.provision(*route.target_roles)
     if name == "enable":
         disable_user(world.engine, username)
-    if name != "approve grant":
+    if name not in GRANT_ROUTES:
         return Target(username)
     grantee, sec = get_user(world.engine, username), get_user(world.engine, "secadmin")
     grant_id = create_cross_tier_grant(world.engine, sec, grantee, ["4602"], 7, datetime.now(UTC))
@@ -186,7 +195,7 @@ def prepare(world: World, name: str, route: Route) -> Target:
 
 def state_of(world: World, name: str, target: Target) -> Any:
     """What the route would change: compared before and after a refusal."""
-    if name == "approve grant":
+    if name in GRANT_ROUTES:
         return get_cross_tier_grant(world.engine, target.grant_id).state
     if name == "propose grant":
         user_id = get_user(world.engine, target.username).id
@@ -504,6 +513,55 @@ def test_approving_twice_is_a_conflict(world: World) -> None:
     assert first.status_code == 200
     again = world.client.post(f"/grants/{grant_id}/approve", headers=world.headers("boss"))
     assert again.status_code == 409
+
+
+def test_a_rejected_grant_widens_nothing_and_cannot_be_approved_later(world: World) -> None:
+    name = world.provision(Role.SPECIAL_TASK, jurisdiction="4601")
+    token = world.login(name)
+    grant_id = propose(world, name, ["4602"])
+    rejected = world.client.post(f"/grants/{grant_id}/reject", headers=world.headers("boss"))
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["state"] == "rejected"
+    assert file_application(world, token, "4602") == 403
+    late = world.client.post(f"/grants/{grant_id}/approve", headers=world.headers("boss"))
+    assert late.status_code == 409
+
+
+def test_a_revoked_grant_stops_the_queries_that_relied_on_it(world: World) -> None:
+    name = world.provision(Role.SPECIAL_TASK, jurisdiction="4601")
+    token = world.login(name)
+    grant_id = propose(world, name, ["4602"])
+    world.client.post(f"/grants/{grant_id}/approve", headers=world.headers("boss"))
+    assert file_application(world, token, "4602") == 201
+    mark = world.mark()
+    revoked = world.client.post(
+        f"/admin/grants/{grant_id}/revoke", headers=world.headers("secadmin")
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["state"] == "revoked"
+    change = world.entries_since(mark)[-1]
+    assert change.kind == "grant_change"
+    assert json.loads(change.detail or "{}")["state"] == {"before": "approved", "after": "revoked"}
+    assert file_application(world, token, "4602") == 403
+    again = world.client.post(f"/admin/grants/{grant_id}/revoke", headers=world.headers("secadmin"))
+    assert again.status_code == 409
+
+
+def test_only_the_security_administrator_revokes_and_only_a_leader_rejects(world: World) -> None:
+    grant_id = propose(world, world.provision(Role.SPECIAL_TASK), ["4602"])
+    assert (
+        world.client.post(
+            f"/grants/{grant_id}/reject", headers=world.headers("secadmin")
+        ).status_code
+        == 403
+    )
+    assert (
+        world.client.post(
+            f"/admin/grants/{grant_id}/revoke", headers=world.headers("boss")
+        ).status_code
+        == 403
+    )
+    assert get_cross_tier_grant(world.engine, grant_id).state == "pending"
 
 
 # --- refusals, the log, and what never reaches it -----------------------------------------------

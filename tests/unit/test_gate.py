@@ -32,6 +32,8 @@ from query_logs.grants import (
     active_grant_regions,
     approve_cross_tier_grant,
     create_cross_tier_grant,
+    reject_cross_tier_grant,
+    revoke_cross_tier_grant,
 )
 from query_logs.roles import Role
 from query_logs.user_fields import jurisdiction_covers
@@ -243,6 +245,40 @@ def test_cross_tier_grant_widens_reach_only_once_approved(
     approve_cross_tier_grant(engine, people["prov_boss"], grant_id, NOW)
     filed = application(engine, team, regions=["46"])
     assert filed.regions == ("46",)
+
+
+def test_rejected_and_revoked_grants_give_no_reach(engine: Engine, people: dict[str, User]) -> None:
+    team, sec, boss = people["team"], people["sec"], people["prov_boss"]
+    rejected = create_cross_tier_grant(engine, sec, team, ["46"], 30, NOW)
+    reject_cross_tier_grant(engine, boss, rejected, NOW)
+    assert active_grant_regions(engine, team.id, NOW) == ()
+    revoked = create_cross_tier_grant(engine, sec, team, ["46"], 30, NOW)
+    approve_cross_tier_grant(engine, boss, revoked, NOW)
+    assert active_grant_regions(engine, team.id, NOW) == ("46",)
+    revoke_cross_tier_grant(engine, sec, revoked, NOW)
+    assert active_grant_regions(engine, team.id, NOW) == ()
+    with pytest.raises(ApplicationStateError, match="nothing to revoke"):
+        revoke_cross_tier_grant(engine, sec, revoked, NOW)
+    with pytest.raises(ApplicationStateError, match="not pending"):
+        approve_cross_tier_grant(engine, boss, rejected, NOW)
+
+
+def test_an_expired_grant_is_neither_approved_nor_revoked(
+    engine: Engine, people: dict[str, User]
+) -> None:
+    team, sec, boss = people["team"], people["sec"], people["prov_boss"]
+    grant_id = create_cross_tier_grant(engine, sec, team, ["46"], 1, NOW)
+    later = NOW + timedelta(days=2)
+    with pytest.raises(ApplicationStateError, match="expired"):
+        approve_cross_tier_grant(engine, boss, grant_id, later)
+    with pytest.raises(ApplicationStateError, match="expired"):
+        revoke_cross_tier_grant(engine, sec, grant_id, later)
+
+
+def test_only_the_grant_permission_revokes(engine: Engine, people: dict[str, User]) -> None:
+    grant_id = create_cross_tier_grant(engine, people["sec"], people["team"], ["46"], 30, NOW)
+    with pytest.raises(PermissionDeniedError):
+        revoke_cross_tier_grant(engine, people["prov_boss"], grant_id, NOW)
 
 
 def test_quota_is_consumed_and_then_refused(engine: Engine, people: dict[str, User]) -> None:

@@ -1,0 +1,188 @@
+"""The desk of an administration or authorisation request: who acts, with which permission, and
+the log around the change (shared by the account and the grant routers).
+
+A refusal is a ``denial`` entry, written before the error is raised. A change is write-ahead: an
+``admin_action`` entry (who, route, action, target, what is asked) is committed before the store
+changes, so a log that cannot be written stops the change (503); then a ``user_change``,
+``role_change`` or ``grant_change`` entry says what changed, or a ``denial`` why nothing did.
+Passwords never reach the log; ID and phone numbers pass through ``protect_identifiers``. Region
+codes read back from the store are validated 行政区划代码 (12 digits at most, so never an ID
+number) and are logged as they are: the identifier pattern would mistake a 12-digit code starting
+with 1 for a phone number and hide the very fact an auditor needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine
+
+from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditLogUnavailableError
+from query_logs.audit import AuditOutcome as Outcome
+from query_logs.errors import DomainError, PermissionDeniedError
+from query_logs.roles import (
+    Permission,
+    check_may_administer,
+    role_rules,
+)
+from query_logs.users import (
+    User,
+    get_user,
+)
+from search_api.deps import (
+    Audit,
+    CurrentUser,
+    Database,
+    SettingsDep,
+    client_ip,
+    deny,
+    record,
+    route_of,
+)
+from search_api.masking import protect_identifiers
+
+
+class Action(StrEnum):
+    """What an administration request asks for; logged in ``params.action``."""
+
+    CREATE_USER = "create_user"
+    LIST_USERS = "list_users"
+    DISABLE = "disable"
+    ENABLE = "enable"
+    UNLOCK = "unlock"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - an action's name, not a password
+    SET_ROLES = "set_roles"
+    SET_JURISDICTION = "set_jurisdiction"
+    CREATE_GRANT = "create_grant"
+    APPROVE_GRANT = "approve_grant"
+    REJECT_GRANT = "reject_grant"
+    REVOKE_GRANT = "revoke_grant"
+
+
+class StrictBody(BaseModel):
+    # An unknown field is refused, not ignored: {"roles": [...]} on account creation is a 422.
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """One request's actor, holding ``permission``: finds the target, logs intents and outcomes."""
+
+    request: Request
+    actor: User
+    permission: Permission
+    db: Engine
+    audit: AuditLog
+    key: bytes  # keys the pseudonyms of identifiers in the log
+
+    def _entry(self, kind: AuditKind, action: Action, target: str, **fields: Any) -> AuditEntryIn:
+        return AuditEntryIn(
+            kind=kind,
+            actor=self.actor.username,
+            actor_role=",".join(sorted(self.actor.roles)),
+            source_ip=client_ip(self.request),
+            route=route_of(self.request),
+            params=self._params(action, target),
+            **fields,
+        )
+
+    def _params(self, action: Action, target: str) -> dict[str, Any]:
+        return {"action": str(action), "target": protect_identifiers(target, self.key)}
+
+    @contextmanager
+    def refusals(self, action: Action, target: str) -> Iterator[None]:
+        """Log a refusal raised inside the block as a denial, then let it propagate."""
+        try:
+            yield
+        except AuditLogUnavailableError:
+            raise
+        except DomainError as exc:
+            reason = protect_identifiers(exc.detail, self.key)
+            deny(self.audit, self.request, self.actor, reason, params=self._params(action, target))
+            raise
+
+    def target(self, username: str, action: Action) -> User:
+        """The account acted on: another, non-officer account (``check_may_administer``)."""
+        with self.refusals(action, username):
+            target = get_user(self.db, username)
+            check_may_administer(
+                self.permission, self.actor.roles, target.roles, on_self=target.id == self.actor.id
+            )
+        return target
+
+    @contextmanager
+    def change(self, action: Action, target: str, asked: Mapping[str, Any]) -> Iterator[None]:
+        """Commit the intent (write-ahead), then run the block; its refusals are logged."""
+        detail = {"asked": protect_identifiers(dict(asked), self.key)}
+        self._record(self._entry(AuditKind.ADMIN_ACTION, action, target, detail=detail))
+        with self.refusals(action, target):
+            yield
+
+    def done(
+        self,
+        kind: AuditKind,
+        action: Action,
+        target: str,
+        changed: Mapping[str, Any],
+        codes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log what changed; ``codes`` are region codes read back from the store (see above)."""
+        detail = protect_identifiers(dict(changed), self.key) | dict(codes or {})
+        self._record(self._entry(kind, action, target, outcome=Outcome.OK, detail=detail))
+
+    def read(self, action: Action, detail: Mapping[str, Any]) -> None:
+        """Log an administrator's read (of accounts); called before anything is returned."""
+        self._record(
+            self._entry(
+                AuditKind.ADMIN_ACTION, action, "*", outcome=Outcome.OK, detail=dict(detail)
+            )
+        )
+
+    def _record(self, entry: AuditEntryIn) -> None:
+        record(self.audit, self.request, entry)
+
+    def change_account(
+        self, username: str, action: Action, asked: Mapping[str, Any], apply: Callable[[str], User]
+    ) -> tuple[User, User]:
+        """Check the target, log the intent and apply the change; the account before and after."""
+        before = self.target(username, action)
+        with self.change(action, before.username, asked):
+            after = apply(before.username)
+        return before, after
+
+
+def desk_for(*permissions: Permission) -> Callable[..., Desk]:
+    """A dependency admitting holders of any of ``permissions``; runs before the body is parsed,
+    so a caller without them gets a logged 403 whatever they sent."""
+
+    def admit(
+        request: Request, user: CurrentUser, db: Database, audit: Audit, settings: SettingsDep
+    ) -> Desk:
+        key = settings.secret_key.get_secret_value().encode()
+        held = role_rules().permissions_of(user.roles)
+        for permission in permissions:
+            if permission in held:
+                return Desk(request, user, permission, db, audit, key)
+        error = PermissionDeniedError(
+            f"this action needs the {' or '.join(permissions)} permission"
+        )
+        path = protect_identifiers({k: str(v) for k, v in request.path_params.items()}, key)
+        deny(audit, request, user, error.detail, params={"path": path})
+        raise error
+
+    return admit
+
+
+AccountsDesk = Annotated[Desk, Depends(desk_for(Permission.MANAGE_ACCOUNTS))]
+RolesDesk = Annotated[Desk, Depends(desk_for(Permission.ASSIGN_ROLES))]
+GrantsDesk = Annotated[Desk, Depends(desk_for(Permission.GRANT_CROSS_TIER))]
+ReadersDesk = Annotated[
+    Desk, Depends(desk_for(Permission.MANAGE_ACCOUNTS, Permission.ASSIGN_ROLES))
+]
+ApproverDesk = Annotated[Desk, Depends(desk_for(Permission.APPROVE))]
