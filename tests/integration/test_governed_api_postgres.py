@@ -2,8 +2,8 @@
 
 The same app as test_governed_api, with its users, applications and query log in a throw-away
 PostgreSQL schema (XIANSUO_TEST_POSTGRES_URL, started by deploy/test.sh): a governed query and its
-log pair, parallel queries on one valid chain, the quota
-counted in the entry's transaction, and the store refusing to rewrite the log.
+log pair, parallel queries on one valid chain, the quota counted in the entry's transaction, and
+the store refusing to rewrite the log.
 """
 
 from __future__ import annotations
