@@ -1,7 +1,179 @@
-"""Routes of issue 5 (investigator search); filled in by its parts. Every route here is governed."""
+"""GET /search: keyword search over the registries in the application's scope (governed).
+
+The query text is parsed by our own parser (search_api.query_syntax) before the gate admits the
+request; a refused query is logged as a denial with what was asked, then answered 400.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from opensearchpy.exceptions import OpenSearchException
+from pydantic import BaseModel
+
+from common.vocab import Source, Tier
+from indexer.sources import load_sources
+from query_logs.gate import QueryRequest
+from search_api.access import Access, access
+from search_api.deps import Audit, Database, Gate, Provider, SettingsDep, authenticate, deny
+from search_api.masking import mask_record, mask_text, protect_identifiers
+from search_api.provider import EngineUnavailableError
+from search_api.query_syntax import Node, QuerySyntaxError, parse_query
+from search_api.search_queries import Facet, Filters, Sort, keyword_search_query
 
 router = APIRouter(tags=["search"])
+
+# A region filter is a 行政区划代码 prefix: province, city, county or township.
+REGION_PATTERN = r"^\d{2}(\d{2}(\d{2}(\d{3})?)?)?$"
+
+
+class SearchHitResponse(BaseModel):
+    id: str
+    source: str
+    score: float | None
+    record: dict[str, Any]
+    highlights: dict[str, list[str]]
+
+
+class FacetBucketResponse(BaseModel):
+    value: str
+    count: int
+
+
+class SearchResponse(BaseModel):
+    total: int
+    hits: list[SearchHitResponse]
+    facets: dict[str, list[FacetBucketResponse]]
+
+
+@cache
+def simplifier() -> Callable[[str], str]:
+    """OpenCC t2s, built on the first query (not at import): a traditional query finds both."""
+    import opencc
+
+    converter = opencc.OpenCC("t2s")
+    return lambda text: str(converter.convert(text))
+
+
+def parse_or_refuse(
+    text: str,
+    request: Request,
+    db: Database,
+    audit: Audit,
+    settings: SettingsDep,
+    params: dict[str, Any],
+) -> Node:
+    """The parsed query; a refusal is logged as a denial of the authenticated caller (400).
+
+    Parsing comes before the gate's admission, so a malformed query spends no quota and writes no
+    write-ahead entry; the caller is authenticated first (an unauthenticated one gets 401).
+    """
+    try:
+        return parse_query(text)
+    except QuerySyntaxError as exc:
+        user = authenticate(request, db, audit, settings)
+        key = settings.secret_key.get_secret_value().encode()
+        raw = request.headers.get("x-application-id", "").strip()
+        deny(
+            audit,
+            request,
+            user,
+            exc.detail,
+            application_id=raw if raw.isdigit() else None,
+            params=protect_identifiers(params, key),
+        )
+        raise
+
+
+def masked_hit(hit: dict[str, Any], unmask: bool) -> SearchHitResponse:
+    """One hit as returned: record masked by its source's kinds, highlights masked as prose."""
+    source = hit["_source"]
+    spec = load_sources()[Source(source["source"])]
+    highlights = {
+        field: [fragment if unmask else mask_text(fragment) for fragment in fragments]
+        for field, fragments in hit.get("highlight", {}).items()
+    }
+    return SearchHitResponse(
+        id=hit["_id"],
+        source=source["source"],
+        score=hit.get("_score"),
+        record=mask_record(spec, source, unmask=unmask),
+        highlights=highlights,
+    )
+
+
+def facets_of(aggregations: dict[str, Any]) -> dict[str, list[FacetBucketResponse]]:
+    return {
+        facet: [
+            FacetBucketResponse(value=str(b.get("key_as_string", b["key"])), count=b["doc_count"])
+            for b in aggregations.get(facet, {}).get("buckets", [])
+        ]
+        for facet in Facet
+    }
+
+
+@router.get("/search", response_model=SearchResponse, openapi_extra=access(Access.GOVERNED))
+def keyword_search(
+    request: Request,
+    gate: Gate,
+    provider: Provider,
+    db: Database,
+    audit: Audit,
+    settings: SettingsDep,
+    q: str = Query(description="the query; see docs/search-syntax.md"),
+    sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
+    region: list[str] | None = Query(default=None, pattern=REGION_PATTERN),  # noqa: B008
+    tier: list[Tier] | None = Query(default=None),  # noqa: B008
+    category: list[str] | None = Query(default=None, max_length=64),  # noqa: B008
+    date_from: date | None = None,
+    date_to: date | None = None,
+    sort: Sort = Sort.RELEVANCE,
+    page_size: int = Query(default=20, ge=1, le=100),
+    offset: int = Query(default=0, ge=0, le=10_000),
+) -> SearchResponse:
+    params: dict[str, Any] = {
+        "q": q,
+        "sources": sorted(sources or []),
+        "region": sorted(region or []),
+        "tier": sorted(tier or []),
+        "category": sorted(category or []),
+        "date_from": date_from.isoformat() if date_from else None,
+        "date_to": date_to.isoformat() if date_to else None,
+        "sort": str(sort),
+        "page_size": page_size,
+        "offset": offset,
+    }
+    node = parse_or_refuse(q, request, db, audit, settings, params)
+    admission = gate.admit(
+        QueryRequest(
+            sources=frozenset(sources) if sources else None,
+            regions=tuple(region) if region else None,
+            page_size=page_size,
+            offset=offset,
+        ),
+        params,
+    )
+    scope = admission.scope
+    filters = Filters(tuple(tier or ()), tuple(category or ()), date_from, date_to)
+    body = keyword_search_query(node, scope, filters, sort, simplifier())
+    try:
+        result = provider.client.search(
+            index=",".join(provider.index_name(str(s)) for s in scope.sources),
+            body=body,
+            params={"ignore_unavailable": "true"},
+        )
+    except (OpenSearchException, OSError) as exc:
+        admission.fail(type(exc).__name__)
+        raise EngineUnavailableError("the search engine did not answer") from exc
+    hits = result["hits"]["hits"]
+    total = result["hits"]["total"]["value"]
+    admission.complete(total, [h["_id"] for h in hits])
+    return SearchResponse(
+        total=total,
+        hits=[masked_hit(h, scope.unmask) for h in hits],
+        facets=facets_of(result.get("aggregations", {})),
+    )

@@ -1,0 +1,405 @@
+"""Keyword search end to end: recall against a brute-force scan, scope, refusals, the sealed.
+
+Real OpenSearch (a generated drop is ingested), real SQLite store, real FastAPI app.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_entries, log_in
+from fastapi.testclient import TestClient
+from opensearchpy import OpenSearch
+from opensearchpy.helpers import scan
+
+from common.settings import Settings
+from common.vocab import Source
+from query_logs.gate import Scope
+from query_logs.roles import Role
+from search_api.app import create_app
+from search_api.query_syntax import parse_query
+from search_api.routers.search import simplifier
+from search_api.search_queries import Filters, fold_width, matching_query, split_runs
+
+PURPOSE = "核查举报反映的公职人员违规经商办企业问题线索"
+REGION = "46"
+SAMPLES_PER_KIND = 90  # names, units, any text value: a few hundred strings in all
+
+
+@dataclass
+class Doc:
+    id: str
+    source: str
+    texts: list[str]  # folded like the index folds them (cjk_width + lowercase)
+    regions: list[str]
+
+
+@dataclass
+class World:
+    client: TestClient
+    settings: Settings
+    truth: dict[str, Any]
+    tokens: dict[str, str]
+    os: OpenSearch
+    docs: dict[str, Doc]
+    raw: dict[str, dict[str, Any]]  # id -> _source (names, orgs, all_text)
+
+    def headers(self, who: str, application_id: int | None = None) -> dict[str, str]:
+        return bearer(self.tokens, who, application_id)
+
+
+@pytest.fixture(scope="module")
+def world(
+    settings: Settings, os_client: OpenSearch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("search")
+    local = isolated_settings(settings, root, "search")
+    truth = ingest_demo(local, root, persons=300, seed=31)
+    accounts = {"inv": ([Role.INVESTIGATOR], REGION), "boss": ([Role.APPROVER], REGION)}
+    add_accounts(local, accounts)
+    docs: dict[str, Doc] = {}
+    raw: dict[str, dict[str, Any]] = {}
+    fields = ["source", "all_text", "names", "orgs", "region_prefixes"]
+    everything = {"query": {"match_all": {}}}
+    for hit in scan(os_client, index=f"{local.index_prefix}-*", query=everything, _source=fields):
+        src = hit["_source"]
+        raw[hit["_id"]] = src
+        docs[hit["_id"]] = Doc(
+            hit["_id"],
+            src["source"],
+            [fold_width(t) for t in src.get("all_text", [])],
+            src.get("region_prefixes", []),
+        )
+    with TestClient(create_app(local)) as client:
+        yield World(client, local, truth, log_in(client, accounts), os_client, docs, raw)
+
+
+def approved_application(world: World, **overrides: Any) -> int:
+    client = world.client
+    case = client.post(
+        "/cases",
+        json={"case_no": f"S-{uuid.uuid4().hex[:8]}", "title": "线索"},
+        headers=world.headers("inv"),
+    )
+    assert case.status_code == 201, case.text
+    body = {
+        "case_id": case.json()["id"],
+        "purpose": PURPOSE,
+        "category": "初核",
+        "sources": [str(s) for s in Source],
+        "regions": [REGION],
+    } | overrides
+    filed = client.post("/applications", json=body, headers=world.headers("inv"))
+    assert filed.status_code == 201, filed.text
+    app_id = int(filed.json()["id"])
+    decision = {"approve": True, "note": "同意"}
+    decided = client.post(
+        f"/applications/{app_id}/decision", json=decision, headers=world.headers("boss")
+    )
+    assert decided.status_code == 200, decided.text
+    return app_id
+
+
+# --- recall --------------------------------------------------------------------------------------
+
+_SPECIAL = set(' \t\u3000"“”「」『』()（）:：*?~^[]{}\\/-')
+
+
+def _searchable(text: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+def sample_strings(world: World) -> list[str]:
+    """Deterministic query strings: whole names, name parts, unit parts, any text (2-6 chars)."""
+    rng = random.Random(20261122)  # noqa: S311 - deterministic sampling, not security
+    ids = sorted(world.raw)
+    names = sorted({n for i in ids for n in world.raw[i].get("names", [])})
+    orgs = sorted({o for i in ids for o in world.raw[i].get("orgs", [])})
+    texts = sorted({t for i in ids for t in world.raw[i].get("all_text", [])})
+
+    def cut(value: str) -> str:
+        length = rng.randint(2, 6)
+        start = rng.randint(0, max(0, len(value) - length))
+        return value[start : start + length]
+
+    picked: list[str] = []
+    picked += rng.sample(names, min(SAMPLES_PER_KIND // 2, len(names)))
+    picked += [cut(n) for n in rng.sample(names, min(SAMPLES_PER_KIND // 2, len(names)))]
+    picked += [cut(o) for o in rng.sample(orgs, min(SAMPLES_PER_KIND, len(orgs)))]
+    picked += [cut(t) for t in rng.sample(texts, min(SAMPLES_PER_KIND, len(texts)))]
+    picked += [rng.choice(n) for n in rng.sample(names, 12)]  # one character
+    clean = [s.strip() for s in picked]
+    return sorted({s for s in clean if len(s) >= 1 and _searchable(s) and not _SPECIAL & set(s)})
+
+
+def expected_ids(world: World, text: str, regions: tuple[str, ...]) -> set[str]:
+    variants = {fold_width(text), fold_width(simplifier()(text))}
+    return {
+        d.id
+        for d in world.docs.values()
+        if set(d.regions) & set(regions) and any(v in t for t in d.texts for v in variants)
+    }
+
+
+def engine_ids(world: World, text: str, regions: tuple[str, ...]) -> set[str]:
+    scope = Scope(0, 0, tuple(Source), regions, (), False, 20, 0)
+    query = matching_query(parse_query(text), scope, Filters(), simplifier())
+    return {
+        h["_id"]
+        for h in scan(
+            world.os,
+            index=f"{world.settings.index_prefix}-*",
+            query={"query": query},
+            _source=False,
+        )
+    }
+
+
+def _exact(text: str) -> bool:
+    """A term of one Han run: the engine's answer is exact, not a superset."""
+    runs = split_runs(text)
+    return len(runs) == 1 and runs[0].han and len(runs[0].text) >= 2
+
+
+def test_recall_of_the_query_builder_is_complete_against_a_brute_force_scan(world: World) -> None:
+    regions = tuple(sorted({d.regions[0] for d in world.docs.values() if d.regions}))
+    strings = sample_strings(world)
+    assert len(strings) >= 200
+    exact = 0
+    for text in strings:
+        expected = expected_ids(world, text, regions)
+        found = engine_ids(world, text, regions)
+        assert expected, text  # sampled from the data: at least the record it came from
+        assert expected <= found, (text, sorted(expected - found)[:5])
+        if _exact(text):
+            exact += 1
+            assert found == expected, (text, sorted(found - expected)[:5])
+    assert exact >= 100  # most samples are Han text, where the answer must be exact
+
+
+def test_search_route_returns_every_record_containing_the_string(world: World) -> None:
+    strings = sample_strings(world)[::3]
+    app_id = 0
+    for index, text in enumerate(strings):
+        if index % 200 == 0:  # well inside the application's query quota
+            app_id = approved_application(world)
+        expected = expected_ids(world, text, (REGION,))
+        response = world.client.get(
+            "/search", params={"q": text, "page_size": 50}, headers=world.headers("inv", app_id)
+        )
+        assert response.status_code == 200, (text, response.text)
+        body = response.json()
+        ids = {h["id"] for h in body["hits"]}
+        assert body["total"] >= len(expected), text
+        if len(expected) <= 50 and _exact(text):
+            assert ids == expected, text
+        elif _exact(text):
+            assert body["total"] == len(expected), text
+            assert ids <= expected, text
+
+
+# --- ranking, highlights, facets, sort, paging --------------------------------------------------
+
+
+def _a_name(world: World) -> str:
+    official = world.truth["patterns"]["same_name_officials"]
+    return str(official["name"])
+
+
+def test_an_exact_name_ranks_first_and_is_highlighted(world: World) -> None:
+    app_id = approved_application(world)
+    name = _a_name(world)
+    body = world.client.get(
+        "/search", params={"q": name, "page_size": 10}, headers=world.headers("inv", app_id)
+    ).json()
+    assert body["total"] >= 2
+    first = body["hits"][0]
+    assert name in world.raw[first["id"]].get("names", [])
+    assert any("<em>" in frag for frags in first["highlights"].values() for frag in frags)
+
+
+def test_facets_count_the_whole_result(world: World) -> None:
+    app_id = approved_application(world)
+    body = world.client.get(
+        "/search", params={"q": "有限公司", "page_size": 5}, headers=world.headers("inv", app_id)
+    ).json()
+    facets = body["facets"]
+    assert set(facets) == {
+        "source",
+        "province",
+        "city",
+        "county",
+        "township",
+        "tier",
+        "category",
+        "year",
+    }
+    assert sum(b["count"] for b in facets["source"]) == body["total"] > 5
+    assert [b["value"] for b in facets["province"]] == [REGION]
+    assert all(len(b["value"]) == 4 and b["value"].startswith(REGION) for b in facets["city"])
+    assert all(len(b["value"]) == 4 for b in facets["year"])
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date_desc", "date_asc"])
+def test_paging_is_stable_and_pages_do_not_overlap(world: World, sort: str) -> None:
+    app_id = approved_application(world)
+    pages = [
+        world.client.get(
+            "/search",
+            params={"q": "公司", "sort": sort, "page_size": 20, "offset": offset},
+            headers=world.headers("inv", app_id),
+        ).json()
+        for offset in (0, 20, 0)
+    ]
+    first, second, again = ([h["id"] for h in p["hits"]] for p in pages)
+    assert first == again
+    assert len(first) == 20
+    assert not set(first) & set(second)
+    if sort != "relevance":
+        dates = [
+            h["record"]["record_date"] for h in pages[0]["hits"] if "record_date" in h["record"]
+        ]
+        assert len(dates) > 10
+        assert dates == sorted(dates, reverse=sort == "date_desc")
+
+
+def test_deep_paging_past_the_window_is_refused(world: World) -> None:
+    app_id = approved_application(world)
+    response = world.client.get(
+        "/search",
+        params={"q": "公司", "offset": 990, "page_size": 20},
+        headers=world.headers("inv", app_id),
+    )
+    assert response.status_code == 403
+    assert "refine" in response.json()["detail"]
+
+
+# --- scope --------------------------------------------------------------------------------------
+
+
+def test_results_stay_inside_the_application_sources_and_regions(world: World) -> None:
+    county = sorted(
+        r for d in world.docs.values() for r in d.regions if len(r) == 6 and r.startswith(REGION)
+    )[0]
+    app_id = approved_application(world, sources=["household", "petition"], regions=[county])
+    for q in ("公司", "县", "市"):
+        body = world.client.get(
+            "/search", params={"q": q, "page_size": 50}, headers=world.headers("inv", app_id)
+        ).json()
+        for hit in body["hits"]:
+            doc = world.docs[hit["id"]]
+            assert doc.source in {"household", "petition"}
+            assert county in doc.regions
+
+
+def test_filters_narrow_inside_the_scope(world: World) -> None:
+    app_id = approved_application(world)
+    params = {
+        "q": "县",
+        "sources": "petition",
+        "tier": "县",
+        "page_size": 50,
+        "date_from": "2000-01-01",
+    }
+    response = world.client.get("/search", params=params, headers=world.headers("inv", app_id))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] > 0
+    assert {b["value"] for b in body["facets"]["tier"]} == {"县"}
+    assert {h["source"] for h in body["hits"]} == {"petition"}
+
+
+def test_a_source_outside_the_application_is_refused(world: World) -> None:
+    app_id = approved_application(world, sources=["household"])
+    response = world.client.get(
+        "/search", params={"q": "王", "sources": "petition"}, headers=world.headers("inv", app_id)
+    )
+    assert response.status_code == 403
+
+
+# --- the sealed complainant ---------------------------------------------------------------------
+
+
+def test_planted_complainants_are_never_found(world: World) -> None:
+    app_id = approved_application(world, unmask=True)
+    complainants = world.truth["complainants"]
+    assert complainants
+    for person in complainants:
+        values = [person["name"], person["id_number"], person["phone"]]
+        for value in values:
+            response = world.client.get(
+                "/search",
+                params={"q": value, "page_size": 50},
+                headers=world.headers("inv", app_id),
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["total"] == 0
+            text = response.text
+            assert not any(v in text for v in values)
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+MALFORMED = {
+    "unbalanced quote": '"王伟',
+    "unbalanced Chinese quote": "“王伟",
+    "stray closing quote": "王伟」",
+    "unbalanced parenthesis": "(王伟 OR 李强",
+    "closing parenthesis": "王伟)",
+    "stray AND": "AND 王伟",
+    "trailing OR": "王伟 OR",
+    "lone NOT": "NOT",
+    "lone minus": "- 王伟",
+    "control character": "王\x00伟",
+    "escape character": "王\x1b[31m伟",
+    "ten kilobytes": "王" * (10 * 1024 // 3),  # UTF-8: 10 KB
+    "wildcard": "王*",
+    "wildcard only": "*",
+    "question mark": "王?伟",
+    "regexp": "/王.*/",
+    "fuzzy": "王伟~2",
+    "range": "[a TO z]",
+    "empty phrase": '""',
+    "only negated": "-王伟",
+    "too many terms": " ".join(f"词{i}" for i in range(40)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_queries_get_a_400_with_a_message_and_are_logged(world: World, case: str) -> None:
+    app_id = approved_application(world)
+    before = len(log_entries(world.settings))
+    response = world.client.get(
+        "/search", params={"q": MALFORMED[case]}, headers=world.headers("inv", app_id)
+    )
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, str)
+    assert detail
+    new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
+    assert [e.kind for e in new] == ["denial"]
+    assert new[0].actor == "inv"
+    assert json.loads(new[0].detail or "{}")["reason"] == detail
+
+
+def test_a_malformed_query_without_a_token_is_401(world: World) -> None:
+    response = world.client.get("/search", params={"q": '"unbalanced'})
+    assert response.status_code == 401
+
+
+def test_an_id_number_in_the_query_is_logged_as_a_pseudonym(world: World, tmp_path: Path) -> None:
+    app_id = approved_application(world)
+    number = world.truth["patterns"]["official_spouse_company"]["official_id"]
+    response = world.client.get(
+        "/search", params={"q": number}, headers=world.headers("inv", app_id)
+    )
+    assert response.status_code == 200
+    assert number not in "".join(str(e) for e in log_entries(world.settings))

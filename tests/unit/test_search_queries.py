@@ -1,0 +1,137 @@
+"""Keyword and clue search builders: the dicts they return, without a cluster."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from common.vocab import Source
+from query_logs.gate import Scope
+from search_api.query_syntax import parse_query
+from search_api.search_queries import (
+    Filters,
+    Run,
+    Sort,
+    clue_search_query,
+    contains_clause,
+    keyword_search_query,
+    split_runs,
+)
+
+SCOPE = Scope(7, 3, (Source.PETITION, Source.OFFICIAL), ("4601",), (), False, 20, 40)
+
+
+@pytest.mark.parametrize(
+    ("text", "runs"),
+    [
+        ("王伟", [Run("王伟", True, True, True)]),
+        ("王", [Run("王", True, True, True)]),
+        ("12号楼", [Run("12", False, True, False), Run("号楼", True, False, True)]),
+        ("路12号", [Run("路", True, True, False), Run("12", False, False, False),
+                   Run("号", True, False, True)]),
+        ("王伟，李", [Run("王伟", True, True, False), Run("李", True, False, True)]),
+        ("3.5米", [Run("3", False, True, True), Run("5", False, True, False),
+                  Run("米", True, False, True)]),
+        ("ＡＢ区", [Run("ab", False, True, False), Run("区", True, False, True)]),
+    ],
+)  # fmt: skip
+def test_terms_split_into_the_runs_the_index_analyses(text: str, runs: list[Run]) -> None:
+    assert split_runs(text) == runs
+
+
+@pytest.mark.parametrize(
+    ("text", "clause"),
+    [
+        ("王伟", {"match_phrase": {"f": {"query": "王伟"}}}),
+        ("王", {"bool": {"should": [{"prefix": {"f": {"value": "王"}}},
+                                    {"wildcard": {"f": {"value": "?王"}}}],
+                         "minimum_should_match": 1}}),
+        ("ab", {"wildcard": {"f": {"value": "*ab*"}}}),
+        ("路12号", {"bool": {"filter": [
+            {"bool": {"should": [{"term": {"f": {"value": "路"}}},
+                                 {"wildcard": {"f": {"value": "?路"}}}],
+                      "minimum_should_match": 1}},
+            {"term": {"f": {"value": "12"}}},
+            {"prefix": {"f": {"value": "号"}}},
+        ]}}),
+    ],
+)  # fmt: skip
+def test_contains_clause_per_run(text: str, clause: dict[str, Any]) -> None:
+    assert contains_clause(text, "f") == clause
+
+
+def _filters(body: dict[str, Any]) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = body["query"]["bool"]["filter"]
+    return filters
+
+
+def test_keyword_query_keeps_the_scope_inside_the_filter() -> None:
+    body = keyword_search_query(parse_query("粮食购销"), SCOPE, Filters())
+    filters = _filters(body)
+    assert {"terms": {"source": ["petition", "official"]}} in filters
+    assert {"terms": {"region_prefixes": ["4601"]}} in filters
+    assert (body["from"], body["size"]) == (40, 20)
+    assert "all_text" in body["_source"]["excludes"]
+
+
+def test_user_text_never_reaches_a_query_string_query() -> None:
+    body = keyword_search_query(parse_query('王伟 OR "a:b" -x'), SCOPE, Filters())
+    text = json.dumps(body, ensure_ascii=False)
+    assert "query_string" not in text
+    assert "simple_query_string" not in text
+
+
+def test_filters_and_negation_are_clauses() -> None:
+    filters = Filters(("县",), ("粮食购销领域",), date(2020, 1, 1), date(2021, 12, 31))
+    body = keyword_search_query(parse_query("粮库 -王伟"), SCOPE, filters)
+    clauses = _filters(body)
+    assert {"terms": {"tier": ["县"]}} in clauses
+    assert {"terms": {"category": ["粮食购销领域"]}} in clauses
+    assert {"range": {"record_date": {"gte": "2020-01-01", "lte": "2021-12-31",
+                                      "format": "strict_date"}}} in clauses  # fmt: skip
+    recall = clauses[0]["bool"]["filter"]
+    assert recall[1] == {"bool": {"must_not": [{"match_phrase": {"all_text": {"query": "王伟"}}}]}}
+
+
+def test_a_traditional_term_also_searches_its_simplified_form() -> None:
+    body = keyword_search_query(parse_query("陳偉"), SCOPE, Filters(), simplify=lambda _: "陈伟")
+    text = json.dumps(_filters(body)[0], ensure_ascii=False)
+    assert "陳偉" in text
+    assert "陈伟" in text
+
+
+@pytest.mark.parametrize(
+    ("sort", "first"),
+    [(Sort.RELEVANCE, "_score"), (Sort.DATE_DESC, {"record_date": {"order": "desc",
+                                                                  "missing": "_last"}})],
+)  # fmt: skip
+def test_every_sort_ends_with_a_unique_tie_break(sort: Sort, first: Any) -> None:
+    body = keyword_search_query(parse_query("王伟"), SCOPE, Filters(), sort)
+    assert body["sort"] == [first, {"source": "asc"}, {"record_key": "asc"}]
+
+
+def test_field_prefixes_search_their_fields() -> None:
+    body = keyword_search_query(parse_query("职务:局长 编号:XF1"), SCOPE, Filters())
+    text = json.dumps(_filters(body)[0], ensure_ascii=False)
+    assert '"post"' in text
+    assert '"path": "reported"' in text
+    assert '{"term": {"petition_no": {"value": "XF1"}}}' in text
+    assert "all_text" not in text
+
+
+def test_facets_cover_every_region_level() -> None:
+    aggs = keyword_search_query(parse_query("王伟"), SCOPE, Filters())["aggs"]
+    assert aggs["county"]["terms"]["include"] == "[0-9]{6}"
+    assert aggs["year"]["date_histogram"]["calendar_interval"] == "year"
+
+
+def test_clue_query_groups_by_tier_and_handling_unit() -> None:
+    body = clue_search_query(parse_query("粮食购销"), SCOPE, Filters(), size=100, offset=0)
+    tiers = body["aggs"]["tiers"]
+    assert tiers["terms"]["field"] == "tier"
+    assert tiers["aggs"]["units"]["terms"]["field"] == "handling_unit.keyword"
+    assert {"terms": {"region_prefixes": ["4601"]}} in _filters(body)
+    assert body["size"] == 100
