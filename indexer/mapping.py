@@ -11,6 +11,7 @@ from typing import Any
 
 from analyzers.index_settings import keyword_field, text_field, tokens_field
 from indexer.sources import Column, Kind, SourceSpec
+from indexer.vectors import EMBEDDED_SOURCES, VECTOR_FIELD, vector_mapping
 
 _DATE = {"type": "date", "format": "strict_date"}
 _KIND_MAPPING: dict[Kind, dict[str, Any]] = {
@@ -74,4 +75,6 @@ def source_mapping(spec: SourceSpec) -> dict[str, Any]:
             properties[column.field] = _field(column)
     for group, fields in groups.items():
         properties[group] = {"type": "nested", "dynamic": "strict", "properties": fields}
+    if spec.source in EMBEDDED_SOURCES:
+        properties[VECTOR_FIELD] = vector_mapping()
     return {"dynamic": "strict", "properties": properties}

@@ -25,13 +25,14 @@ from sqlalchemy import Engine
 
 from analyzers.values import clean_name, clean_text, split_aligned
 from common.vocab import Source
-from indexer.building import Builder, record_builder
+from indexer.building import Record, record_builder
 from indexer.drop import Drop, DropInput, discover_drop, read_file
 from indexer.readers import RawRow
 from indexer.records import Rejected, TextAnalysis
 from indexer.sealed import store_complainants
 from indexer.sink import IndexSink
 from indexer.sources import Kind, SourceSpec, load_sources
+from indexer.vectors import EMBEDDED_SOURCES, TextEmbedder, with_vectors
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +53,7 @@ INGEST_ORDER: tuple[Source, ...] = (
 )
 
 Progress = Callable[[str, int], None]  # (file name, rows read so far)
+Records = Iterator[tuple[RawRow, Record]]
 
 
 @dataclass(slots=True)
@@ -119,6 +121,7 @@ class IngestContext:
     on_words: Callable[[list[str]], None] | None = None  # new user-dictionary words
     progress: Progress | None = None
     workers: int = 1  # processes that build records (see indexer.building)
+    embedder: TextEmbedder | None = None  # petition vectors (see indexer.vectors); None: none
 
 
 class _Rejects:
@@ -238,8 +241,8 @@ def _ingest_file(
                 continue
             yield row
 
-    def documents(build: Builder) -> Iterator[tuple[str, dict[str, Any] | str, int | None]]:
-        for row, built in build(good_rows()):
+    def documents(records: Records) -> Iterator[tuple[str, dict[str, Any] | str, int | None]]:
+        for row, built in records:
             if isinstance(built, Rejected):
                 report.rejected += 1
                 rejects.write(row, built.reason)
@@ -254,7 +257,10 @@ def _ingest_file(
             yield built.doc_id, built.document, built.version
 
     with record_builder(spec, ctx.analysis, name, ctx.workers) as build:
-        for outcome in sink.write(index, documents(build)):
+        records: Records = build(good_rows())
+        if ctx.embedder is not None and spec.source in EMBEDDED_SOURCES:
+            records = with_vectors(records, ctx.embedder, ctx.analysis.simplified)
+        for outcome in sink.write(index, documents(records)):
             row, repeat = pending.popleft()
             if repeat or outcome.superseded:
                 report.duplicates += 1

@@ -86,7 +86,11 @@ class IndexSink:
         """The index the alias points at, created (and aliased) on first use."""
         alias = self.alias(spec)
         if self._client.indices.exists_alias(name=alias):
-            return str(next(iter(self._client.indices.get_alias(name=alias))))
+            index = str(next(iter(self._client.indices.get_alias(name=alias))))
+            # Fields added to a source since the index was made (a petition's content_vector)
+            # are added to it; a changed field type is refused by the engine: reload instead.
+            self._client.indices.put_mapping(index=index, body=source_mapping(spec))
+            return index
         index = self.create_index(spec)
         self._client.indices.put_alias(index=index, name=alias)
         return index

@@ -1,0 +1,89 @@
+"""Petition vectors at ingest: built documents get their content vector in the ingest process.
+
+The record builders run in forked workers and stay free of torch; their documents pass through
+`with_vectors` in the parent, which embeds the text of a batch of them in one model call and adds
+the vector under `VECTOR_FIELD`. What is embedded is the petition's category and its content,
+simplified (a text in traditional characters lands next to its simplified twin), never a
+complainant field: those are split off before a document exists (see indexer.records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from analyzers.embeddings import encode_vector
+from common.vocab import Source
+from indexer.building import Record
+from indexer.readers import RawRow
+from indexer.records import Built
+
+VECTOR_FIELD = "content_vector"
+EMBEDDED_SOURCES: frozenset[Source] = frozenset({Source.PETITION})
+# Built records held back for one model call: a few model batches, so the sink keeps moving.
+EMBED_ROWS = 128
+
+
+class TextEmbedder(Protocol):
+    """What the ingest needs of analyzers.embeddings.Embedder."""
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
+def vector_mapping() -> dict[str, Any]:
+    """The mapping of `VECTOR_FIELD`: base64 float32, kept in _source only (no k-NN engine)."""
+    return {"type": "binary"}
+
+
+def embedding_text(document: Mapping[str, Any], simplify: Callable[[str], str]) -> str | None:
+    """The text embedded for a petition document: 问题类别 and content, simplified; None when it
+    has no content."""
+    content = document.get("content")
+    if not isinstance(content, str) or not content.strip():
+        return None
+    category = document.get("category")
+    text = simplify(content)
+    return f"{category}：{text}" if isinstance(category, str) and category else text
+
+
+def with_vectors(
+    records: Iterable[tuple[RawRow, Record]],
+    embedder: TextEmbedder,
+    simplify: Callable[[str], str],
+    batch: int = EMBED_ROWS,
+) -> Iterator[tuple[RawRow, Record]]:
+    """The same (row, record) pairs in the same order, each built document with its vector."""
+    held: list[tuple[RawRow, Record]] = []
+    for pair in records:
+        held.append(pair)
+        if len(held) >= batch:
+            yield from _embedded(held, embedder, simplify)
+            held = []
+    yield from _embedded(held, embedder, simplify)
+
+
+def _embedded(
+    pairs: list[tuple[RawRow, Record]], embedder: TextEmbedder, simplify: Callable[[str], str]
+) -> list[tuple[RawRow, Record]]:
+    targets: list[tuple[Built, dict[str, Any]]] = []
+    texts: list[str] = []
+    for _, record in pairs:
+        if not isinstance(record, Built):
+            continue
+        document = record.document
+        doc = orjson.loads(document) if isinstance(document, str) else document
+        if (text := embedding_text(doc, simplify)) is not None:
+            targets.append((record, doc))
+            texts.append(text)
+    if texts:
+        for (record, doc), vector in zip(targets, embedder.encode(texts), strict=True):
+            doc[VECTOR_FIELD] = encode_vector(vector)
+            # Workers hand over JSON text; keep it text so the bulk body takes it as it is.
+            record.document = (
+                orjson.dumps(doc).decode() if isinstance(record.document, str) else doc
+            )
+    return pairs

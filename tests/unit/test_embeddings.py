@@ -1,0 +1,180 @@
+"""The embedder and petition vectors at ingest, with the real packaged model (no cluster)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analyzers.chinese import TextAnalyzer, build_text_analyzer
+from analyzers.embeddings import (
+    Embedder,
+    EmbeddingModelError,
+    cosine_similarities,
+    decode_vector,
+    encode_vector,
+    shared_embedder,
+)
+from common.settings import Settings
+from common.vocab import Source
+from indexer.mapping import source_mapping
+from indexer.readers import RawRow
+from indexer.records import Built, Rejected, build_record
+from indexer.sources import load_sources
+from indexer.vectors import VECTOR_FIELD, embedding_text, with_vectors
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("common", "analyzers", "indexer", "graph", "query_logs", "search_api", "xiansuo")
+TORCH_MODULES = {"torch", "sentence_transformers", "transformers"}
+EMBEDDER_MODULE = ROOT / "analyzers" / "embeddings.py"
+SPECS = load_sources()
+CONTENT = "反映海口市龙华区粮食局局长张伟在粮食收购过程中压级压价，套取国家粮食收储补贴资金。"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return shared_embedder(Settings().effective_embedding_model_path, batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory: pytest.TempPathFactory) -> TextAnalyzer:
+    return build_text_analyzer([], tmp_path_factory.mktemp("jieba"))
+
+
+def _torch_imports(path: Path) -> set[str]:
+    """Modules of the torch stack that a file imports, statically or through import_module."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.add(node.value.split(".")[0])  # a name handed to importlib.import_module
+    return found & TORCH_MODULES
+
+
+def test_only_the_embedder_module_imports_torch() -> None:
+    offenders = sorted(
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if path != EMBEDDER_MODULE and _torch_imports(path)
+    )
+    assert offenders == []
+    assert _torch_imports(EMBEDDER_MODULE) == TORCH_MODULES
+
+
+def test_importing_the_app_the_ingest_and_the_worker_loads_no_torch() -> None:
+    code = (
+        "import sys, search_api.app, indexer.pipeline, indexer.context, indexer.tasks, "
+        "analyzers.embeddings; print(sorted(m for m in ('torch', 'sentence_transformers') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_dimension_is_read_from_the_model(embedder: Embedder) -> None:
+    assert embedder.dimension == 384  # all-MiniLM-L6-v2, as the package documents
+
+
+def test_vectors_are_normalised_and_deterministic(embedder: Embedder) -> None:
+    first = embedder.encode([CONTENT, "其他：工作作风粗暴"])
+    again = embedder.encode([CONTENT])
+    assert first.shape == (2, embedder.dimension)
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(first[0], again[0])
+
+
+def test_a_near_duplicate_is_closer_than_another_matter(embedder: Embedder) -> None:
+    source, twin, other = embedder.encode(
+        [
+            CONTENT,
+            CONTENT + "此前已多次反映，未见回复。",
+            "举报王芳多次使用公款吃喝，违规收受礼金。",
+        ]
+    )
+    same, different = cosine_similarities(source, [twin, other])
+    assert same is not None
+    assert different is not None
+    assert same > 0.95 > different
+
+
+def test_a_path_without_a_model_is_refused_without_download(tmp_path: Path) -> None:
+    with pytest.raises(EmbeddingModelError, match="not a local model directory"):
+        Embedder(tmp_path / "BAAI" / "bge-small-zh-v1.5").encode(["文本"])
+
+
+@pytest.mark.parametrize("text", ["", "not base64!", "AAA=", "AAAAAAA="])
+def test_a_malformed_stored_vector_decodes_to_none(text: str) -> None:
+    assert decode_vector(text) is None
+
+
+def test_a_stored_vector_round_trips_exactly() -> None:
+    vector = np.random.default_rng(7).standard_normal(384).astype(np.float32)
+    decoded = decode_vector(encode_vector(vector))
+    assert decoded is not None
+    assert np.array_equal(decoded, vector)
+
+
+def test_missing_or_foreign_vectors_have_no_similarity() -> None:
+    query = np.ones(4, dtype=np.float32)
+    scores = cosine_similarities(query, [None, np.ones(3, dtype=np.float32), query * 2])
+    assert scores[:2] == [None, None]
+    assert scores[2] == pytest.approx(1.0)
+
+
+def test_embedded_text_is_category_and_simplified_content_only(analysis: TextAnalyzer) -> None:
+    values = {
+        "信访件编号": "XF46202300001",
+        "反映人姓名": "欧阳娜娜",
+        "反映人证件号码": "460106199001010011",
+        "被反映人姓名": "張偉",
+        "问题类别": "粮食购销领域",
+        "内容": "舉報張偉在糧食收購中壓級壓價。",
+    }
+    record = build_record(SPECS[Source.PETITION], values, analysis, "f.csv", 2)
+    assert isinstance(record, Built)
+    assert isinstance(record.document, dict)
+    text = embedding_text(record.document, analysis.simplified)
+    assert text == "粮食购销领域：举报张伟在粮食收购中压级压价。"
+
+
+def test_a_petition_without_content_gets_no_text() -> None:
+    assert embedding_text({"category": "其他", "content": "  "}, str) is None
+
+
+def test_vectors_keep_order_pass_rejects_and_keep_json_text(
+    embedder: Embedder, analysis: TextAnalyzer
+) -> None:
+    spec = SPECS[Source.PETITION]
+    rows = [RawRow("f.csv", line, {}, "") for line in (2, 3, 4)]
+    text_doc = build_record(spec, {"信访件编号": "A1", "内容": CONTENT}, analysis, "f.csv", 2)
+    dict_doc = build_record(spec, {"信访件编号": "A2", "内容": "其他事项"}, analysis, "f.csv", 4)
+    assert isinstance(text_doc, Built)
+    assert isinstance(dict_doc, Built)
+    text_doc.document = json.dumps(text_doc.document, ensure_ascii=False)
+    pairs = list(zip(rows, [text_doc, Rejected("missing key"), dict_doc], strict=True))
+    out = list(with_vectors(pairs, embedder, analysis.simplified, batch=2))
+    assert [row.line for row, _ in out] == [2, 3, 4]
+    assert isinstance(out[0][1], Built)
+    assert isinstance(out[0][1].document, str)
+    stored = decode_vector(json.loads(out[0][1].document)[VECTOR_FIELD])
+    assert stored is not None
+    assert stored.shape == (embedder.dimension,)
+    assert isinstance(out[2][1], Built)
+    assert isinstance(out[2][1].document, dict)
+    assert VECTOR_FIELD in out[2][1].document
+    assert out[1][1] == Rejected("missing key")
+
+
+@pytest.mark.parametrize("source", list(Source))
+def test_only_the_petition_mapping_has_a_vector_field(source: Source) -> None:
+    properties = source_mapping(SPECS[source])["properties"]
+    assert (VECTOR_FIELD in properties) == (source is Source.PETITION)
