@@ -1,7 +1,272 @@
-"""Routes of issue 5 (investigator search); filled in by its parts. Every route here is governed."""
+"""Similar petitions (governed): more like this petition, hybrid petition search, repeat groups.
+
+Every route asks the gate for the petition source; the scope's filters sit inside every query
+(search_api.similar_queries), candidates are reranked in Python (search_api.similar_ranking) and
+every record is masked before it leaves. Only hybrid search needs the model in the API process:
+it is loaded on the first such request and kept for the process (analyzers.embeddings).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from opensearchpy.exceptions import OpenSearchException
+from pydantic import BaseModel
+
+from analyzers.embeddings import Embedder, EmbeddingModelError, Vector, shared_embedder
+from common.settings import Settings
+from common.vocab import Source
+from indexer.sources import load_sources
+from query_logs.errors import DomainError, NotFoundError
+from query_logs.gate import QueryRequest
+from search_api.access import Access, access
+from search_api.deps import Admission, Gate, Provider, SettingsDep
+from search_api.masking import mask_record, mask_text
+from search_api.provider import EngineUnavailableError, OpenSearchProvider
+from search_api.similar_queries import (
+    SIMILAR_CANDIDATES,
+    group_candidates_query,
+    more_like_petition_query,
+    petition_query,
+    petition_search_query,
+)
+from search_api.similar_ranking import (
+    GROUP_REASON_LABELS,
+    Candidate,
+    Ranked,
+    Ranking,
+    candidate_from_hit,
+    group_repeats,
+    rank_by_similarity,
+    rank_hybrid,
+)
 
 router = APIRouter(tags=["petitions"])
+
+# Printable text only: control characters are refused (422) before the gate logs anything.
+_TEXT = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+PetitionNo = Annotated[str, Path(min_length=1, max_length=64, pattern=_TEXT)]
+QueryText = Annotated[str, Query(min_length=1, max_length=200, pattern=_TEXT)]
+PageSize = Annotated[int, Query(ge=1, le=50)]
+
+
+class EmbeddingUnavailableError(DomainError):
+    """The embedding model could not be loaded in the API process."""
+
+    status = 503
+
+
+class PetitionHitResponse(BaseModel):
+    id: str
+    petition_no: str
+    score: float | None  # the value the list is ordered by (see `ranking`)
+    similarity: float | None  # cosine similarity of the vectors, when both have one
+    keyword_score: float | None
+    record: dict[str, Any]
+
+
+class SimilarPetitionsResponse(BaseModel):
+    petition_no: str
+    ranking: Ranking
+    candidates: int  # keyword candidates in scope that were reranked
+    results: list[PetitionHitResponse]
+
+
+class PetitionSearchResponse(BaseModel):
+    total: int
+    ranking: Ranking
+    results: list[PetitionHitResponse]
+
+
+class PetitionGroupResponse(BaseModel):
+    count: int
+    petition_numbers: list[str]  # oldest first
+    categories: list[str]
+    reported_names: list[str]
+    reasons: list[str]
+    reason_labels: list[str]
+    first_registered: str | None
+    last_registered: str | None
+
+
+class PetitionGroupsResponse(BaseModel):
+    total: int  # petitions in scope matching the query
+    examined: int  # the newest of them, grouped
+    groups: list[PetitionGroupResponse]
+
+
+def _search(
+    provider: OpenSearchProvider, admission: Admission, body: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = provider.client.search(
+            index=provider.index_name(str(Source.PETITION)),
+            body=body,
+            params={"ignore_unavailable": "true"},
+        )
+    except (OpenSearchException, OSError) as exc:
+        admission.fail(type(exc).__name__)
+        raise EngineUnavailableError("the search engine did not answer") from exc
+    return result
+
+
+def _admit(gate: Gate, page_size: int, offset: int, params: dict[str, Any]) -> Admission:
+    query = QueryRequest(sources=frozenset({Source.PETITION}), page_size=page_size, offset=offset)
+    return gate.admit(query, params)
+
+
+def _masked(record: dict[str, Any], unmask: bool) -> dict[str, Any]:
+    masked = mask_record(load_sources()[Source.PETITION], record, unmask=unmask)
+    if not unmask and isinstance(masked.get("content"), str):
+        masked["content"] = mask_text(masked["content"])
+    return masked
+
+
+def _hit(ranked: Ranked, unmask: bool) -> PetitionHitResponse:
+    candidate = ranked.candidate
+    return PetitionHitResponse(
+        id=candidate.doc_id,
+        petition_no=candidate.petition_no,
+        score=ranked.score,
+        similarity=ranked.similarity,
+        keyword_score=candidate.keyword_score,
+        record=_masked(candidate.record, unmask),
+    )
+
+
+def _query_vector(settings: Settings, text: str, admission: Admission) -> Vector | None:
+    if not settings.embeddings_enabled:
+        return None
+    embedder: Embedder = shared_embedder(
+        settings.effective_embedding_model_path,
+        batch_size=settings.embedding_batch_size,
+        threads=settings.embedding_threads,
+    )
+    try:
+        return embedder.encode_one(text)
+    except EmbeddingModelError as exc:
+        admission.fail("embedding model unavailable")
+        raise EmbeddingUnavailableError("the embedding model is not available") from exc
+
+
+@router.get("/petitions/search", response_model=PetitionSearchResponse,
+            openapi_extra=access(Access.GOVERNED))  # fmt: skip
+def search_petitions(
+    gate: Gate,
+    provider: Provider,
+    settings: SettingsDep,
+    q: QueryText,
+    hybrid: bool = False,
+    vector_weight: float = Query(default=0.5, ge=0.0, le=1.0),
+    page_size: PageSize = 20,
+    offset: int = Query(default=0, ge=0, le=1000),
+) -> PetitionSearchResponse:
+    """Petitions in scope matching ``q``; with ``hybrid``, the keyword candidates are reranked
+    by a blend of keyword score and similarity to the embedding of ``q``."""
+    params = {"q": q, "hybrid": hybrid, "vector_weight": vector_weight,
+              "page_size": page_size, "offset": offset}  # fmt: skip
+    admission = _admit(gate, page_size, offset, params)
+    scope = admission.scope
+    if hybrid:  # rerank a window of candidates, then page inside it
+        window = max(SIMILAR_CANDIDATES, offset + page_size)
+        result = _search(provider, admission, petition_search_query(scope, q, window))
+        candidates = [candidate_from_hit(h) for h in result["hits"]["hits"]]
+        query = _query_vector(settings, q, admission)
+        ranked = rank_hybrid(query, candidates, vector_weight)[offset : offset + page_size]
+        ranking = Ranking.HYBRID if query is not None else Ranking.KEYWORD
+    else:
+        body = petition_search_query(scope, q, page_size, offset)
+        result = _search(provider, admission, body)
+        hits = result["hits"]["hits"]
+        ranked = [Ranked(c, c.keyword_score, None) for c in map(candidate_from_hit, hits)]
+        ranking = Ranking.KEYWORD
+    total = int(result["hits"]["total"]["value"])
+    admission.complete(total, [r.candidate.doc_id for r in ranked])
+    return PetitionSearchResponse(
+        total=total, ranking=ranking, results=[_hit(r, scope.unmask) for r in ranked]
+    )
+
+
+@router.get("/petitions/groups", response_model=PetitionGroupsResponse,
+            openapi_extra=access(Access.GOVERNED))  # fmt: skip
+def petition_groups(
+    gate: Gate,
+    provider: Provider,
+    settings: SettingsDep,
+    q: QueryText | None = None,
+    threshold: float | None = Query(default=None, gt=0.0, le=1.0),
+    page_size: PageSize = 20,
+) -> PetitionGroupsResponse:
+    """Groups of repeated petitions about one matter among the newest in scope (matching ``q``):
+    linked by similar text (cosine ≥ ``threshold``) or by the same reported person and 问题类别."""
+    limit = settings.petition_group_threshold if threshold is None else threshold
+    params = {"q": q, "threshold": limit, "page_size": page_size}
+    admission = _admit(gate, page_size, 0, params)
+    result = _search(provider, admission, group_candidates_query(admission.scope, q))
+    candidates = [candidate_from_hit(h) for h in result["hits"]["hits"]]
+    groups = group_repeats(candidates, limit)[:page_size]
+    total = int(result["hits"]["total"]["value"])
+    admission.complete(total, [c.doc_id for g in groups for c in g.members])
+    return PetitionGroupsResponse(
+        total=total,
+        examined=len(candidates),
+        groups=[
+            PetitionGroupResponse(
+                count=len(g.members),
+                petition_numbers=[c.petition_no for c in g.members],
+                categories=sorted(
+                    {str(c.record["category"]) for c in g.members if c.record.get("category")}
+                ),
+                reported_names=_reported_names(g.members),
+                reasons=sorted(g.reasons),
+                reason_labels=[GROUP_REASON_LABELS[r] for r in sorted(g.reasons)],
+                first_registered=g.members[0].record.get("registered_on"),
+                last_registered=g.members[-1].record.get("registered_on"),
+            )
+            for g in groups
+        ],
+    )
+
+
+def _reported_names(members: list[Candidate]) -> list[str]:
+    names = {
+        str(person["name"])
+        for c in members
+        for person in c.record.get("reported") or []
+        if isinstance(person, dict) and person.get("name")
+    }
+    return sorted(names)
+
+
+@router.get("/petitions/{petition_no}/similar", response_model=SimilarPetitionsResponse,
+            openapi_extra=access(Access.GOVERNED))  # fmt: skip
+def similar_petitions(
+    petition_no: PetitionNo,
+    gate: Gate,
+    provider: Provider,
+    page_size: PageSize = 10,
+) -> SimilarPetitionsResponse:
+    """Petitions in scope most like this one (itself in scope): keyword candidates reranked by
+    the cosine similarity of their stored vectors."""
+    admission = _admit(gate, page_size, 0, {"petition_no": petition_no, "page_size": page_size})
+    scope = admission.scope
+    found = _search(provider, admission, petition_query(scope, petition_no))["hits"]["hits"]
+    if not found:
+        admission.complete(0, [])
+        raise NotFoundError("no petition with this number within the application's scope")
+    source = candidate_from_hit(found[0])
+    body = more_like_petition_query(scope, str(found[0]["_index"]), source.doc_id)
+    result = _search(provider, admission, body)
+    candidates = [candidate_from_hit(h) for h in result["hits"]["hits"]]
+    ranked = rank_by_similarity(source.vector, candidates)[:page_size]
+    admission.complete(
+        int(result["hits"]["total"]["value"]),
+        [source.doc_id, *(r.candidate.doc_id for r in ranked)],
+    )
+    return SimilarPetitionsResponse(
+        petition_no=source.petition_no,
+        ranking=Ranking.VECTOR if source.vector is not None else Ranking.KEYWORD,
+        candidates=len(candidates),
+        results=[_hit(r, scope.unmask) for r in ranked],
+    )
