@@ -184,6 +184,20 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _graph_build(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild the edges index from the source indices (run after every ingest)."""
+    from graph.build import run_graph_build
+    from query_logs.db import create_db_engine
+
+    store = create_db_engine(settings.effective_database_url)
+    try:
+        report = run_graph_build(settings, store)
+    finally:
+        store.dispose()
+    print(json.dumps(report.to_json(), ensure_ascii=False))
+    return 0 if report.failed == 0 else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each sub-command stores its handler in ``handler``."""
     parser = argparse.ArgumentParser(prog="xiansuo", description="线索 — governed registry search")
@@ -228,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "password":
             change.add_argument("--password-stdin", action="store_true")
         change.set_defaults(handler=_users_change)
+
+    graph = commands.add_parser("graph", help="the relationship graph").add_subparsers(
+        dest="graph", required=True
+    )
+    graph.add_parser("build", help="rebuild the edges index from the source indices").set_defaults(
+        handler=_graph_build
+    )
 
     audit = commands.add_parser("audit", help="the query log").add_subparsers(
         dest="audit", required=True

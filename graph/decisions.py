@@ -1,0 +1,89 @@
+"""Analysts' decisions on proposed matches, kept in the SQL store and read by every graph build.
+
+Append-only: a later decision on the same mention and candidate supersedes an earlier one, and
+the history stays. The route that records a decision logs it in the query log as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
+
+from graph.resolve import Decision
+
+metadata = MetaData()
+match_decisions = Table(
+    "graph_match_decision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mention", String(32), nullable=False, index=True),
+    Column("candidate", String(64), nullable=False),  # p:<id>
+    Column("decision", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("application_id", Integer, nullable=False),
+    Column("note", Text),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchDecision:
+    mention: str
+    candidate: str
+    decision: Decision
+    actor: str
+    application_id: int
+    note: str | None
+    decided_at: datetime
+
+
+def create_decision_schema(engine: Engine) -> None:
+    metadata.create_all(engine)
+
+
+def record_decision(engine: Engine, decision: MatchDecision) -> int:
+    """Store one decision; returns its id."""
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(match_decisions)
+                .values(
+                    mention=decision.mention,
+                    candidate=decision.candidate,
+                    decision=str(decision.decision),
+                    actor=decision.actor,
+                    application_id=decision.application_id,
+                    note=decision.note,
+                    decided_at=decision.decided_at,
+                )
+                .returning(match_decisions.c.id)
+            ).scalar_one()
+        )
+
+
+def current_decisions(engine: Engine) -> dict[str, Mapping[str, Decision]]:
+    """mention -> candidate -> the latest decision on it."""
+    out: dict[str, dict[str, Decision]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                match_decisions.c.mention, match_decisions.c.candidate, match_decisions.c.decision
+            ).order_by(match_decisions.c.id)
+        )
+        for mention, candidate, decision in rows:
+            out.setdefault(mention, {})[candidate] = Decision(decision)
+    return dict(out)
