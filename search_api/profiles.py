@@ -11,8 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from common.vocab import Source
+from indexer.sources import Kind, load_sources
 from search_api.entity_queries import Candidate, EntityKind
-from search_api.masking import mask_id
+from search_api.masking import mask_id, mask_record, mask_text
 
 # Short labels of the registries, as investigators name them.
 SOURCE_LABELS: dict[Source, str] = {
@@ -140,3 +141,391 @@ def read_cards(
         ranked.append((candidate.score, i, card))
     ranked.sort(key=lambda r: (-r[0], -r[2].total, r[1]))
     return [(f"{candidates[i].kind}:{candidates[i].key}", card) for _, i, card in ranked]
+
+
+# --- profiles ----------------------------------------------------------------------------------
+
+
+class RecordResponse(BaseModel):
+    id: str
+    source: str
+    record: dict[str, Any]
+
+
+class SourceGroupResponse(BaseModel):
+    source: str
+    label: str
+    total: int  # records in scope; more than ``records`` when the group was cut
+    records: list[RecordResponse]
+
+
+class MemberResponse(BaseModel):
+    name: str | None
+    relation: str | None
+    id_number: str | None  # always masked: a member is not a subject of the application
+
+
+class HouseholdResponse(BaseModel):
+    household_no: str
+    members: list[MemberResponse]  # the other persons of the 户号, in scope
+    truncated: bool
+
+
+class CompanyRoleResponse(BaseModel):
+    credit_code: str | None
+    company_name: str | None
+    role: str  # 法定代表人, 股东 or the officer's post
+    share_percent: float | None = None
+    subscribed_capital: float | None = None
+
+
+class EmployerResponse(BaseModel):
+    employer_code: str | None
+    employer_name: str | None
+    insurance_types: list[str]
+    statuses: list[str]
+    first_insured_on: str | None
+    last_stopped_on: str | None
+
+
+class BenefitSummaryResponse(BaseModel):
+    benefit_type: str
+    payments: int
+    total_amount: float
+    first_paid_on: str | None
+    last_paid_on: str | None
+
+
+class PersonProfileResponse(BaseModel):
+    id_number: str
+    names: list[str]
+    gender: str | None = None
+    birth_date: str | None = None
+    ethnicity: str | None = None
+    region_code: str | None = None
+    status: str | None = None
+    death_date: str | None = None
+    household: list[HouseholdResponse]
+    companies: list[CompanyRoleResponse]
+    employers: list[EmployerResponse]
+    benefits: list[BenefitSummaryResponse]
+    groups: list[SourceGroupResponse]
+
+
+def masked_record(hit: dict[str, Any], unmask: bool) -> RecordResponse:
+    """A record as a profile shows it: ID and phone fields masked by kind, numbers in prose too."""
+    source = Source(hit["_source"]["source"])
+    spec = load_sources()[source]
+    record = mask_record(spec, hit["_source"], unmask=unmask)
+    if not unmask:
+        for column in spec.columns:
+            if column.kind is Kind.LONG_TEXT and isinstance(record.get(column.field), str):
+                record[column.field] = mask_text(record[column.field])
+    return RecordResponse(id=hit["_id"], source=str(source), record=record)
+
+
+def read_groups(
+    answers: list[tuple[Source, dict[str, Any]]], unmask: bool
+) -> list[SourceGroupResponse]:
+    """One group per source that holds records, in the fixed order of the registries."""
+    groups = []
+    for source, answer in sorted(answers, key=lambda a: list(Source).index(a[0])):
+        hits = answer.get("hits", {})
+        total = int(hits.get("total", {}).get("value", 0))
+        if total:
+            groups.append(SourceGroupResponse(
+                source=str(source), label=SOURCE_LABELS[source], total=total,
+                records=[masked_record(h, unmask) for h in hits.get("hits", [])],
+            ))  # fmt: skip
+    return groups
+
+
+def _raw(answers: list[tuple[Source, dict[str, Any]]], source: Source) -> list[dict[str, Any]]:
+    for found, answer in answers:
+        if found is source:
+            return [h["_source"] for h in answer.get("hits", {}).get("hits", [])]
+    return []
+
+
+def _company_roles(
+    answers: list[tuple[Source, dict[str, Any]]], id_number: str
+) -> list[CompanyRoleResponse]:
+    roles = [
+        CompanyRoleResponse(
+            credit_code=r.get("credit_code"), company_name=r.get("company_name"), role="法定代表人"
+        )
+        for r in _raw(answers, Source.COMPANY)
+        if r.get("legal_rep_id") == id_number
+    ]
+    roles += [
+        CompanyRoleResponse(
+            credit_code=r.get("credit_code"),
+            company_name=r.get("company_name"),
+            role="股东",
+            share_percent=r.get("share_percent"),
+            subscribed_capital=r.get("subscribed_capital"),
+        )
+        for r in _raw(answers, Source.SHAREHOLDER)
+        if r.get("holder_id") == id_number
+    ]
+    roles += [
+        CompanyRoleResponse(
+            credit_code=r.get("credit_code"),
+            company_name=r.get("company_name"),
+            role=r.get("post") or "任职",
+        )
+        for r in _raw(answers, Source.COMPANY_OFFICER)
+        if r.get("id_number") == id_number
+    ]
+    return roles  # fmt: skip
+
+
+def _employers(answers: list[tuple[Source, dict[str, Any]]]) -> list[EmployerResponse]:
+    by_employer: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
+    for record in _raw(answers, Source.INSURED):
+        key = (record.get("employer_code"), record.get("employer_name"))
+        by_employer.setdefault(key, []).append(record)
+    employers = []
+    for (code, name), records in by_employer.items():
+        insured = sorted(r["insured_on"] for r in records if r.get("insured_on"))
+        stopped = sorted(r["stopped_on"] for r in records if r.get("stopped_on"))
+        employers.append(EmployerResponse(
+            employer_code=code, employer_name=name,
+            insurance_types=sorted({r["insurance_type"] for r in records
+                                    if r.get("insurance_type")}),
+            statuses=sorted({r["status"] for r in records if r.get("status")}),
+            first_insured_on=insured[0] if insured else None,
+            last_stopped_on=stopped[-1] if stopped else None,
+        ))  # fmt: skip
+    return employers
+
+
+def _benefits(answers: list[tuple[Source, dict[str, Any]]]) -> list[BenefitSummaryResponse]:
+    answer = next((a for s, a in answers if s is Source.BENEFIT), {})
+    buckets = answer.get("aggregations", {}).get("types", {}).get("buckets", [])
+    return [
+        BenefitSummaryResponse(
+            benefit_type=str(b["key"]), payments=int(b["doc_count"]),
+            total_amount=round(float(b["amount"]["value"] or 0), 2),
+            first_paid_on=b["first"].get("value_as_string"),
+            last_paid_on=b["last"].get("value_as_string"),
+        )
+        for b in buckets
+    ]  # fmt: skip
+
+
+def household_numbers(answers: list[tuple[Source, dict[str, Any]]]) -> list[str]:
+    """The 户号 of the person's own household records."""
+    return sorted({r["household_no"] for r in _raw(answers, Source.HOUSEHOLD)
+                   if r.get("household_no")})  # fmt: skip
+
+
+def read_members(
+    answer: dict[str, Any], id_number: str, limit: int
+) -> tuple[list[HouseholdResponse], list[str]]:
+    """Households with their other members (masked), and the member record ids for the log."""
+    hits = answer.get("hits", {}).get("hits", [])
+    households: dict[str, list[MemberResponse]] = {}
+    ids = []
+    for hit in hits[:limit]:
+        member = hit["_source"]
+        members = households.setdefault(str(member["household_no"]), [])
+        if member.get("id_number") == id_number:
+            continue
+        ids.append(hit["_id"])
+        members.append(MemberResponse(
+            name=member.get("name"), relation=member.get("relation"),
+            id_number=mask_id(member["id_number"]) if member.get("id_number") else None,
+        ))  # fmt: skip
+    truncated = len(hits) > limit
+    return [HouseholdResponse(household_no=no, members=m, truncated=truncated)
+            for no, m in sorted(households.items())], ids  # fmt: skip
+
+
+def person_profile(
+    id_number: str,
+    answers: list[tuple[Source, dict[str, Any]]],
+    households: list[HouseholdResponse],
+    unmask: bool,
+) -> PersonProfileResponse:
+    """The 一人一档 of one person from the answers of ``linked_records_searches``."""
+    household = next(iter(_raw(answers, Source.HOUSEHOLD)), {})
+    names: list[str] = []
+    for source, _ in answers:
+        for record in _raw(answers, source):
+            if source is Source.PETITION:
+                names += [r["name"] for r in record.get("reported", [])
+                          if r.get("id_number") == id_number and r.get("name")]  # fmt: skip
+            else:
+                names += record.get("names", [])
+    return PersonProfileResponse(
+        id_number=id_number if unmask else mask_id(id_number),
+        names=list(dict.fromkeys(names)),
+        gender=household.get("gender"),
+        birth_date=household.get("birth_date"),
+        ethnicity=household.get("ethnicity"),
+        region_code=household.get("region_code"),
+        status=household.get("status"),
+        death_date=household.get("death_date"),
+        household=households,
+        companies=_company_roles(answers, id_number),
+        employers=_employers(answers),
+        benefits=_benefits(answers),
+        groups=read_groups(answers, unmask),
+    )
+
+
+class ShareholderResponse(BaseModel):
+    holder_name: str | None
+    holder_type: str | None
+    holder_id: str | None  # a person's ID masked unless unmasked; a company's code as is
+    share_percent: float | None
+    subscribed_capital: float | None
+    contributed_on: str | None
+
+
+class OfficerResponse(BaseModel):
+    name: str | None
+    post: str | None
+    id_number: str | None
+
+
+class InvestmentResponse(BaseModel):
+    credit_code: str | None
+    company_name: str | None
+    share_percent: float | None
+
+
+class EmployeeResponse(BaseModel):
+    name: str | None
+    id_number: str
+    status: str | None
+    insured_on: str | None
+    stopped_on: str | None
+
+
+class EmployeesResponse(BaseModel):
+    count: int  # distinct insured persons in scope
+    listed: list[EmployeeResponse]
+    truncated: bool
+
+
+class PetitionReferenceResponse(BaseModel):
+    """A petition that names the company: a reference to look up, not its content."""
+
+    id: str
+    petition_no: str | None
+    registered_on: str | None
+    category: str | None
+    status: str | None
+    handling_unit: str | None
+    handling_tier: str | None
+    link: str  # 被反映人单位 (a reported person's unit) or 文中提及 (named in the text)
+
+
+class CompanyProfileResponse(BaseModel):
+    credit_code: str
+    names: list[str]
+    registration: RecordResponse | None
+    shareholders: list[ShareholderResponse]
+    officers: list[OfficerResponse]
+    investments: list[InvestmentResponse]
+    employees: EmployeesResponse | None
+    petitions: list[PetitionReferenceResponse]
+    petitions_total: int
+    counts: list[SourceCountResponse]
+
+
+def _hits(answers: list[tuple[Source, dict[str, Any]]], source: Source) -> list[dict[str, Any]]:
+    return next((a.get("hits", {}).get("hits", []) for s, a in answers if s is source), [])
+
+
+def _masked(value: str | None, unmask: bool) -> str | None:
+    return value if value is None or unmask else mask_id(value)
+
+
+def _employees(
+    answers: list[tuple[Source, dict[str, Any]]], unmask: bool
+) -> EmployeesResponse | None:
+    answer = next((a for s, a in answers if s is Source.INSURED), None)
+    if answer is None:
+        return None
+    aggs = answer.get("aggregations", {})
+    listed = []
+    for bucket in aggs.get("staff", {}).get("buckets", []):
+        latest = bucket["latest"]["hits"]["hits"][0]["_source"]
+        id_number = str(bucket["key"]).upper()
+        listed.append(EmployeeResponse(
+            name=latest.get("name"), id_number=id_number if unmask else mask_id(id_number),
+            status=latest.get("status"), insured_on=latest.get("insured_on"),
+            stopped_on=latest.get("stopped_on"),
+        ))  # fmt: skip
+    count = int(aggs.get("persons", {}).get("value", 0))
+    return EmployeesResponse(count=count, listed=listed, truncated=count > len(listed))
+
+
+def company_names(answers: list[tuple[Source, dict[str, Any]]], code: str) -> list[str]:
+    """The names the registries record for the company itself (not for a company it holds)."""
+    names = [h["_source"].get("company_name") for h in _hits(answers, Source.COMPANY)]
+    for source in (Source.SHAREHOLDER, Source.COMPANY_OFFICER):
+        names += [h["_source"].get("company_name") for h in _hits(answers, source)
+                  if h["_source"].get("credit_code") == code]  # fmt: skip
+    insured = next((a for s, a in answers if s is Source.INSURED), {})
+    employer = insured.get("aggregations", {}).get("employer", {}).get("hits", {}).get("hits", [])
+    names += [h["_source"].get("employer_name") for h in employer]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def petition_references(
+    answer: dict[str, Any], names: list[str]
+) -> tuple[list[PetitionReferenceResponse], int]:
+    """References to the petitions that name the company, and how many there are in scope."""
+    references = []
+    for hit in answer.get("hits", {}).get("hits", []):
+        petition = hit["_source"]
+        units = {r.get("unit") for r in petition.get("reported", [])}
+        references.append(PetitionReferenceResponse(
+            id=hit["_id"], petition_no=petition.get("petition_no"),
+            registered_on=petition.get("registered_on"), category=petition.get("category"),
+            status=petition.get("status"), handling_unit=petition.get("handling_unit"),
+            handling_tier=petition.get("handling_tier"),
+            link="被反映人单位" if units & set(names) else "文中提及",
+        ))  # fmt: skip
+    return references, int(answer.get("hits", {}).get("total", {}).get("value", 0))
+
+
+def company_profile(
+    code: str,
+    answers: list[tuple[Source, dict[str, Any]]],
+    petitions: tuple[list[PetitionReferenceResponse], int],
+    unmask: bool,
+) -> CompanyProfileResponse:
+    """The company's profile from the answers of ``linked_records_searches`` on ``companies``."""
+    registry = next(iter(_hits(answers, Source.COMPANY)), None)
+    holders = [h["_source"] for h in _hits(answers, Source.SHAREHOLDER)]
+    counts = [(s, int(a.get("hits", {}).get("total", {}).get("value", 0)))
+              for s, a in sorted(answers, key=lambda a: list(Source).index(a[0]))]  # fmt: skip
+    return CompanyProfileResponse(
+        credit_code=code,
+        names=company_names(answers, code),
+        registration=masked_record(registry, unmask) if registry else None,
+        shareholders=[ShareholderResponse(
+            holder_name=h.get("holder_name"), holder_type=h.get("holder_type"),
+            holder_id=h.get("holder_id") if h.get("holder_id") in h.get("companies", [])
+            else _masked(h.get("holder_id"), unmask),
+            share_percent=h.get("share_percent"), subscribed_capital=h.get("subscribed_capital"),
+            contributed_on=h.get("contributed_on"),
+        ) for h in holders if h.get("credit_code") == code],
+        officers=[OfficerResponse(name=o.get("name"), post=o.get("post"),
+                                  id_number=_masked(o.get("id_number"), unmask))
+                  for o in (h["_source"] for h in _hits(answers, Source.COMPANY_OFFICER))],
+        investments=[InvestmentResponse(credit_code=h.get("credit_code"),
+                                        company_name=h.get("company_name"),
+                                        share_percent=h.get("share_percent"))
+                     for h in holders if h.get("holder_id") == code],
+        employees=_employees(answers, unmask),
+        petitions=petitions[0],
+        petitions_total=petitions[1],
+        counts=[SourceCountResponse(source=str(s), label=SOURCE_LABELS[s], count=n)
+                for s, n in counts if n],
+    )  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from opensearchpy.exceptions import OpenSearchException
 
+from common.vocab import Source
 from query_logs.errors import InvalidInputError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
@@ -44,10 +45,15 @@ def simplifier() -> Callable[[str], str]:
 
 
 def search_in_scope(
-    provider: OpenSearchProvider, admission: Admission, body: dict[str, Any]
+    provider: OpenSearchProvider,
+    admission: Admission,
+    body: dict[str, Any],
+    sources: tuple[Source, ...] | None = None,
 ) -> dict[str, Any]:
-    """One search over the indices of the scope's sources; an engine failure is logged, then 503."""
-    indices = ",".join(provider.index_name(str(s)) for s in admission.scope.sources)
+    """One search over the indices of the scope's sources (or of those of ``sources`` in scope);
+    an engine failure is logged, then 503."""
+    wanted = [s for s in admission.scope.sources if sources is None or s in sources]
+    indices = ",".join(provider.index_name(str(s)) for s in wanted)
     try:
         result: dict[str, Any] = provider.client.search(
             index=indices, body=body, params={"ignore_unavailable": "true"}

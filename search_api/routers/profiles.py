@@ -1,7 +1,144 @@
-"""Routes of issue 5 (investigator search); filled in by its parts. Every route here is governed."""
+"""GET /persons/{id}/profile (一人一档) and GET /companies/{code}/profile (governed, subject-bound).
+
+The gate refuses a subject outside the application. Records come from one multi-search, one
+search per source in scope, each inside ``scope_filters``; household members and the petitions
+that name a company are second, anchored searches (see search_api.entity_queries).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from opensearchpy.exceptions import OpenSearchException
+
+from common.vocab import Source
+from query_logs.applications import Subject, SubjectKind, parse_subject
+from query_logs.errors import InvalidInputError
+from query_logs.gate import QueryRequest
+from search_api.access import Access, access
+from search_api.deps import Admission, Audit, Gate, Provider, deny
+from search_api.entity_queries import (
+    DEFAULT_PER_SOURCE,
+    MAX_PER_SOURCE,
+    household_members_search,
+    linked_records_searches,
+    petition_references_search,
+)
+from search_api.profiles import (
+    CompanyProfileResponse,
+    HouseholdResponse,
+    PersonProfileResponse,
+    PetitionReferenceResponse,
+    company_names,
+    company_profile,
+    household_numbers,
+    person_profile,
+    petition_references,
+    read_members,
+)
+from search_api.provider import EngineUnavailableError, OpenSearchProvider
+from search_api.queries import MAX_HOUSEHOLD_MEMBERS
+from search_api.routers.entities import search_in_scope
 
 router = APIRouter(tags=["profiles"])
+
+
+def subject_of(request: Request, audit: Audit, kind: SubjectKind, value: str) -> Subject:
+    """The validated subject; malformed input is a logged refusal (422, never echoed)."""
+    try:
+        return parse_subject(kind, value)
+    except InvalidInputError as exc:
+        deny(audit, request, None, f"invalid subject: {exc.detail}", params={"invalid": ["path"]})
+        raise
+
+
+def search_sources(
+    provider: OpenSearchProvider,
+    admission: Admission,
+    searches: list[tuple[Source, dict[str, Any]]],
+) -> list[tuple[Source, dict[str, Any]]]:
+    """One multi-search, a search per source index; any failure is logged, then 503."""
+    body: list[dict[str, Any]] = []
+    for source, search in searches:
+        body += [{"index": provider.index_name(str(source)), "ignore_unavailable": True}, search]
+    try:
+        answers = provider.client.msearch(body=body)["responses"] if body else []
+    except (OpenSearchException, OSError) as exc:
+        admission.fail(type(exc).__name__)
+        raise EngineUnavailableError("the search engine did not answer") from exc
+    if failed := [a for a in answers if "error" in a]:
+        admission.fail(str(failed[0]["error"].get("type", "search error")))
+        raise EngineUnavailableError("the search engine could not answer every source")
+    return [(source, answer) for (source, _), answer in zip(searches, answers, strict=True)]
+
+
+def _record_ids(answers: list[tuple[Source, dict[str, Any]]]) -> list[str]:
+    return [h["_id"] for _, a in answers for h in a.get("hits", {}).get("hits", [])]
+
+
+@router.get("/persons/{id_number}/profile", response_model=PersonProfileResponse,
+            openapi_extra=access(Access.GOVERNED))  # fmt: skip
+def person_profile_route(
+    id_number: str,
+    request: Request,
+    gate: Gate,
+    provider: Provider,
+    audit: Audit,
+    per_source: int = Query(default=DEFAULT_PER_SOURCE, ge=1, le=MAX_PER_SOURCE),
+) -> PersonProfileResponse:
+    subject = subject_of(request, audit, SubjectKind.PERSON, id_number)
+    admission = gate.admit(
+        QueryRequest(subjects=(subject,), page_size=per_source),
+        {"id_number": subject.value, "per_source": per_source},
+    )
+    scope = admission.scope
+    answers = search_sources(
+        provider, admission, linked_records_searches(scope, "persons", subject.value, per_source)
+    )
+    households: list[HouseholdResponse] = []
+    member_ids: list[str] = []
+    if numbers := household_numbers(answers):
+        found = search_in_scope(
+            provider,
+            admission,
+            household_members_search(scope, numbers, MAX_HOUSEHOLD_MEMBERS),
+            (Source.HOUSEHOLD,),
+        )
+        households, member_ids = read_members(found, subject.value, MAX_HOUSEHOLD_MEMBERS)
+    profile = person_profile(subject.value, answers, households, scope.unmask)
+    returned = _record_ids(answers) + member_ids
+    admission.complete(sum(g.total for g in profile.groups), returned)
+    return profile
+
+
+@router.get("/companies/{credit_code}/profile", response_model=CompanyProfileResponse,
+            openapi_extra=access(Access.GOVERNED))  # fmt: skip
+def company_profile_route(
+    credit_code: str,
+    request: Request,
+    gate: Gate,
+    provider: Provider,
+    audit: Audit,
+    per_source: int = Query(default=DEFAULT_PER_SOURCE, ge=1, le=MAX_PER_SOURCE),
+) -> CompanyProfileResponse:
+    subject = subject_of(request, audit, SubjectKind.COMPANY, credit_code)
+    admission = gate.admit(
+        QueryRequest(subjects=(subject,), page_size=per_source),
+        {"credit_code": subject.value, "per_source": per_source},
+    )
+    scope = admission.scope
+    answers = search_sources(
+        provider, admission, linked_records_searches(scope, "companies", subject.value, per_source)
+    )
+    names = company_names(answers, subject.value)
+    references: tuple[list[PetitionReferenceResponse], int] = ([], 0)
+    if names and Source.PETITION in scope.sources:
+        found = search_in_scope(
+            provider, admission, petition_references_search(scope, names), (Source.PETITION,)
+        )
+        references = petition_references(found, names)
+    profile = company_profile(subject.value, answers, references, scope.unmask)
+    returned = _record_ids(answers) + [r.id for r in references[0]]
+    admission.complete(sum(c.count for c in profile.counts) + references[1], returned)
+    return profile
