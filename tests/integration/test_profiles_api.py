@@ -175,6 +175,15 @@ def test_petitions_appear_where_the_person_is_reported_never_the_complainant(wor
             assert value not in text
 
 
+def test_a_complainant_named_as_a_subject_has_an_empty_profile(world: World) -> None:
+    for complainant in world.truth["complainants"]:
+        response = world.person(complainant["id_number"])
+        profile = ok(response)
+        assert (profile["names"], profile["groups"], profile["household"]) == ([], [], [])
+        for value in (complainant["name"], complainant["id_number"], complainant["phone"]):
+            assert value not in response.text
+
+
 def test_a_profile_is_masked_unless_the_application_unmasks_and_members_always_are(
     world: World,
 ) -> None:

@@ -21,10 +21,13 @@ from search_api.entity_queries import (
     QueryType,
     candidates_query,
     cards_query,
+    household_members_search,
+    linked_records_searches,
     parse_entity_query,
+    petition_references_search,
     read_candidates,
 )
-from search_api.profiles import read_cards
+from search_api.profiles import company_profile, masked_record, read_cards
 from search_api.queries import scope_filters
 
 BODY = "46010619730719780"
@@ -202,3 +205,64 @@ def test_cards_are_masked_ordered_and_keyed(unmask: bool) -> None:
     assert card.model_dump()["names"] == ["陈建国", "陳建國"]
     assert [(c.source, c.label, c.count) for c in card.counts] == [
         ("household", "户籍", 4), ("official", "公职", 1)]  # fmt: skip
+
+
+def test_profile_searches_link_the_subject_within_the_scope_per_source() -> None:
+    in_scope = scope(sources=(Source.HOUSEHOLD, Source.INSURED),
+                     subjects=(Subject(SubjectKind.PERSON, PERSON_ID),))  # fmt: skip
+    searches = linked_records_searches(in_scope, "persons", PERSON_ID, 20)
+    assert [s for s, _ in searches] == [Source.HOUSEHOLD, Source.INSURED]
+    for source, body in searches:
+        filters = body["query"]["bool"]["filter"]
+        assert filters[:2] == [{"term": {"persons": PERSON_ID}}, {"term": {"source": str(source)}}]
+        assert filters[2:] == scope_filters(in_scope)
+        assert "all_text" in body["_source"]["excludes"]
+
+
+def test_household_members_drop_the_subject_filter_but_keep_sources_and_regions() -> None:
+    in_scope = scope(subjects=(Subject(SubjectKind.PERSON, PERSON_ID),))
+    body = household_members_search(in_scope, ["46010600000001"], 30)
+    filters = body["query"]["bool"]["filter"]
+    assert filters[2:] == scope_filters(scope())  # sources and regions, no subjects
+    assert {"terms": {"household_no": ["46010600000001"]}} in filters
+    assert body["_source"] == ["name", "relation", "id_number", "household_no"]
+    assert body["size"] == 31
+
+
+def test_petition_references_return_no_content_and_no_person() -> None:
+    in_scope = scope(subjects=(Subject(SubjectKind.COMPANY, CODE),))
+    body = petition_references_search(in_scope, ["琼海天成宏远物流有限责任公司"])
+    assert body["query"]["bool"]["filter"][1:] == scope_filters(scope())
+    fields = body["_source"]
+    assert "content" not in fields
+    assert not [f for f in fields if "name" in f or "id_number" in f]
+
+
+def test_a_profile_record_masks_ids_phones_and_numbers_in_prose() -> None:
+    source = {
+        "source": "petition",
+        "content": f"举报人电话13800001234，被反映人身份证{PERSON_ID}",
+        "reported": [{"name": "陈建国", "id_number": PERSON_ID}],
+        "persons": [PERSON_ID],
+    }
+    hit = {"_id": "x", "_source": source}
+    record = masked_record(hit, unmask=False).record
+    assert PERSON_ID not in json.dumps(record)
+    assert "13800001234" not in record["content"]
+    assert record["reported"][0]["id_number"] == PERSON_ID[:6] + "*" * 8 + PERSON_ID[-4:]
+    assert masked_record(hit, unmask=True).record["content"] == hit["_source"]["content"]
+
+
+def test_a_corporate_shareholder_keeps_its_code_and_a_person_is_masked() -> None:
+    holders = [
+        {"credit_code": CODE, "holder_name": "海口信诚", "holder_id": "9146010636381868QY",
+         "companies": [CODE, "9146010636381868QY"], "share_percent": 60.0},
+        {"credit_code": CODE, "holder_name": "陈建国", "holder_id": PERSON_ID,
+         "persons": [PERSON_ID], "companies": [CODE], "share_percent": 40.0},
+    ]  # fmt: skip
+    hits = [{"_id": str(i), "_source": h} for i, h in enumerate(holders)]
+    answers = [(Source.SHAREHOLDER, {"hits": {"total": {"value": 2}, "hits": hits}})]
+    profile = company_profile(CODE, answers, ([], 0), unmask=False)
+    assert [h.holder_id for h in profile.shareholders] == [
+        "9146010636381868QY", PERSON_ID[:6] + "*" * 8 + PERSON_ID[-4:]]  # fmt: skip
+    assert [(c.source, c.count) for c in profile.counts] == [("shareholder", 2)]
