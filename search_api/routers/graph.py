@@ -1,7 +1,556 @@
-"""Routes of issue 6 (relationship graph); filled in by its parts. Every route here is governed."""
+"""Routes of issue 6 (relationship graph). Every route here is governed.
+
+The start node must be a subject of the application (the gate refuses any other); hops are
+capped at 3; the edges followed are those whose records lie in the application's sources and
+regions (search_api.graph_queries). Person numbers in node keys are masked unless the
+application grants unmasking. GraphML is an export: the application must allow export, and an
+``export`` entry is logged besides the query's own pair.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+from opensearchpy.exceptions import OpenSearchException
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.decisions import MatchDecision, create_decision_schema, record_decision
+from graph.export import Show, node_data, subgraph
+from graph.export import graphml as to_graphml
+from graph.model import EdgeKind
+from graph.neighbourhood import (
+    DEFAULT_FAN_OUT,
+    MAX_FAN_OUT,
+    MAX_HOPS,
+    EdgeScope,
+    GraphNotBuiltError,
+    IndexEdges,
+    Neighbourhood,
+    edge_filters,
+    expand,
+)
+from graph.operations import linked_entities, path_between
+from graph.rank import Path
+from graph.resolve import Decision
+from graph.store import edges_alias
+from query_logs.applications import Subject, SubjectKind, parse_subject
+from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
+from query_logs.errors import NotFoundError
+from query_logs.gate import QueryRequest
+from search_api.access import Access, access
+from search_api.deps import (
+    Admission,
+    Audit,
+    Database,
+    Gate,
+    Provider,
+    SettingsDep,
+    client_ip,
+    record,
+    route_of,
+)
+from search_api.graph_queries import edge_scope, graph_key, node_shower, subject_node
+from search_api.masking import protect_identifiers
+from search_api.provider import EngineUnavailableError
 
 router = APIRouter(tags=["graph"])
+GOVERNED = access(Access.GOVERNED)
+MAX_PATHS = 5
+
+
+class StartKind(StrEnum):
+    """What a graph request starts from: a person's number or a company's credit code."""
+
+    PERSON = SubjectKind.PERSON.value
+    COMPANY = SubjectKind.COMPANY.value
+
+
+Hops = Annotated[int, Query(ge=1, le=MAX_HOPS, description="hops from the subject (1-3)")]
+FanOut = Annotated[int, Query(ge=1, le=MAX_FAN_OUT, description="edges followed per node")]
+Kinds = Annotated[list[EdgeKind] | None, Query(description="edge kinds to follow (default: all)")]
+
+
+class NodeResponse(BaseModel):
+    key: str
+    kind: str
+    name: str | None
+    hop: int | None
+
+
+class ResolutionCandidateResponse(BaseModel):
+    key: str
+    score: float | None
+    evidence: list[str]
+
+
+class ResolutionResponse(BaseModel):
+    mention: str | None
+    status: str | None
+    score: float | None
+    method: str | None
+    evidence: list[str]
+    candidates: list[ResolutionCandidateResponse]
+
+
+class EdgeResponse(BaseModel):
+    id: str
+    kind: str
+    src: str
+    dst: str
+    label: str
+    label_back: str
+    strength: float
+    percent: float | None
+    post: str | None
+    relation: str | None
+    source: str
+    record_ids: list[str]
+    start_date: str | None
+    end_date: str | None
+    resolution: ResolutionResponse | None
+
+
+class StepResponse(BaseModel):
+    src: str
+    src_name: str | None
+    dst: str
+    dst_name: str | None
+    label: str
+    kind: str
+    source: str
+    record_ids: list[str]
+    start_date: str | None
+    end_date: str | None
+
+
+class PathResponse(BaseModel):
+    chain: str = Field(description="readable chain of labels, e.g. 配偶 → 股东(45%) → 法定代表人")
+    strength: float
+    steps: list[StepResponse]
+
+
+class ShareResponse(BaseModel):
+    key: str
+    name: str | None
+    effective_percent: float
+
+
+class LinkedEntityResponse(BaseModel):
+    key: str
+    kind: str
+    name: str | None
+    hops: int
+    score: float
+    edge_kinds: list[str]
+    paths: list[PathResponse]
+    holders: list[ShareResponse] = Field(description="largest effective holders (companies)")
+    holdings: list[ShareResponse] = Field(description="effective holdings (persons, companies)")
+
+
+class CutResponse(BaseModel):
+    key: str
+    name: str | None
+    hop: int
+    degree: int
+    kept: int
+
+
+class ExpansionResponse(BaseModel):
+    start: NodeResponse
+    hops: int
+    fan_out: int
+    nodes_reached: int
+    edges_pulled: int
+    cuts: list[CutResponse] = Field(description="nodes whose edges the fan-out cap cut")
+    node_budget_reached: bool
+
+
+class LinkedResponse(ExpansionResponse):
+    start_holdings: list[ShareResponse]
+    entities: list[LinkedEntityResponse]
+
+
+class SubgraphResponse(ExpansionResponse):
+    nodes: list[NodeResponse]
+    edges: list[EdgeResponse]
+
+
+class GraphPathResponse(BaseModel):
+    start: NodeResponse
+    end: NodeResponse
+    max_hops: int
+    found: bool
+    paths: list[PathResponse]
+    cuts: list[CutResponse]
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    candidate_id_number: str = Field(min_length=15, max_length=40)
+    decision: Decision
+    note: str | None = Field(default=None, max_length=500)
+
+
+class DecisionResponse(BaseModel):
+    mention: str
+    candidate: str
+    decision: Decision
+    decision_id: int
+    takes_effect: str
+
+
+def _subject(kind: StartKind, value: str) -> tuple[Subject, str]:
+    subject = parse_subject(kind.value, value)
+    return subject, subject_node(subject)
+
+
+def _show(settings: SettingsDep, admission: Admission) -> Show:
+    secret = settings.secret_key.get_secret_value()
+    return node_shower(admission.scope.unmask, graph_key(secret))
+
+
+def _edges(provider: Provider, admission: Admission, kinds: list[EdgeKind] | None) -> IndexEdges:
+    scope: EdgeScope = edge_scope(admission.scope, kinds)
+    return IndexEdges(provider.client, edges_alias(provider.index_prefix), scope)
+
+
+def _engine_failed(admission: Admission, exc: Exception) -> Exception:
+    admission.fail(type(exc).__name__)
+    if isinstance(exc, GraphNotBuiltError):
+        return EngineUnavailableError("the relationship graph has not been built yet")
+    return EngineUnavailableError("the search engine did not answer")
+
+
+def _path(path: Path, hood: Neighbourhood, show: Show) -> PathResponse:
+    steps = [
+        StepResponse(
+            src=show(s.frm),
+            src_name=hood.names.get(s.frm),
+            dst=show(s.to),
+            dst_name=hood.names.get(s.to),
+            label=s.label,
+            kind=str(s.edge.kind),
+            source=s.edge.source,
+            record_ids=list(s.edge.record_ids),
+            start_date=s.edge.start_date,
+            end_date=s.edge.end_date,
+        )
+        for s in path.steps
+    ]
+    return PathResponse(chain=path.chain, strength=path.strength, steps=steps)
+
+
+def _cuts(hood: Neighbourhood, show: Show) -> list[CutResponse]:
+    return [
+        CutResponse(
+            key=show(c.node), name=hood.names.get(c.node), hop=c.hop, degree=c.degree, kept=c.kept
+        )
+        for c in hood.cuts
+    ]
+
+
+def _expansion(hood: Neighbourhood, show: Show) -> dict[str, Any]:
+    return {
+        "start": NodeResponse(**node_data(hood, hood.start, show)),
+        "hops": hood.hops,
+        "fan_out": hood.fan_out,
+        "nodes_reached": len(hood.distance) - 1,
+        "edges_pulled": len(hood.edges),
+        "cuts": _cuts(hood, show),
+        "node_budget_reached": hood.node_budget_reached,
+    }
+
+
+def _shares(
+    pairs: Iterable[tuple[str, float]], hood: Neighbourhood, show: Show
+) -> list[ShareResponse]:
+    return [
+        ShareResponse(key=show(n), name=hood.names.get(n), effective_percent=round(f * 100, 4))
+        for n, f in pairs
+    ]
+
+
+def _record_ids(paths: Iterable[Path]) -> list[str]:
+    return sorted({r for p in paths for s in p.steps for r in s.edge.record_ids})
+
+
+def _params(kind: StartKind, value: str, **more: Any) -> dict[str, Any]:
+    return {"subject_kind": kind.value, "subject": value, **more}
+
+
+@router.get("/graph/{kind}/{value}/linked", response_model=LinkedResponse, openapi_extra=GOVERNED)
+def linked(
+    kind: StartKind,
+    value: str,
+    gate: Gate,
+    provider: Provider,
+    settings: SettingsDep,
+    hops: Hops = 2,
+    fan_out: FanOut = DEFAULT_FAN_OUT,
+    kinds: Kinds = None,
+    page_size: int = Query(default=20, ge=1, le=100),
+) -> LinkedResponse:
+    """The persons and companies linked to a subject, ranked, each with the paths that link it."""
+    subject, start = _subject(kind, value)
+    params = _params(
+        kind,
+        subject.value,
+        hops=hops,
+        fan_out=fan_out,
+        kinds=sorted(kinds or []),
+        page_size=page_size,
+    )
+    admission = gate.admit(QueryRequest(subjects=(subject,), page_size=page_size), params)
+    try:
+        result = linked_entities(
+            _edges(provider, admission, kinds), start, hops, fan_out, page_size
+        )
+    except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
+        raise _engine_failed(admission, exc) from exc
+    hood, show = result.hood, _show(settings, admission)
+    entities = [
+        LinkedEntityResponse(
+            key=show(e.node),
+            kind=str(e.kind),
+            name=e.name,
+            hops=e.hops,
+            score=e.score,
+            edge_kinds=list(e.edge_kinds),
+            paths=[_path(p, hood, show) for p in e.paths],
+            holders=_shares(result.holders_of(e.node), hood, show),
+            holdings=_shares(result.holdings_of(e.node), hood, show),
+        )
+        for e in result.linked
+    ]
+    admission.complete(len(entities), _record_ids(p for e in result.linked for p in e.paths))
+    return LinkedResponse(
+        **_expansion(hood, show),
+        start_holdings=_shares(result.holdings_of(start), hood, show),
+        entities=entities,
+    )
+
+
+def _pull(
+    provider: Provider,
+    admission: Admission,
+    start: str,
+    hops: int,
+    fan_out: int,
+    kinds: list[EdgeKind] | None,
+) -> Neighbourhood:
+    try:
+        return expand(_edges(provider, admission, kinds), start, hops, fan_out)
+    except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
+        raise _engine_failed(admission, exc) from exc
+
+
+def _edge_records(hood: Neighbourhood) -> list[str]:
+    return sorted({r for e in hood.edges.values() for r in e.record_ids})
+
+
+@router.get(
+    "/graph/{kind}/{value}/subgraph", response_model=SubgraphResponse, openapi_extra=GOVERNED
+)
+def subgraph_json(
+    kind: StartKind,
+    value: str,
+    gate: Gate,
+    provider: Provider,
+    settings: SettingsDep,
+    hops: Hops = 2,
+    fan_out: FanOut = DEFAULT_FAN_OUT,
+    kinds: Kinds = None,
+) -> SubgraphResponse:
+    """The neighbourhood's nodes and edges (with provenance) as JSON for a front end."""
+    subject, start = _subject(kind, value)
+    params = _params(kind, subject.value, hops=hops, fan_out=fan_out, kinds=sorted(kinds or []))
+    admission = gate.admit(QueryRequest(subjects=(subject,)), params)
+    hood = _pull(provider, admission, start, hops, fan_out, kinds)
+    show = _show(settings, admission)
+    data = subgraph(hood, show)
+    admission.complete(len(data["nodes"]), _edge_records(hood))
+    return SubgraphResponse(**_expansion(hood, show), nodes=data["nodes"], edges=data["edges"])
+
+
+@router.get(
+    "/graph/{kind}/{value}/graphml",
+    openapi_extra=GOVERNED,
+    responses={200: {"content": {"application/graphml+xml": {}}}},
+)
+def graphml_export(
+    request: Request,
+    kind: StartKind,
+    value: str,
+    gate: Gate,
+    provider: Provider,
+    settings: SettingsDep,
+    audit: Audit,
+    hops: Hops = 2,
+    fan_out: FanOut = DEFAULT_FAN_OUT,
+    kinds: Kinds = None,
+) -> Response:
+    """The neighbourhood as GraphML: an export (the application must allow it; logged)."""
+    subject, start = _subject(kind, value)
+    params = _params(
+        kind, subject.value, hops=hops, fan_out=fan_out, kinds=sorted(kinds or []), format="graphml"
+    )
+    admission = gate.admit(QueryRequest(subjects=(subject,), export=True), params)
+    hood = _pull(provider, admission, start, hops, fan_out, kinds)
+    body = to_graphml(hood, _show(settings, admission))
+    admission.complete(len(hood.distance), _edge_records(hood))
+    key = settings.secret_key.get_secret_value().encode()
+    record(
+        audit,
+        request,
+        AuditEntryIn(
+            kind=AuditKind.EXPORT,
+            actor=admission.user.username,
+            actor_role=",".join(sorted(admission.user.roles)),
+            source_ip=client_ip(request),
+            route=route_of(request),
+            application_id=str(admission.application.id),
+            case_id=admission.application.case_no,
+            outcome=AuditOutcome.OK,
+            hit_count=len(hood.distance),
+            params=protect_identifiers(params, key),
+            detail={
+                "format": "graphml",
+                "request_seq": admission.request_seq,
+                "edges": len(hood.edges),
+            },
+        ),
+    )
+    return Response(
+        content=body,
+        media_type="application/graphml+xml",
+        headers={"Content-Disposition": 'attachment; filename="graph.graphml"'},
+    )
+
+
+@router.get("/graph/path", response_model=GraphPathResponse, openapi_extra=GOVERNED)
+def graph_path(
+    gate: Gate,
+    provider: Provider,
+    settings: SettingsDep,
+    from_kind: StartKind,
+    from_value: str,
+    to_kind: StartKind,
+    to_value: str,
+    hops: Hops = MAX_HOPS,
+    fan_out: FanOut = DEFAULT_FAN_OUT,
+    kinds: Kinds = None,
+    limit: int = Query(default=3, ge=1, le=MAX_PATHS),
+) -> GraphPathResponse:
+    """The strongest paths of at most ``hops`` edges between two subjects of the application."""
+    first, a = _subject(from_kind, from_value)
+    second, b = _subject(to_kind, to_value)
+    params = {
+        "from": first.value,
+        "to": second.value,
+        "hops": hops,
+        "fan_out": fan_out,
+        "kinds": sorted(kinds or []),
+        "limit": limit,
+    }
+    admission = gate.admit(QueryRequest(subjects=(first, second)), params)
+    try:
+        hood, paths = path_between(_edges(provider, admission, kinds), a, b, hops, fan_out, limit)
+    except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
+        raise _engine_failed(admission, exc) from exc
+    show = _show(settings, admission)
+    admission.complete(len(paths), _record_ids(paths))
+    return GraphPathResponse(
+        start=NodeResponse(**node_data(hood, a, show)),
+        end=NodeResponse(**node_data(hood, b, show)),
+        max_hops=hops,
+        found=bool(paths),
+        paths=[_path(p, hood, show) for p in paths],
+        cuts=_cuts(hood, show),
+    )
+
+
+def _mention_edges(provider: Provider, admission: Admission, mention: str) -> list[str]:
+    """Ids of the in-scope edges of a mention; a mention outside the scope does not exist."""
+    scope = edge_scope(admission.scope, None)
+    body = {
+        "size": 100,
+        "_source": False,
+        "query": {"bool": {"filter": [{"term": {"mention": mention}}, *edge_filters(scope)]}},
+    }
+    try:
+        hits = provider.client.search(index=edges_alias(provider.index_prefix), body=body)
+    except (OpenSearchException, OSError) as exc:
+        if getattr(exc, "status_code", None) == 404:
+            return []
+        raise _engine_failed(admission, exc) from exc
+    return [h["_id"] for h in hits["hits"]["hits"]]
+
+
+@router.post(
+    "/graph/mentions/{mention}/decision", response_model=DecisionResponse, openapi_extra=GOVERNED
+)
+def decide_match(
+    request: Request,
+    mention: Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$")],
+    body: DecisionRequest,
+    gate: Gate,
+    provider: Provider,
+    settings: SettingsDep,
+    audit: Audit,
+    db: Database,
+) -> DecisionResponse:
+    """An analyst confirms or rejects that a mention is a person (a subject of the application);
+    stored, logged, and respected by every later graph build."""
+    subject = parse_subject(SubjectKind.PERSON, body.candidate_id_number)
+    params = {"mention": mention, "candidate": subject.value, "decision": str(body.decision)}
+    admission = gate.admit(QueryRequest(subjects=(subject,)), params)
+    edges = _mention_edges(provider, admission, mention)
+    if not edges:
+        admission.complete(0, [])
+        raise NotFoundError("no such mention within the application's scope")
+    candidate = subject_node(subject)
+    key = settings.secret_key.get_secret_value().encode()
+    record(
+        audit,
+        request,
+        AuditEntryIn(
+            kind=AuditKind.ADMIN_ACTION,
+            actor=admission.user.username,
+            actor_role=",".join(sorted(admission.user.roles)),
+            source_ip=client_ip(request),
+            route=route_of(request),
+            application_id=str(admission.application.id),
+            case_id=admission.application.case_no,
+            outcome=AuditOutcome.OK,
+            params=protect_identifiers(params, key),
+            detail={"action": "graph_match_decision", "request_seq": admission.request_seq},
+        ),
+    )
+    create_decision_schema(db)
+    decision_id = record_decision(
+        db,
+        MatchDecision(
+            mention,
+            candidate,
+            body.decision,
+            admission.user.username,
+            admission.application.id,
+            body.note,
+            datetime.now(UTC),
+        ),
+    )
+    admission.complete(len(edges), edges)
+    return DecisionResponse(
+        mention=mention,
+        candidate=_show(settings, admission)(candidate),
+        decision=body.decision,
+        decision_id=decision_id,
+        takes_effect="the next graph build (xiansuo graph build)",
+    )
