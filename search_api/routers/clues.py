@@ -1,7 +1,260 @@
-"""Routes of issue 5 (investigator search); filled in by its parts. Every route here is governed."""
+"""Cross-tier clue search (专班) and its ledger export (governed).
+
+GET /clues: one query over every tier the application reaches (a special-task user's reach beyond
+the own jurisdiction comes only from an approved cross-tier grant, checked by the gate), hits
+grouped by tier (省/市/县/乡) and 承办单位 with counts. GET /clues/export: the same result as a
+ledger (CSV or XLSX): only under an application approved for export, capped, masked unless the
+application grants unmasking, and logged as an `export` entry with its row count and digests.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from opensearchpy.exceptions import OpenSearchException
+from pydantic import BaseModel
+
+from common.vocab import Source, Tier
+from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome, digest_record_ids
+from query_logs.gate import RESULT_WINDOW_CAP, QueryRequest
+from search_api.access import Access, access
+from search_api.deps import (
+    Admission,
+    Audit,
+    Database,
+    Gate,
+    Provider,
+    SettingsDep,
+    client_ip,
+    record,
+    route_of,
+)
+from search_api.ledger import (
+    EXPORT_ROW_CAP,
+    MEDIA_TYPES,
+    LedgerFormat,
+    ledger_rows,
+    write_ledger,
+)
+from search_api.provider import EngineUnavailableError, OpenSearchProvider
+from search_api.routers.search import (
+    CategoryLabel,
+    RegionPrefix,
+    SearchHitResponse,
+    masked_hit,
+    parse_or_refuse,
+    simplifier,
+)
+from search_api.search_queries import Filters, clue_search_query
 
 router = APIRouter(tags=["clues"])
+
+NO_UNIT = "（未注明承办单位）"  # records without a 承办单位: the registries other than petitions
+NO_TIER = "（无层级）"
+
+
+class UnitCountResponse(BaseModel):
+    unit: str
+    count: int
+
+
+class TierGroupResponse(BaseModel):
+    tier: str
+    count: int
+    units: list[UnitCountResponse]
+    other_units_count: int  # hits of this tier under units beyond the listed ones
+
+
+class ClueSearchResponse(BaseModel):
+    total: int
+    groups: list[TierGroupResponse]
+    hits: list[SearchHitResponse]
+
+
+def _groups(aggregations: dict[str, Any]) -> list[TierGroupResponse]:
+    order = {str(t): i for i, t in enumerate(Tier)}
+    groups = [
+        TierGroupResponse(
+            tier=str(bucket["key"]) or NO_TIER,
+            count=bucket["doc_count"],
+            units=[
+                UnitCountResponse(unit=str(u["key"]) or NO_UNIT, count=u["doc_count"])
+                for u in bucket["units"]["buckets"]
+            ],
+            other_units_count=bucket["units"].get("sum_other_doc_count", 0),
+        )
+        for bucket in aggregations.get("tiers", {}).get("buckets", [])
+    ]
+    return sorted(groups, key=lambda g: order.get(g.tier, len(order)))
+
+
+def _search(
+    provider: OpenSearchProvider, admission: Admission, body: dict[str, Any]
+) -> dict[str, Any]:
+    indices = ",".join(provider.index_name(str(s)) for s in admission.scope.sources)
+    try:
+        result: dict[str, Any] = provider.client.search(
+            index=indices, body=body, params={"ignore_unavailable": "true"}
+        )
+    except (OpenSearchException, OSError) as exc:
+        admission.fail(type(exc).__name__)
+        raise EngineUnavailableError("the search engine did not answer") from exc
+    return result
+
+
+def _params(
+    q: str,
+    sources: list[Source] | None,
+    region: list[str] | None,
+    tier: list[Tier] | None,
+    category: list[str] | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> dict[str, Any]:
+    return {
+        "q": q,
+        "sources": sorted(sources or []),
+        "region": sorted(region or []),
+        "tier": sorted(tier or []),
+        "category": sorted(category or []),
+        "date_from": date_from.isoformat() if date_from else None,
+        "date_to": date_to.isoformat() if date_to else None,
+    }
+
+
+@router.get("/clues", response_model=ClueSearchResponse, openapi_extra=access(Access.GOVERNED))
+def clue_search(
+    request: Request,
+    gate: Gate,
+    provider: Provider,
+    db: Database,
+    audit: Audit,
+    settings: SettingsDep,
+    q: str = Query(description="the query; see docs/search-syntax.md"),
+    sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
+    region: list[RegionPrefix] | None = Query(default=None),  # noqa: B008
+    tier: list[Tier] | None = Query(default=None),  # noqa: B008
+    category: list[CategoryLabel] | None = Query(default=None),  # noqa: B008
+    date_from: date | None = None,
+    date_to: date | None = None,
+    page_size: int = Query(default=20, ge=1, le=100),
+    offset: int = Query(default=0, ge=0, le=10_000),
+) -> ClueSearchResponse:
+    params = _params(q, sources, region, tier, category, date_from, date_to)
+    params |= {"page_size": page_size, "offset": offset}
+    node = parse_or_refuse(q, request, db, audit, settings, params)
+    admission = gate.admit(
+        QueryRequest(
+            sources=frozenset(sources) if sources else None,
+            regions=tuple(region) if region else None,
+            page_size=page_size,
+            offset=offset,
+        ),
+        params,
+    )
+    scope = admission.scope
+    filters = Filters(tuple(tier or ()), tuple(category or ()), date_from, date_to)
+    body = clue_search_query(
+        node, scope, filters, size=scope.page_size, offset=scope.offset, simplify=simplifier()
+    )
+    result = _search(provider, admission, body)
+    hits = result["hits"]["hits"]
+    total = result["hits"]["total"]["value"]
+    admission.complete(total, [h["_id"] for h in hits])
+    return ClueSearchResponse(
+        total=total,
+        groups=_groups(result.get("aggregations", {})),
+        hits=[masked_hit(h, scope.unmask) for h in hits],
+    )
+
+
+@router.get(
+    "/clues/export",
+    response_class=Response,
+    openapi_extra=access(Access.GOVERNED),
+    responses={
+        200: {
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+            "description": "the ledger file",
+        }
+    },
+)
+def export_clues(
+    request: Request,
+    gate: Gate,
+    provider: Provider,
+    db: Database,
+    audit: Audit,
+    settings: SettingsDep,
+    q: str = Query(description="the query; see docs/search-syntax.md"),
+    format: LedgerFormat = LedgerFormat.CSV,
+    sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
+    region: list[RegionPrefix] | None = Query(default=None),  # noqa: B008
+    tier: list[Tier] | None = Query(default=None),  # noqa: B008
+    category: list[CategoryLabel] | None = Query(default=None),  # noqa: B008
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int = Query(default=EXPORT_ROW_CAP, ge=1, le=EXPORT_ROW_CAP),
+) -> Response:
+    params = _params(q, sources, region, tier, category, date_from, date_to)
+    params |= {"format": str(format), "limit": limit}
+    node = parse_or_refuse(q, request, db, audit, settings, params)
+    admission = gate.admit(
+        QueryRequest(
+            sources=frozenset(sources) if sources else None,
+            regions=tuple(region) if region else None,
+            export=True,  # refused (and logged) unless the application was approved for export
+        ),
+        params,
+    )
+    scope = admission.scope
+    cap = min(limit, EXPORT_ROW_CAP, admission.application.result_cap, RESULT_WINDOW_CAP)
+    filters = Filters(tuple(tier or ()), tuple(category or ()), date_from, date_to)
+    body = clue_search_query(node, scope, filters, size=cap, offset=0, simplify=simplifier())
+    result = _search(provider, admission, body)
+    hits = result["hits"]["hits"]
+    total = result["hits"]["total"]["value"]
+    ids = [h["_id"] for h in hits]
+    content = write_ledger(ledger_rows(hits, unmask=scope.unmask), format)
+    record(
+        audit,
+        request,
+        AuditEntryIn(
+            kind=AuditKind.EXPORT,
+            actor=admission.user.username,
+            actor_role=",".join(sorted(admission.user.roles)),
+            source_ip=client_ip(request),
+            route=route_of(request),
+            application_id=str(admission.application.id),
+            case_id=admission.application.case_no,
+            outcome=AuditOutcome.OK,
+            hit_count=len(hits),
+            result_digest=digest_record_ids(ids),
+            detail={
+                "request_seq": admission.request_seq,
+                "format": str(format),
+                "rows": len(hits),
+                "total": total,
+                "row_cap": cap,
+                "truncated": total > len(hits),
+                "unmasked": scope.unmask,
+                "file_sha256": hashlib.sha256(content).hexdigest(),
+            },
+        ),
+    )
+    admission.complete(total, ids)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        content=content,
+        media_type=MEDIA_TYPES[format],
+        headers={
+            "Content-Disposition": f'attachment; filename="clues-{scope.application_id}-{stamp}'
+            f'.{format}"',
+            "X-Ledger-Rows": str(len(hits)),
+            "X-Ledger-Total": str(total),
+        },
+    )

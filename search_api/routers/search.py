@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from opensearchpy.exceptions import OpenSearchException
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from common.vocab import Source, Tier
 from indexer.sources import load_sources
@@ -28,7 +28,8 @@ from search_api.search_queries import Facet, Filters, Sort, keyword_search_query
 router = APIRouter(tags=["search"])
 
 # A region filter is a 行政区划代码 prefix: province, city, county or township.
-REGION_PATTERN = r"^\d{2}(\d{2}(\d{2}(\d{3})?)?)?$"
+RegionPrefix = Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}(\d{2}(\d{3})?)?)?$")]
+CategoryLabel = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class SearchHitResponse(BaseModel):
@@ -126,9 +127,9 @@ def keyword_search(
     settings: SettingsDep,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
-    region: list[str] | None = Query(default=None, pattern=REGION_PATTERN),  # noqa: B008
+    region: list[RegionPrefix] | None = Query(default=None),  # noqa: B008
     tier: list[Tier] | None = Query(default=None),  # noqa: B008
-    category: list[str] | None = Query(default=None, max_length=64),  # noqa: B008
+    category: list[CategoryLabel] | None = Query(default=None),  # noqa: B008
     date_from: date | None = None,
     date_to: date | None = None,
     sort: Sort = Sort.RELEVANCE,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from common.vocab import Source
 from query_logs.gate import Scope
+from search_api.ledger import HEADER, LedgerFormat, ledger_rows, write_ledger
 from search_api.query_syntax import parse_query
 from search_api.search_queries import (
     Filters,
@@ -135,3 +139,47 @@ def test_clue_query_groups_by_tier_and_handling_unit() -> None:
     assert tiers["aggs"]["units"]["terms"]["field"] == "handling_unit.keyword"
     assert {"terms": {"region_prefixes": ["4601"]}} in _filters(body)
     assert body["size"] == 100
+
+
+# --- the ledger ---------------------------------------------------------------------------------
+
+PETITION_HIT = {
+    "_id": "abc123",
+    "_source": {
+        "source": "petition",
+        "petition_no": "XF-1",
+        "tier": "县",
+        "handling_unit": "某县纪委监委",
+        "persons": ["460106197001010016"],
+        "names": ["王伟"],
+        "reported": [{"name": "王伟", "post": "=局长"}],
+        "content": "反映王伟（460106197001010016，电话13800001234）违规经商。",
+    },
+}
+
+
+def test_ledger_rows_are_masked_and_follow_the_header() -> None:
+    rows = ledger_rows([PETITION_HIT], unmask=False)
+    assert rows[0] == list(HEADER)
+    row = dict(zip(HEADER, rows[1], strict=True))
+    assert row["序号"] == "1"
+    assert row["记录标识"] == "abc123"
+    assert row["来源"] == "信访举报件"
+    assert row["证件号码"] == "460106********0016"
+    assert "460106197001010016" not in row["内容摘要"]
+    assert "13800001234" not in row["内容摘要"]
+    assert row["职务"] == "'=局长"  # a spreadsheet would run it as a formula
+
+
+def test_unmasked_ledger_keeps_the_numbers() -> None:
+    row = dict(zip(HEADER, ledger_rows([PETITION_HIT], unmask=True)[1], strict=True))
+    assert row["证件号码"] == "460106197001010016"
+
+
+def test_ledger_files_parse_back() -> None:
+    rows = ledger_rows([PETITION_HIT], unmask=False)
+    text = write_ledger(rows, LedgerFormat.CSV).decode("utf-8")
+    assert list(csv.reader(io.StringIO(text.removeprefix("\ufeff")))) == rows
+    sheet = load_workbook(io.BytesIO(write_ledger(rows, LedgerFormat.XLSX))).active
+    assert sheet is not None
+    assert [[c or "" for c in r] for r in sheet.iter_rows(values_only=True)] == rows
