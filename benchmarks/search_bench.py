@@ -1,0 +1,342 @@
+"""Search benchmark: keyword, entity and profile queries through the API against the same queries
+sent to OpenSearch directly, in one run.
+
+    .venv/bin/python benchmarks/search_bench.py --persons 20000          # ~224,000 rows
+
+Generates a demo drop (fictitious people; or --drop DIR), ingests it into a fresh index prefix
+(or --prefix P reuses an ingested one), creates an investigator and an approver in a throw-away
+SQLite store, runs the real app under uvicorn on loopback, files and approves applications (one
+over every source in the province for keyword and entity search, one naming the profiled persons
+as subjects), then times, interleaved so that both paths share the noise:
+
+- keyword: GET /search?q=... (parser, gate, two log entries, masking) against the body built by
+  the route's own builder from the scope the gate decides, sent with opensearch-py;
+- entity: GET /entities?q=... against the same two engine calls (candidates, then cards);
+- profile: GET /persons/{id}/profile against the same multi-search and household search.
+
+Query strings are sampled from the ingested documents (names, ID numbers in 18- and 15-digit
+form, company names and codes, 2-6 character fragments of units, addresses and petition text).
+Both paths must agree on every query's count. Prints p50/p95/p99 per path, the ratios, a verdict
+against the p95 targets (keyword and entity ≤ 150 ms) and one JSON line. Needs a running node
+(XIANSUO_OPENSEARCH_URL, default the demo's :9250).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from harness import Server, interleave, percentiles
+from opensearchpy import OpenSearch
+
+from analyzers.ids import normalise_person_id
+from common.logs import configure_logging
+from common.settings import Settings
+from common.vocab import Source
+from indexer.context import ingest_context
+from indexer.demo_data import write_demo_drop
+from indexer.pipeline import ingest_drop
+from query_logs.applications import DEFAULT_QUERY_QUOTA, SubjectKind, get_application, parse_subject
+from query_logs.db import create_db_engine
+from query_logs.gate import QueryRequest, Scope, decide_scope
+from query_logs.grants import active_grant_regions
+from query_logs.roles import Role
+from query_logs.users import add_user, create_user_schema, get_user
+from search_api.entity_queries import (
+    DEFAULT_CARDS,
+    DEFAULT_PER_SOURCE,
+    EntityKind,
+    candidates_query,
+    cards_query,
+    household_members_search,
+    linked_records_searches,
+    parse_entity_query,
+    read_candidates,
+)
+from search_api.profiles import household_numbers
+from search_api.provider import OpenSearchProvider
+from search_api.queries import MAX_HOUSEHOLD_MEMBERS
+from search_api.query_syntax import parse_query
+from search_api.routers.search import simplifier
+from search_api.search_queries import Filters, Sort, keyword_search_query
+
+PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious benchmark accounts
+PURPOSE = "核查举报反映的公职人员违纪违法问题线索(性能基准,检索与档案)"
+PROVINCE = "46"
+TARGET_P95_MS = {"keyword": 150.0, "entity": 150.0}
+
+
+class Applications:
+    """Approved applications of one shape; files a new one before the quota runs out."""
+
+    def __init__(self, http: httpx.Client, tokens: dict[str, str], body: dict[str, Any]) -> None:
+        self._http, self._tokens, self._body = http, tokens, body
+        self.filed: list[int] = []
+        self._used = DEFAULT_QUERY_QUOTA
+
+    def _call(self, url: str, who: str, body: dict[str, Any], status: int) -> Any:
+        headers = {"Authorization": f"Bearer {self._tokens[who]}"}
+        response = self._http.post(url, json=body, headers=headers)
+        if response.status_code != status:
+            raise SystemExit(f"POST {url}: {response.status_code} {response.text}")
+        return response.json()
+
+    def next_id(self) -> int:
+        if self._used >= DEFAULT_QUERY_QUOTA:
+            case = self._call(
+                "/cases", "inv", {"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "基准"}, 201
+            )
+            app_id = int(
+                self._call("/applications", "inv", self._body | {"case_id": case["id"]}, 201)["id"]
+            )
+            decision = {"approve": True, "note": "同意"}
+            self._call(f"/applications/{app_id}/decision", "boss", decision, 200)
+            self.filed.append(app_id)
+            self._used = 0
+        self._used += 1
+        return self.filed[-1]
+
+
+def sample_inputs(client: OpenSearch, prefix: str, n: int, seed: int) -> dict[str, list[str]]:
+    """Query strings drawn from the indexed documents of the province (deterministic)."""
+    rng = random.Random(seed)
+
+    def docs(source: Source, fields: list[str], size: int = 2000) -> list[dict[str, Any]]:
+        result = client.search(
+            index=f"{prefix}-{source}",
+            body={
+                "size": size,
+                "query": {"term": {"region_prefixes": PROVINCE}},
+                "_source": fields,
+                "sort": [{"record_key": "asc"}],
+            },
+        )
+        return [h["_source"] for h in result["hits"]["hits"]]
+
+    households = docs(Source.HOUSEHOLD, ["id_number", "name", "address"])
+    companies = docs(Source.COMPANY, ["credit_code", "company_name", "address"])
+    officials = docs(Source.OFFICIAL, ["unit", "post"])
+    petitions = docs(Source.PETITION, ["content"], 1000)
+
+    def fragment(text: str) -> str:
+        size = rng.randint(2, min(6, len(text)))
+        start = rng.randrange(0, len(text) - size + 1)
+        return text[start : start + size]
+
+    def pick(values: list[str], count: int) -> list[str]:
+        values = [v for v in values if v]
+        return [rng.choice(values) for _ in range(count)]
+
+    names = pick([d.get("name", "") for d in households], n)
+    ids = pick([d.get("id_number", "") for d in households], n)
+    # A 15-digit form of an 18-digit number (born 19xx): what an old record or a typist gives.
+    ids15 = [i[:6] + i[8:17] for i in ids if i.startswith(("46", "44")) and i[6:8] == "19"]
+    company_names = pick([d.get("company_name", "") for d in companies], n)
+    codes = pick([d.get("credit_code", "") for d in companies], n)
+    texts = (
+        [d.get("unit", "") for d in officials]
+        + [d.get("address", "") for d in households + companies]
+        + [d.get("content", "") for d in petitions]
+    )
+    fragments = [fragment(t) for t in pick([t for t in texts if len(t) >= 2], n * 2)]
+    assert all(normalise_person_id(i).value in ids for i in ids15)
+    keyword = [*names[: n // 2], *[f'"{c}"' for c in company_names[: n // 4]], *fragments]
+    entity = [*names, *ids, *ids15, *company_names, *codes]
+    rng.shuffle(keyword)
+    rng.shuffle(entity)
+    return {"keyword": keyword[: n * 2], "entity": entity[: n * 2], "profile": ids[:n]}
+
+
+def scope_of(engine: Any, username: str, app_id: int, request: QueryRequest) -> Scope:
+    """The scope the gate gives the request (same checks, no quota, no log)."""
+    user = get_user(engine, username)
+    now = datetime.now(UTC)
+    grants = active_grant_regions(engine, user.id, now)
+    return decide_scope(user, get_application(engine, app_id), request, grants, now)
+
+
+def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:6]
+    prefix = args.prefix or f"bench-search-{run_id}"
+    settings = base.model_copy(
+        update={
+            "index_prefix": prefix,
+            "state_dir": tmp / "state",
+            "database_url": f"sqlite:///{tmp / 'state' / 'bench.db'}",
+        }
+    )
+    (tmp / "state").mkdir(parents=True, exist_ok=True)
+    provider = OpenSearchProvider.from_settings(settings)
+    direct = provider.client
+    rows = None
+    if not args.prefix:
+        drop = args.drop or tmp / "drop"
+        if not args.drop:
+            write_demo_drop(drop, persons=args.persons)
+        with ingest_context(settings, tmp / "rejects") as ctx:
+            report = ingest_drop(drop, ctx)
+        rows = sum(f.read for f in report.files)
+    docs = int(direct.count(index=f"{prefix}-*")["count"])
+    print(f"indices {prefix}-*: {docs:,} documents" + (f" from {rows:,} rows" if rows else ""))
+    inputs = sample_inputs(direct, prefix, args.queries, args.seed)
+
+    engine = create_db_engine(settings.effective_database_url)
+    try:
+        create_user_schema(engine)
+        inv, boss = f"bench-inv-{run_id}", f"bench-boss-{run_id}"
+        add_user(engine, inv, [Role.INVESTIGATOR], PROVINCE, PASSWORD)
+        add_user(engine, boss, [Role.APPROVER], PROVINCE, PASSWORD)
+        with Server(settings) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+            tokens = {}
+            for who, name in (("inv", inv), ("boss", boss)):
+                login = http.post("/auth/token", json={"username": name, "password": PASSWORD})
+                if login.status_code != 200:
+                    raise SystemExit(f"login {name}: {login.status_code} {login.text}")
+                tokens[who] = login.json()["access_token"]
+            common = {"purpose": PURPOSE, "category": "初核", "regions": [PROVINCE]}
+            broad = Applications(http, tokens, common | {"sources": [str(s) for s in Source]})
+            subjects = [{"kind": "person_id", "value": v} for v in inputs["profile"]]
+            profiled = Applications(
+                http, tokens, common | {"sources": [str(s) for s in Source], "subjects": subjects}
+            )
+            auth = {"Authorization": f"Bearer {tokens['inv']}"}
+            broad_scope = scope_of(engine, inv, broad.next_id(), QueryRequest())
+            indices = ",".join(provider.index_name(str(s)) for s in broad_scope.sources)
+            search_params = {"ignore_unavailable": "true"}
+
+            def api(url: str, app: Applications, params: dict[str, Any] | None = None) -> Any:
+                headers = auth | {"X-Application-Id": str(app.next_id())}
+                response = http.get(url, params=params, headers=headers)
+                if response.status_code != 200:
+                    raise SystemExit(f"API {url}: {response.status_code} {response.text[:300]}")
+                return response.json()
+
+            def keyword_api(q: str) -> int:
+                return int(api("/search", broad, {"q": q})["total"])
+
+            def keyword_direct(q: str) -> int:
+                body = keyword_search_query(
+                    parse_query(q), broad_scope, Filters((), (), None, None), Sort.RELEVANCE,
+                    simplifier(),
+                )  # fmt: skip
+                result = direct.search(index=indices, body=body, params=search_params)
+                return int(result["hits"]["total"]["value"])
+
+            def entity_api(q: str) -> int:
+                return len(api("/entities", broad, {"q": q})["cards"])
+
+            entity_scope = scope_of(
+                engine, inv, broad.filed[-1], QueryRequest(page_size=DEFAULT_CARDS)
+            )
+
+            def entity_direct(q: str) -> int:
+                query = parse_entity_query(q, EntityKind.AUTO, simplifier())
+                found = direct.search(
+                    index=indices,
+                    body=candidates_query(entity_scope, query, EntityKind.AUTO, DEFAULT_CARDS),
+                    params=search_params,
+                )
+                candidates, _ = read_candidates(found.get("aggregations", {}), DEFAULT_CARDS)
+                if candidates:
+                    direct.search(
+                        index=indices, body=cards_query(entity_scope, candidates),
+                        params=search_params,
+                    )  # fmt: skip
+                return len(candidates)
+
+            def profile_api(id_number: str) -> int:
+                body = api(f"/persons/{id_number}/profile", profiled)
+                return sum(int(g["total"]) for g in body["groups"])
+
+            def profile_direct(id_number: str) -> int:
+                subject = parse_subject(SubjectKind.PERSON, id_number)
+                request = QueryRequest(subjects=(subject,), page_size=DEFAULT_PER_SOURCE)
+                scope = scope_of(engine, inv, profiled.next_id(), request)
+                searches = linked_records_searches(
+                    scope, "persons", subject.value, DEFAULT_PER_SOURCE
+                )
+                body: list[dict[str, Any]] = []
+                for source, search in searches:
+                    body += [
+                        {"index": provider.index_name(str(source)), "ignore_unavailable": True},
+                        search,
+                    ]
+                answers = direct.msearch(body=body)["responses"]
+                paired = list(zip((s for s, _ in searches), answers, strict=True))
+                if numbers := household_numbers(paired):
+                    direct.search(
+                        index=provider.index_name(str(Source.HOUSEHOLD)),
+                        body=household_members_search(scope, numbers, MAX_HOUSEHOLD_MEMBERS),
+                        params=search_params,
+                    )
+                return sum(int(a["hits"]["total"]["value"]) for a in answers)
+
+            cases: dict[str, dict[str, Callable[[str], int]]] = {
+                "keyword": {"api": keyword_api, "direct": keyword_direct},
+                "entity": {"api": entity_api, "direct": entity_direct},
+                "profile": {"api": profile_api, "direct": profile_direct},
+            }
+            results: dict[str, Any] = {}
+            for name, paths in cases.items():
+                samples = interleave(paths, inputs[name], args.warmup, args.iterations)
+                stats: dict[str, Any] = {p: percentiles(v) for p, v in samples.items()}
+                stats["ratio_p50"] = round(stats["api"]["p50"] / stats["direct"]["p50"], 2)
+                stats["ratio_p95"] = round(stats["api"]["p95"] / stats["direct"]["p95"], 2)
+                results[name] = stats
+    finally:
+        engine.dispose()
+        if not args.keep and not args.prefix:
+            direct.indices.delete(index=f"{prefix}-*", expand_wildcards="all")
+        provider.close()
+    return {"prefix": prefix, "documents": docs, "rows": rows, "iterations": args.iterations,
+            **results}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--persons", type=int, default=20000, help="demo persons (~11 rows each)")
+    parser.add_argument("--drop", type=Path, default=None, help="ingest this drop instead")
+    parser.add_argument("--prefix", default=None, help="reuse an ingested index prefix")
+    parser.add_argument("--keep", action="store_true", help="keep the indices afterwards")
+    parser.add_argument("--iterations", type=int, default=200, help="timed queries per path")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed queries per path first")
+    parser.add_argument("--queries", type=int, default=100, help="distinct inputs per kind")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    base = Settings()
+    configure_logging(base.model_copy(update={"log_level": "warning"}))
+    with tempfile.TemporaryDirectory(prefix="xiansuo-search-bench-") as name:
+        result = run(args, base, Path(name))
+
+    print(f"{'query':<10}{'path':<8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
+    verdicts = []
+    for kind in ("keyword", "entity", "profile"):
+        stats = result[kind]
+        for path in ("api", "direct"):
+            s = stats[path]
+            print(
+                f"{kind:<10}{path:<8}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['p99']:>9.2f}{s['mean']:>9.2f}"
+            )
+        print(
+            f"{'':<10}ratio API/direct: p50 {stats['ratio_p50']:.2f}, p95 {stats['ratio_p95']:.2f}"
+        )
+        if kind in TARGET_P95_MS:
+            target = TARGET_P95_MS[kind]
+            ok = stats["api"]["p95"] <= target
+            verdicts.append(ok)
+            print(f"{'':<10}API p95 {stats['api']['p95']:.1f} ms (target ≤ {target:.0f} ms) "
+                  f"{'PASS' if ok else 'FAIL'}")  # fmt: skip
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
