@@ -25,11 +25,11 @@ from query_logs.gate import Scope
 from search_api.queries import HIDDEN_FIELDS, scope_filters
 from search_api.query_syntax import And, Field, Node, Not, Term, terms_of
 
-# Characters the standard tokenizer emits as ideographs (Han script: URO, Extension A-H,
-# compatibility ideographs, 々 〇 and Hangzhou numerals); cjk_bigram pairs adjacent ones.
+# Characters that cjk_bigram pairs with their neighbours: Han (URO, Extension A-H, compatibility
+# ideographs, 々 〇 and Hangzhou numerals), kana and Hangul syllables.
 _HAN = re.compile(
-    "[\u3005\u3007\u3021-\u3029\u3038-\u303b\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-    "\U00020000-\U0003134f]"
+    "[\u3005\u3007\u3021-\u3029\u3038-\u303b\u3041-\u309f\u30a1-\u30fa\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\U00020000-\U0003134f]"
 )
 # Characters that may join letters or digits into one token (UAX #29 MidLetter/MidNum and the
 # like: 3.5, a_b, o'neil): a letter/digit run next to one of them may be part of a longer token.

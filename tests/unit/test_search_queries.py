@@ -40,6 +40,7 @@ SCOPE = Scope(7, 3, (Source.PETITION, Source.OFFICIAL), ("4601",), (), False, 20
         ("3.5米", [Run("3", False, True, True), Run("5", False, True, False),
                   Run("米", True, False, True)]),
         ("ＡＢ区", [Run("ab", False, True, False), Run("区", True, False, True)]),
+        ("かな王", [Run("かな王", True, True, True)]),  # kana and Han share bigrams
     ],
 )  # fmt: skip
 def test_terms_split_into_the_runs_the_index_analyses(text: str, runs: list[Run]) -> None:
