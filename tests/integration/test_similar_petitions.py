@@ -9,6 +9,10 @@ of the applications, each signed by a planted complainant.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from apiworld import add_accounts, bearer, isolated_settings, log_entries, log_in
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
@@ -28,6 +33,7 @@ from common.vocab import Source
 from indexer.context import ingest_context
 from indexer.demo_data import TRUTH_FILE, write_demo_drop
 from indexer.pipeline import IngestReport, ingest_drop
+from indexer.tasks import ingest_queue, run_queued_ingest
 from indexer.vectors import VECTOR_FIELD
 from query_logs.roles import Role
 from search_api.app import create_app
@@ -356,3 +362,59 @@ def test_malformed_input_is_refused_with_4xx(
 ) -> None:
     response = world.get(url, **params)
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
+
+
+# --- the Celery path ------------------------------------------------------------------------------
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    """Warm shutdown of the worker's process group (its pool children too); SIGKILL if stuck."""
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_a_prefork_celery_worker_embeds_petitions_without_hanging(
+    world: World, os_client: OpenSearch, tmp_path: Path
+) -> None:
+    # The prefork pool forks its child after importing indexer.worker: the model must load in
+    # the child, inside the task (torch before a fork can hang the child).
+    queued = world.settings.model_copy(
+        update={"index_prefix": f"{world.settings.index_prefix}-q", "state_dir": tmp_path}
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XIANSUO_")} | {
+        "XIANSUO_OPENSEARCH_URL": queued.opensearch_url,
+        "XIANSUO_REDIS_URL": queued.redis_url,
+        "XIANSUO_INDEX_PREFIX": queued.index_prefix,
+        "XIANSUO_STATE_DIR": str(tmp_path),
+    }
+    command = [
+        str(Path(sys.executable).parent / "celery"), "-A", "indexer.worker", "worker",
+        "--pool", "prefork", "--concurrency", "1", "-Q", ingest_queue(queued),
+        "-n", f"sim-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle",
+        "--without-heartbeat",
+    ]  # fmt: skip
+    with (tmp_path / "worker.log").open("ab") as out:
+        worker = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        report = run_queued_ingest(
+            queued, world.planted_drop, tmp_path / "rejects", reload=True, timeout_s=180
+        )
+    finally:
+        _stop(worker)
+        broker = redis.Redis.from_url(queued.redis_url, socket_timeout=5)
+        for key in broker.scan_iter(match=f"{queued.index_prefix}:*"):
+            broker.delete(key)
+        broker.close()
+    assert report.by_source()["petition"]["indexed"] == len(PLANTED)
+    dimension = shared_embedder(queued.effective_embedding_model_path).dimension
+    vectors = [decode_vector(d[VECTOR_FIELD]) for d in _petitions(os_client, queued).values()]
+    assert len(vectors) == len(PLANTED)
+    assert all(v is not None and v.shape == (dimension,) for v in vectors)
