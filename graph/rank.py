@@ -9,6 +9,7 @@ evidence (noisy-or): two strong chains to a company rank it above one.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from collections.abc import Iterable
@@ -20,10 +21,10 @@ from graph.model import EdgeKind, NodeKind, node_kind
 from graph.neighbourhood import LinkEdge, Neighbourhood
 
 PATHS_PER_ENTITY = 3
-# Entities whose best path is examined for further paths: a few times the page asked for.
-_CANDIDATE_FACTOR = 3
 RANKED_KINDS = (NodeKind.PERSON, NodeKind.COMPANY)
 _PARALLEL = 3  # record edges considered between one pair of nodes when spelling out paths
+# Edge steps one ranking may walk: a 3-hop neighbourhood behind a capped hub stays far below it.
+MAX_WALK_STEPS = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,32 +74,50 @@ def to_graph(hood: Neighbourhood) -> nx.Graph:
     return graph
 
 
-def _variants(graph: nx.Graph, nodes: list[str]) -> list[Path]:
-    """The paths along ``nodes``, one per choice among parallel edges (a spouse who is both
-    legal representative and shareholder of a company gives two chains)."""
-    choices = [graph.edges[a, b]["edges"][:_PARALLEL] for a, b in itertools.pairwise(nodes)]
-    paths = []
-    for picked in itertools.product(*choices):
-        steps = tuple(
-            Step(edge, frm, to, edge.label_from(frm))
-            for edge, (frm, to) in zip(picked, itertools.pairwise(nodes), strict=True)
-        )
-        paths.append(Path(steps, round(math.prod(e.strength for e in picked), 6)))
-    return paths
+def best_paths(graph: nx.Graph, start: str, max_hops: int, per_node: int) -> dict[str, list[Path]]:
+    """For every node, its ``per_node`` strongest simple paths of at most ``max_hops`` edges.
 
+    One depth-first walk from ``start`` (hops are capped at 3, so it stays short); parallel
+    edges between two nodes are distinct paths (a spouse who is both legal representative and
+    shareholder of a company gives two chains). ``MAX_WALK_STEPS`` bounds the walk on a dense
+    neighbourhood; neighbours are taken strongest first, so what a cut drops is the weakest.
+    """
+    best: dict[str, list[tuple[float, str, int, tuple[Step, ...]]]] = {}
+    remaining = MAX_WALK_STEPS
+    order = itertools.count()  # ties on strength and chain: the path found first stays
 
-def paths_to(graph: nx.Graph, start: str, target: str, max_hops: int, limit: int) -> list[Path]:
-    """Up to ``limit`` paths of at most ``max_hops`` edges, strongest first."""
-    found: list[Path] = []
-    generator = nx.shortest_simple_paths(graph, start, target, weight="cost")
-    for nodes in itertools.islice(generator, limit * 4):
-        if len(nodes) - 1 <= max_hops:
-            found += _variants(graph, nodes)
-        if len(found) >= limit:
-            break
-    if not found:  # the breadth-first path is within max_hops by construction
-        found = _variants(graph, nx.shortest_path(graph, start, target))
-    return sorted(found, key=lambda p: (-p.strength, len(p.steps), p.chain))[:limit]
+    def keep(node: str, strength: float, steps: tuple[Step, ...]) -> None:
+        entry = (strength, " → ".join(s.label for s in steps), -next(order), steps)
+        heap = best.setdefault(node, [])
+        if len(heap) < per_node:
+            heapq.heappush(heap, entry)
+        elif entry[:3] > heap[0][:3]:
+            heapq.heapreplace(heap, entry)
+
+    def walk(node: str, visited: frozenset[str], steps: tuple[Step, ...], strength: float) -> None:
+        nonlocal remaining
+        if len(steps) >= max_hops:
+            return
+        for neighbour, data in sorted(graph.adj[node].items(), key=lambda x: x[1]["cost"]):
+            if neighbour in visited:
+                continue
+            for edge in data["edges"][:_PARALLEL]:
+                remaining -= 1
+                if remaining < 0:
+                    return
+                path = (*steps, Step(edge, node, neighbour, edge.label_from(node)))
+                keep(neighbour, strength * edge.strength, path)
+                walk(neighbour, visited | {neighbour}, path, strength * edge.strength)
+
+    if start in graph:
+        walk(start, frozenset({start}), (), 1.0)
+    return {
+        node: [
+            Path(steps, round(strength, 6))
+            for strength, _, _, steps in sorted(heap, key=lambda e: (-e[0], len(e[3]), e[1]))
+        ]
+        for node, heap in best.items()
+    }
 
 
 def _noisy_or(strengths: Iterable[float]) -> float:
@@ -113,25 +132,20 @@ def rank(
 ) -> list[Linked]:
     """The ``limit`` best-linked persons and companies, each with its paths, best first."""
     graph = to_graph(hood)
-    if hood.start not in graph:
-        return []
-    costs = nx.single_source_dijkstra_path_length(graph, hood.start, weight="cost")
-    pool = sorted(
-        (n for n in costs if n != hood.start and node_kind(n) in kinds),
-        key=lambda n: (costs[n], n),
-    )[: max(limit * _CANDIDATE_FACTOR, limit)]
+    paths = best_paths(graph, hood.start, hood.hops, PATHS_PER_ENTITY)
     linked = []
-    for node in pool:
-        paths = paths_to(graph, hood.start, node, hood.hops, PATHS_PER_ENTITY)
-        kinds_seen = sorted({str(s.edge.kind) for p in paths for s in p.steps})
+    for node, found in paths.items():
+        if node == hood.start or node_kind(node) not in kinds:
+            continue
+        kinds_seen = sorted({str(s.edge.kind) for p in found for s in p.steps})
         linked.append(
             Linked(
                 node,
                 node_kind(node),
                 hood.names.get(node),
                 hood.distance[node],
-                _noisy_or(p.strength for p in paths),
-                tuple(paths),
+                _noisy_or(p.strength for p in found),
+                tuple(found),
                 tuple(kinds_seen),
             )
         )
@@ -190,9 +204,4 @@ def merge(first: Neighbourhood, second: Neighbourhood, hops: int) -> Neighbourho
 
 def paths_between(hood: Neighbourhood, a: str, b: str, max_hops: int, limit: int) -> list[Path]:
     """The strongest paths of at most ``max_hops`` edges between ``a`` and ``b`` (none: [])."""
-    graph = to_graph(hood)
-    if a not in graph or b not in graph or not nx.has_path(graph, a, b):
-        return []
-    if nx.shortest_path_length(graph, a, b) > max_hops:
-        return []
-    return paths_to(graph, a, b, max_hops, limit)
+    return best_paths(to_graph(hood), a, max_hops, limit).get(b, [])
