@@ -403,6 +403,9 @@ MAX_PER_SOURCE = 50
 EMPLOYEE_LIST_CAP = 50
 # Petitions that mention a company by name, listed as references.
 PETITION_REFERENCE_CAP = 50
+# What a petition reference shows: no content, no person.
+PETITION_REFERENCE_FIELDS = ["petition_no", "registered_on", "category", "status",
+                             "handling_unit", "handling_tier", "reported.unit"]  # fmt: skip
 
 
 def _newest_first(size: int) -> dict[str, Any]:
@@ -490,6 +493,31 @@ def petition_references_search(scope: Scope, company_names: list[str]) -> dict[s
         "sort": [{"record_date": {"order": "desc", "missing": "_last"}}, {"record_key": "asc"}],
         "size": PETITION_REFERENCE_CAP,
         "track_total_hits": True,
-        "_source": ["petition_no", "registered_on", "category", "status", "handling_unit",
-                    "handling_tier", "reported.unit"],
+        "_source": PETITION_REFERENCE_FIELDS,
+    }  # fmt: skip
+
+
+def person_mentions_search(
+    scope: Scope, id_number: str, names: list[str], unit: str
+) -> dict[str, Any]:
+    """Petitions that report someone by the person's name and unit but without an ID number.
+
+    The graph's rule (name + unit, never a name alone) applied to one subject: anchored on the
+    names and the unit of the subject's own roster record, outside the subject filter (such a
+    petition has no identity link), so like the company's petitions it returns references only.
+    """
+    entry = {"bool": {"filter": [{"terms": {"reported.name": names}},
+                                 {"match_phrase": {"reported.unit": unit}}],
+                      "must_not": [{"exists": {"field": "reported.id_number"}}]}}  # fmt: skip
+    return {
+        "query": {"bool": {
+            "filter": [{"term": {"source": str(Source.PETITION)}},
+                       {"nested": {"path": "reported", "query": entry}},
+                       *scope_filters(replace(scope, subjects=()))],
+            "must_not": [{"term": {"persons": id_number}}],
+        }},
+        "sort": [{"record_date": {"order": "desc", "missing": "_last"}}, {"record_key": "asc"}],
+        "size": PETITION_REFERENCE_CAP,
+        "track_total_hits": True,
+        "_source": PETITION_REFERENCE_FIELDS,
     }  # fmt: skip

@@ -196,6 +196,21 @@ class BenefitSummaryResponse(BaseModel):
     last_paid_on: str | None
 
 
+class PetitionReferenceResponse(BaseModel):
+    """A petition that names the company: a reference to look up, not its content."""
+
+    id: str
+    petition_no: str | None
+    registered_on: str | None
+    category: str | None
+    status: str | None
+    handling_unit: str | None
+    handling_tier: str | None
+    # 被反映人单位 (a reported person's unit), 文中提及 (named in the text), or 姓名及单位相符 (a
+    # reported person without ID number whose name and unit are the subject's)
+    link: str
+
+
 class PersonProfileResponse(BaseModel):
     id_number: str
     names: list[str]
@@ -210,6 +225,8 @@ class PersonProfileResponse(BaseModel):
     employers: list[EmployerResponse]
     benefits: list[BenefitSummaryResponse]
     groups: list[SourceGroupResponse]
+    mentions: list[PetitionReferenceResponse]  # reported by name and unit, without ID number
+    mentions_total: int
 
 
 def masked_record(hit: dict[str, Any], unmask: bool) -> RecordResponse:
@@ -346,6 +363,7 @@ def person_profile(
     id_number: str,
     answers: list[tuple[Source, dict[str, Any]]],
     households: list[HouseholdResponse],
+    mentions: tuple[list[PetitionReferenceResponse], int],
     unmask: bool,
 ) -> PersonProfileResponse:
     """The 一人一档 of one person from the answers of ``linked_records_searches``."""
@@ -372,6 +390,8 @@ def person_profile(
         employers=_employers(answers),
         benefits=_benefits(answers),
         groups=read_groups(answers, unmask),
+        mentions=mentions[0],
+        mentions_total=mentions[1],
     )
 
 
@@ -408,19 +428,6 @@ class EmployeesResponse(BaseModel):
     count: int  # distinct insured persons in scope
     listed: list[EmployeeResponse]
     truncated: bool
-
-
-class PetitionReferenceResponse(BaseModel):
-    """A petition that names the company: a reference to look up, not its content."""
-
-    id: str
-    petition_no: str | None
-    registered_on: str | None
-    category: str | None
-    status: str | None
-    handling_unit: str | None
-    handling_tier: str | None
-    link: str  # 被反映人单位 (a reported person's unit) or 文中提及 (named in the text)
 
 
 class CompanyProfileResponse(BaseModel):
@@ -477,9 +484,10 @@ def company_names(answers: list[tuple[Source, dict[str, Any]]], code: str) -> li
 
 
 def petition_references(
-    answer: dict[str, Any], names: list[str]
+    answer: dict[str, Any], names: list[str], link: str | None = None
 ) -> tuple[list[PetitionReferenceResponse], int]:
-    """References to the petitions that name the company, and how many there are in scope."""
+    """References to the petitions found, and how many there are in scope; the link is
+    ``link``, or for a company whether a reported unit or only the text names it."""
     references = []
     for hit in answer.get("hits", {}).get("hits", []):
         petition = hit["_source"]
@@ -489,9 +497,18 @@ def petition_references(
             registered_on=petition.get("registered_on"), category=petition.get("category"),
             status=petition.get("status"), handling_unit=petition.get("handling_unit"),
             handling_tier=petition.get("handling_tier"),
-            link="被反映人单位" if units & set(names) else "文中提及",
+            link=link or ("被反映人单位" if units & set(names) else "文中提及"),
         ))  # fmt: skip
     return references, int(answer.get("hits", {}).get("total", {}).get("value", 0))
+
+
+def roster_anchor(answers: list[tuple[Source, dict[str, Any]]]) -> tuple[list[str], str] | None:
+    """(names as written and simplified, unit) of the person's roster record, if in scope."""
+    roster = next(iter(_raw(answers, Source.OFFICIAL)), None)
+    if not roster or not roster.get("unit") or not roster.get("name"):
+        return None
+    names = list(dict.fromkeys([roster["name"], *roster.get("names", [])]))
+    return names, str(roster["unit"])
 
 
 def company_profile(

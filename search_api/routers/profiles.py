@@ -23,6 +23,7 @@ from search_api.entity_queries import (
     MAX_PER_SOURCE,
     household_members_search,
     linked_records_searches,
+    person_mentions_search,
     petition_references_search,
 )
 from search_api.profiles import (
@@ -36,6 +37,7 @@ from search_api.profiles import (
     person_profile,
     petition_references,
     read_members,
+    roster_anchor,
 )
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 from search_api.queries import MAX_HOUSEHOLD_MEMBERS
@@ -106,9 +108,19 @@ def person_profile_route(
             (Source.HOUSEHOLD,),
         )
         households, member_ids = read_members(found, subject.value, MAX_HOUSEHOLD_MEMBERS)
-    profile = person_profile(subject.value, answers, households, scope.unmask)
-    returned = _record_ids(answers) + member_ids
-    admission.complete(sum(g.total for g in profile.groups), returned)
+    mentions: tuple[list[PetitionReferenceResponse], int] = ([], 0)
+    if (anchor := roster_anchor(answers)) and Source.PETITION in scope.sources:
+        names, unit = anchor
+        found = search_in_scope(
+            provider,
+            admission,
+            person_mentions_search(scope, subject.value, names, unit),
+            (Source.PETITION,),
+        )
+        mentions = petition_references(found, names, link="姓名及单位相符")
+    profile = person_profile(subject.value, answers, households, mentions, scope.unmask)
+    returned = _record_ids(answers) + member_ids + [r.id for r in mentions[0]]
+    admission.complete(sum(g.total for g in profile.groups) + mentions[1], returned)
     return profile
 
 

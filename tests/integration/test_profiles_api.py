@@ -175,6 +175,23 @@ def test_petitions_appear_where_the_person_is_reported_never_the_complainant(wor
             assert value not in text
 
 
+def test_a_petition_naming_an_official_without_id_is_a_mention_of_that_official_only(
+    world: World,
+) -> None:
+    same = world.patterns["same_name_officials"]
+    (petition,) = [d for d in world.docs(source="petition")
+                   if d["petition_no"] == same["petition_number"]]  # fmt: skip
+    named = [r for r in petition["reported"] if r.get("name") == same["name"]]
+    assert named
+    assert not any(r.get("id_number") for r in named)  # known by name, unit and post only
+    mentioned = ok(world.person(same["official_id"]))
+    assert same["petition_number"] in {m["petition_no"] for m in mentioned["mentions"]}
+    assert {m["link"] for m in mentioned["mentions"]} == {"姓名及单位相符"}
+    assert "content" not in json.dumps(mentioned["mentions"])
+    other = ok(world.person(same["other_official_id"]))
+    assert same["petition_number"] not in {m["petition_no"] for m in other["mentions"]}
+
+
 def test_a_complainant_named_as_a_subject_has_an_empty_profile(world: World) -> None:
     for complainant in world.truth["complainants"]:
         response = world.person(complainant["id_number"])
@@ -220,7 +237,9 @@ def test_a_profile_is_logged_with_its_outcome(world: World) -> None:
     profile = ok(world.person(pid, app_id))
     new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
     assert [e.kind for e in new] == ["query_request", "query_outcome"]
-    assert new[1].hit_count == sum(g["total"] for g in profile["groups"])
+    assert (
+        new[1].hit_count == sum(g["total"] for g in profile["groups"]) + profile["mentions_total"]
+    )
     assert new[1].result_digest
     for entry in new:
         assert not FULL_ID.search(json.dumps([entry.params, entry.detail], ensure_ascii=False))

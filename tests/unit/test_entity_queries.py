@@ -24,6 +24,7 @@ from search_api.entity_queries import (
     household_members_search,
     linked_records_searches,
     parse_entity_query,
+    person_mentions_search,
     petition_references_search,
     read_candidates,
 )
@@ -266,3 +267,16 @@ def test_a_corporate_shareholder_keeps_its_code_and_a_person_is_masked() -> None
     assert [h.holder_id for h in profile.shareholders] == [
         "9146010636381868QY", PERSON_ID[:6] + "*" * 8 + PERSON_ID[-4:]]  # fmt: skip
     assert [(c.source, c.count) for c in profile.counts] == [("shareholder", 2)]
+
+
+def test_mentions_need_name_and_unit_on_an_entry_without_id_and_skip_linked_petitions() -> None:
+    in_scope = scope(subjects=(Subject(SubjectKind.PERSON, PERSON_ID),))
+    body = person_mentions_search(in_scope, PERSON_ID, ["陈建国", "陳建國"], "龙华区农业农村局")
+    query = body["query"]["bool"]
+    assert query["filter"][2:] == scope_filters(scope())
+    entry = query["filter"][1]["nested"]["query"]["bool"]
+    assert {"terms": {"reported.name": ["陈建国", "陳建國"]}} in entry["filter"]
+    assert {"match_phrase": {"reported.unit": "龙华区农业农村局"}} in entry["filter"]
+    assert entry["must_not"] == [{"exists": {"field": "reported.id_number"}}]
+    assert query["must_not"] == [{"term": {"persons": PERSON_ID}}]
+    assert "content" not in body["_source"]
