@@ -50,6 +50,10 @@ SCORE_PINYIN = 4.0
 SCORE_INITIALS = 2.0
 SCORE_PARTIAL = 1.0
 
+# How a card matched, for the investigator (by the best score; an ID-level score by query type).
+_MATCH_LABELS = {SCORE_EXACT: "姓名", SCORE_NODOT: "姓名（不计间隔号）", SCORE_PINYIN: "全拼",
+                 SCORE_INITIALS: "拼音首字母", SCORE_PARTIAL: "部分姓名或名称"}  # fmt: skip
+
 _HAN_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af]")
 _ID_SHAPE_RE = re.compile(r"\d{15}|\d{17}[\dX]", re.ASCII)
 _CODE_SHAPE_RE = re.compile(r"[0-9A-Z]{18}", re.ASCII)
@@ -150,6 +154,15 @@ def parse_entity_query(raw: str, kind: EntityKind, simplify: Callable[[str], str
     return EntityQuery(
         QueryType.NAME, simple, tuple(dict.fromkeys((simple, typed))), name_without_dot(simple)
     )
+
+
+def match_label(score: float, query_type: QueryType) -> str:
+    """What a candidate's best score says about how it matched."""
+    if score >= SCORE_ID:
+        return {QueryType.PERSON_ID: "公民身份号码", QueryType.CREDIT_CODE: "统一社会信用代码",
+                QueryType.PHONE: "联系电话"}.get(query_type, "编号")  # fmt: skip
+    return next((label for s, label in sorted(_MATCH_LABELS.items(), reverse=True) if score >= s),
+                "部分姓名或名称")  # fmt: skip
 
 
 def _phone_digits(text: str) -> str:

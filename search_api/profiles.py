@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from common.vocab import Source
 from indexer.sources import Kind, load_sources
-from search_api.entity_queries import Candidate, EntityKind
+from search_api.entity_queries import Candidate, EntityKind, QueryType, match_label
 from search_api.masking import mask_id, mask_record, mask_text
 
 # Short labels of the registries, as investigators name them.
@@ -47,6 +47,7 @@ class PersonCardResponse(BaseModel):
     post: str | None = None
     total: int
     counts: list[SourceCountResponse]
+    match: str | None = None  # how the card matched: 公民身份号码, 姓名, 全拼...
 
 
 class CompanyCardResponse(BaseModel):
@@ -59,6 +60,7 @@ class CompanyCardResponse(BaseModel):
     legal_rep: str | None = None
     total: int
     counts: list[SourceCountResponse]
+    match: str | None = None
 
 
 class EntitySearchResponse(BaseModel):
@@ -120,7 +122,11 @@ def _company_card(key: str, agg: dict[str, Any]) -> CompanyCardResponse:
 
 
 def read_cards(
-    candidates: list[Candidate], aggregations: dict[str, Any], *, unmask: bool
+    candidates: list[Candidate],
+    aggregations: dict[str, Any],
+    query_type: QueryType,
+    *,
+    unmask: bool,
 ) -> list[tuple[str, PersonCardResponse | CompanyCardResponse]]:
     """(entity key, card) from step 2's answer: the best kind of match first, then more records
     in scope. The key ("person:<ID>", "company:<code>") is what the outcome entry logs.
@@ -138,6 +144,7 @@ def read_cards(
             if candidate.kind is EntityKind.PERSON
             else _company_card(candidate.key, agg)
         )
+        card.match = match_label(candidate.score, query_type)
         ranked.append((candidate.score, i, card))
     ranked.sort(key=lambda r: (-r[0], -r[2].total, r[1]))
     return [(f"{candidates[i].kind}:{candidates[i].key}", card) for _, i, card in ranked]

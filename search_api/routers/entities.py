@@ -95,7 +95,9 @@ def search_entities(
     keyed = []
     if candidates:
         described = search_in_scope(provider, admission, cards_query(scope, candidates))
-        keyed = read_cards(candidates, described.get("aggregations", {}), unmask=scope.unmask)
+        keyed = read_cards(
+            candidates, described.get("aggregations", {}), query.type, unmask=scope.unmask
+        )
     admission.complete(len(keyed), [key for key, _ in keyed])
     return EntitySearchResponse(
         query_type=str(query.type), cards=[card for _, card in keyed], truncated=truncated

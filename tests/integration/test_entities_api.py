@@ -126,6 +126,7 @@ def test_a_minority_name_is_found_with_any_middle_dot_or_none(world: World, dot:
     card = person_card(world.cards(q=name.replace("·", dot)), pid)
     assert card is not None
     assert name in card["names"]
+    assert card["match"] == ("姓名（不计间隔号）" if dot == "" else "姓名")
 
 
 @pytest.mark.parametrize("form", ["full", "spaced", "capitals", "tones", "initials"])
@@ -138,7 +139,9 @@ def test_a_name_typed_in_pinyin_finds_the_person(world: World, form: str) -> Non
              "tones": pinyin.replace("i", "ī", 1), "initials": initials}[form]  # fmt: skip
     response = world.get(q=typed, kind="person", limit=50)
     assert response.json()["query_type"] == "pinyin"
-    assert person_card(response.json()["cards"], pid) is not None
+    card = person_card(response.json()["cards"], pid)
+    assert card is not None
+    assert card["match"] == ("拼音首字母" if form == "initials" else "全拼")
 
 
 def _fifteen(id18: str) -> str:
@@ -161,6 +164,7 @@ def test_an_id_number_in_any_accepted_format_finds_the_18_digit_record(
     (card,) = response.json()["cards"]
     assert card["id_number"] == mask_id(pid)
     assert card["total"] == len(world.docs(persons=pid))
+    assert card["match"] == "公民身份号码"
 
 
 def test_an_id_typed_as_15_digits_finds_an_x_checked_record(world: World) -> None:

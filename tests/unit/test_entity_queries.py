@@ -23,6 +23,7 @@ from search_api.entity_queries import (
     cards_query,
     household_members_search,
     linked_records_searches,
+    match_label,
     parse_entity_query,
     person_mentions_search,
     petition_references_search,
@@ -199,7 +200,7 @@ def test_cards_are_masked_ordered_and_keyed(unmask: bool) -> None:
         "c1": _person_agg(5, {"gender": "女", "birth_date": "1970-01-03"}),
         "c2": {"doc_count": 0},
     }
-    keyed = read_cards(candidates, aggregations, unmask=unmask)
+    keyed = read_cards(candidates, aggregations, QueryType.NAME, unmask=unmask)
     assert [key for key, _ in keyed] == [f"person:{other}", f"person:{PERSON_ID}"]
     card = keyed[0][1]
     assert card.model_dump()["id_number"] == (other if unmask else other[:6] + "*" * 8 + other[-4:])
@@ -280,3 +281,14 @@ def test_mentions_need_name_and_unit_on_an_entry_without_id_and_skip_linked_peti
     assert entry["must_not"] == [{"exists": {"field": "reported.id_number"}}]
     assert query["must_not"] == [{"term": {"persons": PERSON_ID}}]
     assert "content" not in body["_source"]
+
+
+@pytest.mark.parametrize(
+    ("score", "query_type", "label"),
+    [(10.0, QueryType.PERSON_ID, "公民身份号码"), (10.0, QueryType.PHONE, "联系电话"),
+     (SCORE_EXACT, QueryType.NAME, "姓名"), (SCORE_NODOT, QueryType.NAME, "姓名（不计间隔号）"),
+     (4.0, QueryType.PINYIN, "全拼"), (2.0, QueryType.PINYIN, "拼音首字母"),
+     (1.0, QueryType.NAME, "部分姓名或名称"), (0.0, QueryType.NAME, "部分姓名或名称")],
+)  # fmt: skip
+def test_a_card_says_how_it_matched(score: float, query_type: QueryType, label: str) -> None:
+    assert match_label(score, query_type) == label
