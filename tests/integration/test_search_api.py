@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from search_api.search_queries import Filters, fold_width, matching_query, split
 
 PURPOSE = "核查举报反映的公职人员违规经商办企业问题线索"
 REGION = "46"
+FULL_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
+PHONE = re.compile(r"(?<![\dA-Za-z])1\d{10}(?![\dA-Za-z])")
 SAMPLES_PER_KIND = 90  # names, units, any text value: a few hundred strings in all
 
 
@@ -344,6 +347,18 @@ def test_planted_complainants_are_never_found(world: World) -> None:
             assert response.json()["total"] == 0
             text = response.text
             assert not any(v in text for v in values)
+
+
+def test_numbers_inside_prose_are_masked_unless_unmasking_is_granted(world: World) -> None:
+    masked_app = approved_application(world, sources=["petition", "company"])
+    unmasked_app = approved_application(world, sources=["petition", "company"], unmask=True)
+    seen = []
+    for app_id in (masked_app, unmasked_app):
+        response = world.client.get("/search", params={"q": "反映 OR 经营", "page_size": 50},
+                                    headers=world.headers("inv", app_id))  # fmt: skip
+        assert response.status_code == 200
+        seen.append(bool(FULL_ID.search(response.text) or PHONE.search(response.text)))
+    assert seen == [False, True]
 
 
 # --- refusals -----------------------------------------------------------------------------------
