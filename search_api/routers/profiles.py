@@ -1,8 +1,11 @@
 """GET /persons/{id}/profile (一人一档) and GET /companies/{code}/profile (governed, subject-bound).
 
 The gate refuses a subject outside the application. Records come from one multi-search, one
-search per source in scope, each inside ``scope_filters``; household members and the petitions
-that name a company are second, anchored searches (see search_api.entity_queries).
+search per source in scope, each inside ``scope_filters``. Three things have no identity link to
+the subject and are found by second searches anchored on the subject's own records, within the
+application's sources and regions but outside its subject filter (see search_api.entity_queries):
+household members (same 户号: name, relation, masked ID only), petitions that report the person by
+name and unit without an ID, and petitions that name a company (both as references only).
 """
 
 from __future__ import annotations
