@@ -281,3 +281,22 @@ def test_malformed_input_is_a_4xx_with_a_message_and_a_logged_refusal(
     assert "cards" not in response.json()
     new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
     assert [(e.kind, e.outcome) for e in new] == [("denial", "denied")]
+
+
+def test_under_a_subject_bound_application_cards_count_only_records_of_the_subjects(
+    world: World,
+) -> None:
+    plant = world.truth["patterns"]["official_spouse_company"]
+    code = plant["company_code"]
+    bound = file_application(
+        world.client, world.tokens, subjects=[{"kind": "credit_code", "value": code}]
+    )
+    official = world.get(bound, q=plant["official_name"], kind="person")
+    assert official.status_code == 200
+    assert person_card(official.json()["cards"], plant["official_id"]) is None
+    spouse = person_card(
+        world.get(bound, q=plant["spouse_name"]).json()["cards"], plant["spouse_id"]
+    )
+    assert spouse is not None
+    linked = [d for d in world.docs(persons=plant["spouse_id"]) if code in d.get("companies", [])]
+    assert spouse["total"] == len(linked) < len(world.docs(persons=plant["spouse_id"]))
