@@ -42,6 +42,60 @@ from graph.store import EdgeWriter, read_source
 
 log = structlog.get_logger(__name__)
 
+_ENVELOPE = ["source", "region_prefixes", "record_date"]
+# Only what extraction reads: prose, vectors and search fields stay on the engine.
+_FIELDS: dict[Source, list[str]] = {
+    Source.COMPANY: [*_ENVELOPE, "credit_code", "company_name", "legal_rep", "legal_rep_id"],
+    Source.SHAREHOLDER: [
+        *_ENVELOPE,
+        "credit_code",
+        "company_name",
+        "holder_name",
+        "holder_type",
+        "holder_id",
+        "share_percent",
+        "subscribed_capital",
+    ],
+    Source.COMPANY_OFFICER: [
+        *_ENVELOPE,
+        "credit_code",
+        "company_name",
+        "name",
+        "id_number",
+        "post",
+    ],
+    Source.PETITION: [
+        *_ENVELOPE,
+        "petition_no",
+        "registered_on",
+        "region_code",
+        "category",
+        "status",
+        "reported",
+    ],
+    Source.INSURED: [
+        *_ENVELOPE,
+        "id_number",
+        "name",
+        "employer_code",
+        "employer_name",
+        "insurance_type",
+        "insured_on",
+        "stopped_on",
+        "status",
+    ],
+    Source.PROPERTY: [
+        *_ENVELOPE,
+        "unit_no",
+        "owner_name",
+        "owner_id",
+        "co_ownership",
+        "share",
+        "location",
+        "registered_on",
+        "registration_type",
+    ],
+}
 _OFFICIAL_FIELDS = ["id_number", "name", "unit", "post", "region_code"]
 _HOUSEHOLD_FIELDS = [
     "id_number",
@@ -203,11 +257,13 @@ def build_graph(
             (Source.PETITION, petition_edges),
         )
         for source, extract in per_doc:
-            for doc_id, doc in read_source(client, alias(source)):
+            for doc_id, doc in read_source(client, alias(source), fields=_FIELDS[source]):
                 yield from direct(extract(doc_id, doc, normalise))
-        for rows in _grouped(read_source(client, alias(Source.INSURED), "id_number"), "id_number"):
+        insured = read_source(client, alias(Source.INSURED), "id_number", _FIELDS[Source.INSURED])
+        for rows in _grouped(insured, "id_number"):
             yield from direct(insured_edges(rows))
-        for rows in _grouped(read_source(client, alias(Source.PROPERTY), "unit_no"), "unit_no"):
+        owners = read_source(client, alias(Source.PROPERTY), "unit_no", _FIELDS[Source.PROPERTY])
+        for rows in _grouped(owners, "unit_no"):
             yield from direct(property_edges(rows))
         household = read_source(client, alias(Source.HOUSEHOLD), "household_no", _HOUSEHOLD_FIELDS)
         for rows in _grouped(household, "household_no"):
