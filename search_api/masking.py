@@ -2,7 +2,9 @@
 
 ID numbers keep their region (first 6) and last 4 characters, phone numbers their first 3 and last
 4; everything else in between becomes '*'. Only an application that grants unmasking sees them
-whole. Fields are chosen by their kind in the source definitions, not by guessing at values.
+whole. Fields are chosen by their kind in the source definitions, not by guessing at values; in
+prose fields (addresses, posts, unit names, petition text) numbers written into the text are found
+by their shape and masked the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from indexer.sources import Kind, SourceSpec
 
 MASK = "*"
 _ID_KINDS = frozenset({Kind.PERSON_ID, Kind.PARTY_ID})
+_PROSE_KINDS = frozenset({Kind.TEXT, Kind.LONG_TEXT, Kind.ORG_NAME})
 # Envelope fields that hold ID numbers.
 _ID_LISTS = ("persons",)
 
@@ -41,6 +44,8 @@ def _mask_field(kind: Kind, value: Any) -> Any:
         return mask_id(value)
     if kind is Kind.PHONE:
         return mask_phone(value)
+    if kind in _PROSE_KINDS:  # a number written into an address, a post or a petition's text
+        return mask_text(value)
     return value
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from search_api.masking import mask_id, mask_phone, mask_text, protect_identifiers
+from common.vocab import Source
+from indexer.sources import load_sources
+from search_api.masking import mask_id, mask_phone, mask_record, mask_text, protect_identifiers
 
 KEY = b"k" * 32
 
@@ -44,3 +46,17 @@ def test_mask_text_masks_numbers_inside_prose_and_keeps_the_rest() -> None:
 
 def test_mask_text_leaves_numbers_that_are_part_of_longer_ones() -> None:
     assert mask_text("流水号A4601061970010100161") == "流水号A4601061970010100161"
+
+
+def test_mask_record_masks_numbers_written_into_prose_fields() -> None:
+    spec = load_sources()[Source.PETITION]
+    record = {
+        "petition_no": "XF4620240000001",
+        "content": "反映某科长(身份证460106197001010016,手机13800001234)违规经商",
+        "reported": [{"name": "王某", "id_number": "460106197001010016", "post": "科长"}],
+    }
+    masked = mask_record(spec, record, unmask=False)
+    assert masked["content"] == "反映某科长(身份证460106********0016,手机138****1234)违规经商"
+    assert masked["reported"][0]["id_number"] == "460106********0016"
+    assert masked["petition_no"] == "XF4620240000001"
+    assert mask_record(spec, record, unmask=True) == record
