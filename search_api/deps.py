@@ -207,6 +207,14 @@ class GateKeeper:
         )
         return error
 
+    def refuse(self, error: DomainError, params: dict[str, Any]) -> DomainError:
+        """Log a refusal the route decided itself (a malformed query, say) as the authenticated
+        caller's denial, with what was asked pseudonymised; returns ``error`` for the route to
+        raise. The caller is authenticated first: without a valid token this is a logged 401."""
+        self._authenticated(self._db)
+        raw = self._request.headers.get(self.HEADER, "").strip()
+        return self._refuse(error, params, raw if raw.isdigit() else None)
+
     def admit(self, query: QueryRequest, params: dict[str, Any]) -> Admission:
         """Check, count and log (write-ahead) the request; raises a logged 4xx when refused."""
         now = datetime.now(UTC)

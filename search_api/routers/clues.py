@@ -25,10 +25,8 @@ from search_api.access import Access, access
 from search_api.deps import (
     Admission,
     Audit,
-    Database,
     Gate,
     Provider,
-    SettingsDep,
     client_ip,
     record,
     route_of,
@@ -128,12 +126,8 @@ def _params(
 
 @router.get("/clues", response_model=ClueSearchResponse, openapi_extra=access(Access.GOVERNED))
 def clue_search(
-    request: Request,
     gate: Gate,
     provider: Provider,
-    db: Database,
-    audit: Audit,
-    settings: SettingsDep,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
     region: list[RegionPrefix] | None = Query(default=None),  # noqa: B008
@@ -146,7 +140,7 @@ def clue_search(
 ) -> ClueSearchResponse:
     params = _params(q, sources, region, tier, category, date_from, date_to)
     params |= {"page_size": page_size, "offset": offset}
-    node = parse_or_refuse(q, request, db, audit, settings, params)
+    node = parse_or_refuse(q, gate, params)
     admission = gate.admit(
         QueryRequest(
             sources=frozenset(sources) if sources else None,
@@ -187,9 +181,7 @@ def export_clues(
     request: Request,
     gate: Gate,
     provider: Provider,
-    db: Database,
     audit: Audit,
-    settings: SettingsDep,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     format: LedgerFormat = LedgerFormat.CSV,
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
@@ -202,7 +194,7 @@ def export_clues(
 ) -> Response:
     params = _params(q, sources, region, tier, category, date_from, date_to)
     params |= {"format": str(format), "limit": limit}
-    node = parse_or_refuse(q, request, db, audit, settings, params)
+    node = parse_or_refuse(q, gate, params)
     admission = gate.admit(
         QueryRequest(
             sources=frozenset(sources) if sources else None,

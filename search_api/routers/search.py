@@ -11,7 +11,7 @@ from datetime import date
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from opensearchpy.exceptions import OpenSearchException
 from pydantic import BaseModel, StringConstraints
 
@@ -19,8 +19,8 @@ from common.vocab import Source, Tier
 from indexer.sources import load_sources
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import Audit, Database, Gate, Provider, SettingsDep, authenticate, deny
-from search_api.masking import mask_record, mask_text, protect_identifiers
+from search_api.deps import Gate, GateKeeper, Provider
+from search_api.masking import mask_record, mask_text
 from search_api.provider import EngineUnavailableError
 from search_api.query_syntax import Node, QuerySyntaxError, parse_query
 from search_api.search_queries import Facet, Filters, Sort, keyword_search_query
@@ -60,14 +60,7 @@ def simplifier() -> Callable[[str], str]:
     return lambda text: str(converter.convert(text))
 
 
-def parse_or_refuse(
-    text: str,
-    request: Request,
-    db: Database,
-    audit: Audit,
-    settings: SettingsDep,
-    params: dict[str, Any],
-) -> Node:
+def parse_or_refuse(text: str, gate: GateKeeper, params: dict[str, Any]) -> Node:
     """The parsed query; a refusal is logged as a denial of the authenticated caller (400).
 
     Parsing comes before the gate's admission, so a malformed query spends no quota and writes no
@@ -76,18 +69,7 @@ def parse_or_refuse(
     try:
         return parse_query(text)
     except QuerySyntaxError as exc:
-        user = authenticate(request, db, audit, settings)
-        key = settings.secret_key.get_secret_value().encode()
-        raw = request.headers.get("x-application-id", "").strip()
-        deny(
-            audit,
-            request,
-            user,
-            exc.detail,
-            application_id=raw if raw.isdigit() else None,
-            params=protect_identifiers(params, key),
-        )
-        raise
+        raise gate.refuse(exc, params) from None
 
 
 def mask_prose(value: Any) -> Any:
@@ -130,12 +112,8 @@ def facets_of(aggregations: dict[str, Any]) -> dict[str, list[FacetBucketRespons
 
 @router.get("/search", response_model=SearchResponse, openapi_extra=access(Access.GOVERNED))
 def keyword_search(
-    request: Request,
     gate: Gate,
     provider: Provider,
-    db: Database,
-    audit: Audit,
-    settings: SettingsDep,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
     region: list[RegionPrefix] | None = Query(default=None),  # noqa: B008
@@ -159,7 +137,7 @@ def keyword_search(
         "page_size": page_size,
         "offset": offset,
     }
-    node = parse_or_refuse(q, request, db, audit, settings, params)
+    node = parse_or_refuse(q, gate, params)
     admission = gate.admit(
         QueryRequest(
             sources=frozenset(sources) if sources else None,
