@@ -11,9 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from common.vocab import Source
-from indexer.sources import Kind, load_sources
+from indexer.sources import load_sources
 from search_api.entity_queries import Candidate, EntityKind, QueryType, match_label
-from search_api.masking import mask_id, mask_record, mask_text
+from search_api.masking import mask_id, mask_record
 
 # Short labels of the registries, as investigators name them.
 SOURCE_LABELS: dict[Source, str] = {
@@ -237,14 +237,10 @@ class PersonProfileResponse(BaseModel):
 
 
 def masked_record(hit: dict[str, Any], unmask: bool) -> RecordResponse:
-    """A record as a profile shows it: ID and phone fields masked by kind, numbers in prose too."""
+    """A record as a profile shows it: masked by ``mask_record`` (ID and phone fields by kind,
+    numbers written into prose by shape) unless the application unmasks."""
     source = Source(hit["_source"]["source"])
-    spec = load_sources()[source]
-    record = mask_record(spec, hit["_source"], unmask=unmask)
-    if not unmask:
-        for column in spec.columns:
-            if column.kind is Kind.LONG_TEXT and isinstance(record.get(column.field), str):
-                record[column.field] = mask_text(record[column.field])
+    record = mask_record(load_sources()[source], hit["_source"], unmask=unmask)
     return RecordResponse(id=hit["_id"], source=str(source), record=record)
 
 
