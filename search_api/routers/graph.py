@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from opensearchpy.exceptions import OpenSearchException
-from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 
 from graph.decisions import MatchDecision, create_decision_schema, record_decision
 from graph.export import Show, node_data, subgraph
@@ -37,11 +37,10 @@ from graph.neighbourhood import (
 )
 from graph.operations import linked_entities, path_between
 from graph.rank import Path
-from graph.resolve import Decision
 from graph.store import edges_alias
 from query_logs.applications import Subject, SubjectKind, parse_subject
 from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
-from query_logs.errors import NotFoundError
+from query_logs.errors import DomainError, NotFoundError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import (
@@ -56,6 +55,19 @@ from search_api.deps import (
     route_of,
 )
 from search_api.graph_queries import edge_scope, graph_key, node_shower, subject_node
+from search_api.graph_responses import (
+    DecisionRequest,
+    DecisionResponse,
+    GraphPathResponse,
+    LinkedEntityResponse,
+    LinkedResponse,
+    NodeResponse,
+    SubgraphResponse,
+    cut_responses,
+    expansion_fields,
+    path_response,
+    share_responses,
+)
 from search_api.masking import protect_identifiers
 from search_api.provider import EngineUnavailableError
 
@@ -74,136 +86,6 @@ class StartKind(StrEnum):
 Hops = Annotated[int, Query(ge=1, le=MAX_HOPS, description="hops from the subject (1-3)")]
 FanOut = Annotated[int, Query(ge=1, le=MAX_FAN_OUT, description="edges followed per node")]
 Kinds = Annotated[list[EdgeKind] | None, Query(description="edge kinds to follow (default: all)")]
-
-
-class NodeResponse(BaseModel):
-    key: str
-    kind: str
-    name: str | None
-    hop: int | None
-
-
-class ResolutionCandidateResponse(BaseModel):
-    key: str
-    score: float | None
-    evidence: list[str]
-
-
-class ResolutionResponse(BaseModel):
-    mention: str | None
-    status: str | None
-    score: float | None
-    method: str | None
-    evidence: list[str]
-    candidates: list[ResolutionCandidateResponse]
-
-
-class EdgeResponse(BaseModel):
-    id: str
-    kind: str
-    src: str
-    dst: str
-    label: str
-    label_back: str
-    strength: float
-    percent: float | None
-    post: str | None
-    relation: str | None
-    source: str
-    record_ids: list[str]
-    start_date: str | None
-    end_date: str | None
-    resolution: ResolutionResponse | None
-
-
-class StepResponse(BaseModel):
-    src: str
-    src_name: str | None
-    dst: str
-    dst_name: str | None
-    label: str
-    kind: str
-    source: str
-    record_ids: list[str]
-    start_date: str | None
-    end_date: str | None
-
-
-class PathResponse(BaseModel):
-    chain: str = Field(description="readable chain of labels, e.g. 配偶 → 股东(45%) → 法定代表人")
-    strength: float
-    steps: list[StepResponse]
-
-
-class ShareResponse(BaseModel):
-    key: str
-    name: str | None
-    effective_percent: float
-
-
-class LinkedEntityResponse(BaseModel):
-    key: str
-    kind: str
-    name: str | None
-    hops: int
-    score: float
-    edge_kinds: list[str]
-    paths: list[PathResponse]
-    holders: list[ShareResponse] = Field(description="largest effective holders (companies)")
-    holdings: list[ShareResponse] = Field(description="effective holdings (persons, companies)")
-
-
-class CutResponse(BaseModel):
-    key: str
-    name: str | None
-    hop: int
-    degree: int
-    kept: int
-
-
-class ExpansionResponse(BaseModel):
-    start: NodeResponse
-    hops: int
-    fan_out: int
-    nodes_reached: int
-    edges_pulled: int
-    cuts: list[CutResponse] = Field(description="nodes whose edges the fan-out cap cut")
-    node_budget_reached: bool
-
-
-class LinkedResponse(ExpansionResponse):
-    start_holdings: list[ShareResponse]
-    entities: list[LinkedEntityResponse]
-
-
-class SubgraphResponse(ExpansionResponse):
-    nodes: list[NodeResponse]
-    edges: list[EdgeResponse]
-
-
-class GraphPathResponse(BaseModel):
-    start: NodeResponse
-    end: NodeResponse
-    max_hops: int
-    found: bool
-    paths: list[PathResponse]
-    cuts: list[CutResponse]
-
-
-class DecisionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    candidate_id_number: str = Field(min_length=15, max_length=40)
-    decision: Decision
-    note: str | None = Field(default=None, max_length=500)
-
-
-class DecisionResponse(BaseModel):
-    mention: str
-    candidate: str
-    decision: Decision
-    decision_id: int
-    takes_effect: str
 
 
 def _subject(kind: StartKind, value: str) -> tuple[Subject, str]:
@@ -228,53 +110,40 @@ def _engine_failed(admission: Admission, exc: Exception) -> Exception:
     return EngineUnavailableError("the search engine did not answer")
 
 
-def _path(path: Path, hood: Neighbourhood, show: Show) -> PathResponse:
-    steps = [
-        StepResponse(
-            src=show(s.frm),
-            src_name=hood.names.get(s.frm),
-            dst=show(s.to),
-            dst_name=hood.names.get(s.to),
-            label=s.label,
-            kind=str(s.edge.kind),
-            source=s.edge.source,
-            record_ids=list(s.edge.record_ids),
-            start_date=s.edge.start_date,
-            end_date=s.edge.end_date,
-        )
-        for s in path.steps
-    ]
-    return PathResponse(chain=path.chain, strength=path.strength, steps=steps)
+def _note(
+    request: Request,
+    audit: Audit,
+    settings: SettingsDep,
+    admission: Admission,
+    kind: AuditKind,
+    params: dict[str, Any],
+    detail: dict[str, Any],
+    hit_count: int | None = None,
+) -> None:
+    """A log entry besides the gate's pair (an export, an analyst's decision), numbers
+    pseudonymised as the gate does."""
+    key = settings.secret_key.get_secret_value().encode()
+    record(
+        audit,
+        request,
+        AuditEntryIn(
+            kind=kind,
+            actor=admission.user.username,
+            actor_role=",".join(sorted(admission.user.roles)),
+            source_ip=client_ip(request),
+            route=route_of(request),
+            application_id=str(admission.application.id),
+            case_id=admission.application.case_no,
+            outcome=AuditOutcome.OK,
+            hit_count=hit_count,
+            params=protect_identifiers(params, key),
+            detail=detail,
+        ),
+    )
 
 
-def _cuts(hood: Neighbourhood, show: Show) -> list[CutResponse]:
-    return [
-        CutResponse(
-            key=show(c.node), name=hood.names.get(c.node), hop=c.hop, degree=c.degree, kept=c.kept
-        )
-        for c in hood.cuts
-    ]
-
-
-def _expansion(hood: Neighbourhood, show: Show) -> dict[str, Any]:
-    return {
-        "start": NodeResponse(**node_data(hood, hood.start, show)),
-        "hops": hood.hops,
-        "fan_out": hood.fan_out,
-        "nodes_reached": len(hood.distance) - 1,
-        "edges_pulled": len(hood.edges),
-        "cuts": _cuts(hood, show),
-        "node_budget_reached": hood.node_budget_reached,
-    }
-
-
-def _shares(
-    pairs: Iterable[tuple[str, float]], hood: Neighbourhood, show: Show
-) -> list[ShareResponse]:
-    return [
-        ShareResponse(key=show(n), name=hood.names.get(n), effective_percent=round(f * 100, 4))
-        for n, f in pairs
-    ]
+class StoreUnavailableError(DomainError):
+    status: ClassVar[int] = 503
 
 
 def _record_ids(paths: Iterable[Path]) -> list[str]:
@@ -323,16 +192,16 @@ def linked(
             hops=e.hops,
             score=e.score,
             edge_kinds=list(e.edge_kinds),
-            paths=[_path(p, hood, show) for p in e.paths],
-            holders=_shares(result.holders_of(e.node), hood, show),
-            holdings=_shares(result.holdings_of(e.node), hood, show),
+            paths=[path_response(p, hood, show) for p in e.paths],
+            holders=share_responses(result.holders_of(e.node), hood, show),
+            holdings=share_responses(result.holdings_of(e.node), hood, show),
         )
         for e in result.linked
     ]
     admission.complete(len(entities), _record_ids(p for e in result.linked for p in e.paths))
     return LinkedResponse(
-        **_expansion(hood, show),
-        start_holdings=_shares(result.holdings_of(start), hood, show),
+        **expansion_fields(hood, show),
+        start_holdings=share_responses(result.holdings_of(start), hood, show),
         entities=entities,
     )
 
@@ -376,7 +245,9 @@ def subgraph_json(
     show = _show(settings, admission)
     data = subgraph(hood, show)
     admission.complete(len(data["nodes"]), _edge_records(hood))
-    return SubgraphResponse(**_expansion(hood, show), nodes=data["nodes"], edges=data["edges"])
+    return SubgraphResponse(
+        **expansion_fields(hood, show), nodes=data["nodes"], edges=data["edges"]
+    )
 
 
 @router.get(
@@ -405,27 +276,15 @@ def graphml_export(
     hood = _pull(provider, admission, start, hops, fan_out, kinds)
     body = to_graphml(hood, _show(settings, admission))
     admission.complete(len(hood.distance), _edge_records(hood))
-    key = settings.secret_key.get_secret_value().encode()
-    record(
-        audit,
+    _note(
         request,
-        AuditEntryIn(
-            kind=AuditKind.EXPORT,
-            actor=admission.user.username,
-            actor_role=",".join(sorted(admission.user.roles)),
-            source_ip=client_ip(request),
-            route=route_of(request),
-            application_id=str(admission.application.id),
-            case_id=admission.application.case_no,
-            outcome=AuditOutcome.OK,
-            hit_count=len(hood.distance),
-            params=protect_identifiers(params, key),
-            detail={
-                "format": "graphml",
-                "request_seq": admission.request_seq,
-                "edges": len(hood.edges),
-            },
-        ),
+        audit,
+        settings,
+        admission,
+        AuditKind.EXPORT,
+        params,
+        {"format": "graphml", "request_seq": admission.request_seq, "edges": len(hood.edges)},
+        hit_count=len(hood.distance),
     )
     return Response(
         content=body,
@@ -471,8 +330,8 @@ def graph_path(
         end=NodeResponse(**node_data(hood, b, show)),
         max_hops=hops,
         found=bool(paths),
-        paths=[_path(p, hood, show) for p in paths],
-        cuts=_cuts(hood, show),
+        paths=[path_response(p, hood, show) for p in paths],
+        cuts=cut_responses(hood, show),
     )
 
 
@@ -516,27 +375,19 @@ def decide_match(
         admission.complete(0, [])
         raise NotFoundError("no such mention within the application's scope")
     candidate = subject_node(subject)
-    key = settings.secret_key.get_secret_value().encode()
-    record(
-        audit,
+    # write-ahead: the decision is logged before it is stored
+    _note(
         request,
-        AuditEntryIn(
-            kind=AuditKind.ADMIN_ACTION,
-            actor=admission.user.username,
-            actor_role=",".join(sorted(admission.user.roles)),
-            source_ip=client_ip(request),
-            route=route_of(request),
-            application_id=str(admission.application.id),
-            case_id=admission.application.case_no,
-            outcome=AuditOutcome.OK,
-            params=protect_identifiers(params, key),
-            detail={"action": "graph_match_decision", "request_seq": admission.request_seq},
-        ),
+        audit,
+        settings,
+        admission,
+        AuditKind.ADMIN_ACTION,
+        params,
+        {"action": "graph_match_decision", "request_seq": admission.request_seq},
     )
-    create_decision_schema(db)
-    decision_id = record_decision(
-        db,
-        MatchDecision(
+    try:
+        create_decision_schema(db)
+        decision = MatchDecision(
             mention,
             candidate,
             body.decision,
@@ -544,8 +395,11 @@ def decide_match(
             admission.application.id,
             body.note,
             datetime.now(UTC),
-        ),
-    )
+        )
+        decision_id = record_decision(db, decision)
+    except SQLAlchemyError as exc:
+        admission.fail(type(exc).__name__)
+        raise StoreUnavailableError("the decision could not be stored") from exc
     admission.complete(len(edges), edges)
     return DecisionResponse(
         mention=mention,

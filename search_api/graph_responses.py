@@ -1,0 +1,196 @@
+"""Wire models of the graph routes, and the converters from graph results to them.
+
+Every node id goes through the route's ``show`` (search_api.graph_queries.node_shower), so a
+person's number is masked unless the application grants unmasking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.export import Show, node_data
+from graph.neighbourhood import Neighbourhood
+from graph.rank import Path
+from graph.resolve import Decision
+
+
+class NodeResponse(BaseModel):
+    key: str
+    kind: str
+    name: str | None
+    hop: int | None
+
+
+class ResolutionCandidateResponse(BaseModel):
+    key: str
+    score: float | None
+    evidence: list[str]
+
+
+class ResolutionResponse(BaseModel):
+    mention: str | None
+    status: str | None
+    score: float | None
+    method: str | None
+    evidence: list[str]
+    candidates: list[ResolutionCandidateResponse]
+
+
+class EdgeResponse(BaseModel):
+    id: str
+    kind: str
+    src: str
+    dst: str
+    label: str
+    label_back: str
+    strength: float
+    percent: float | None
+    post: str | None
+    relation: str | None
+    source: str
+    record_ids: list[str]
+    start_date: str | None
+    end_date: str | None
+    resolution: ResolutionResponse | None
+
+
+class StepResponse(BaseModel):
+    src: str
+    src_name: str | None
+    dst: str
+    dst_name: str | None
+    label: str
+    kind: str
+    source: str
+    record_ids: list[str]
+    start_date: str | None
+    end_date: str | None
+
+
+class PathResponse(BaseModel):
+    chain: str = Field(description="readable chain of labels, e.g. 配偶 → 股东(45%) → 法定代表人")
+    strength: float
+    steps: list[StepResponse]
+
+
+class ShareResponse(BaseModel):
+    key: str
+    name: str | None
+    effective_percent: float
+
+
+class LinkedEntityResponse(BaseModel):
+    key: str
+    kind: str
+    name: str | None
+    hops: int
+    score: float
+    edge_kinds: list[str]
+    paths: list[PathResponse]
+    holders: list[ShareResponse] = Field(description="largest effective holders (companies)")
+    holdings: list[ShareResponse] = Field(description="effective holdings (persons, companies)")
+
+
+class CutResponse(BaseModel):
+    key: str
+    name: str | None
+    hop: int
+    degree: int
+    kept: int
+
+
+class ExpansionResponse(BaseModel):
+    start: NodeResponse
+    hops: int
+    fan_out: int
+    nodes_reached: int
+    edges_pulled: int
+    cuts: list[CutResponse] = Field(description="nodes whose edges the fan-out cap cut")
+    node_budget_reached: bool
+
+
+class LinkedResponse(ExpansionResponse):
+    start_holdings: list[ShareResponse]
+    entities: list[LinkedEntityResponse]
+
+
+class SubgraphResponse(ExpansionResponse):
+    nodes: list[NodeResponse]
+    edges: list[EdgeResponse]
+
+
+class GraphPathResponse(BaseModel):
+    start: NodeResponse
+    end: NodeResponse
+    max_hops: int
+    found: bool
+    paths: list[PathResponse]
+    cuts: list[CutResponse]
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    candidate_id_number: str = Field(min_length=15, max_length=40)
+    decision: Decision
+    note: str | None = Field(default=None, max_length=500)
+
+
+class DecisionResponse(BaseModel):
+    mention: str
+    candidate: str
+    decision: Decision
+    decision_id: int
+    takes_effect: str
+
+
+def path_response(path: Path, hood: Neighbourhood, show: Show) -> PathResponse:
+    steps = [
+        StepResponse(
+            src=show(s.frm),
+            src_name=hood.names.get(s.frm),
+            dst=show(s.to),
+            dst_name=hood.names.get(s.to),
+            label=s.label,
+            kind=str(s.edge.kind),
+            source=s.edge.source,
+            record_ids=list(s.edge.record_ids),
+            start_date=s.edge.start_date,
+            end_date=s.edge.end_date,
+        )
+        for s in path.steps
+    ]
+    return PathResponse(chain=path.chain, strength=path.strength, steps=steps)
+
+
+def cut_responses(hood: Neighbourhood, show: Show) -> list[CutResponse]:
+    return [
+        CutResponse(
+            key=show(c.node), name=hood.names.get(c.node), hop=c.hop, degree=c.degree, kept=c.kept
+        )
+        for c in hood.cuts
+    ]
+
+
+def expansion_fields(hood: Neighbourhood, show: Show) -> dict[str, Any]:
+    return {
+        "start": NodeResponse(**node_data(hood, hood.start, show)),
+        "hops": hood.hops,
+        "fan_out": hood.fan_out,
+        "nodes_reached": len(hood.distance) - 1,
+        "edges_pulled": len(hood.edges),
+        "cuts": cut_responses(hood, show),
+        "node_budget_reached": hood.node_budget_reached,
+    }
+
+
+def share_responses(
+    pairs: Iterable[tuple[str, float]], hood: Neighbourhood, show: Show
+) -> list[ShareResponse]:
+    return [
+        ShareResponse(key=show(n), name=hood.names.get(n), effective_percent=round(f * 100, 4))
+        for n, f in pairs
+    ]
