@@ -6,8 +6,12 @@ the integration tests run the same functions against the edges index.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
+import networkx as nx
+
+from graph.export import graphml, subgraph
 from graph.model import EdgeKind
 from graph.neighbourhood import LinkEdge, expand
 from graph.operations import linked_entities, path_between
@@ -120,3 +124,15 @@ def test_path_between_two_subjects_meets_in_the_middle() -> None:
     ]
     _, none = path_between(MemoryEdges(WORLD), "p:official", "c:sub", 2, 50, 3)
     assert none == []
+
+
+def test_graphml_reads_back_with_keys_shown_through_the_callers_function() -> None:
+    hood = expand(MemoryEdges(WORLD[:5]), "p:official", 3, fan_out=50)
+    shown = graphml(hood, lambda node: node.upper())
+    graph = nx.read_graphml(io.BytesIO(shown.encode()))
+    assert set(graph.nodes) == {n.upper() for n in hood.distance}
+    assert graph.number_of_edges() == 5
+    assert graph.nodes["P:SPOUSE"]["hop"] == 1
+    data = subgraph(hood, lambda node: node.upper())
+    assert data["nodes"][0]["key"] == "P:OFFICIAL"  # the start first (hop 0)
+    assert {e["record_ids"][0] for e in data["edges"]} == {"r1", "r2", "r3", "r4", "r5"}
