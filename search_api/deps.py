@@ -24,8 +24,11 @@ from common.settings import Settings
 from query_logs.applications import (
     Application,
     ApplicationNotFoundError,
+    Subject,
+    SubjectKind,
     consume_query_in,
     get_application,
+    parse_subject,
 )
 from query_logs.audit import (
     AuditEntry,
@@ -38,7 +41,7 @@ from query_logs.audit import (
 from query_logs.auth import TokenError, decode_token
 from query_logs.auth import current_user as current_account
 from query_logs.db import Bind
-from query_logs.errors import DomainError, NotAuthenticatedError
+from query_logs.errors import DomainError, InvalidInputError, NotAuthenticatedError
 from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
 from query_logs.grants import active_grant_regions
 from query_logs.users import User
@@ -214,6 +217,14 @@ class GateKeeper:
         self._authenticated(self._db)
         raw = self._request.headers.get(self.HEADER, "").strip()
         return self._refuse(error, params, raw if raw.isdigit() else None)
+
+    def subject(self, kind: SubjectKind, value: str) -> Subject:
+        """The subject a subject-bound route names, validated; malformed input is a logged
+        refusal (422) whose log entry and message name the field, never what was typed."""
+        try:
+            return parse_subject(kind, value)
+        except InvalidInputError as exc:
+            raise self.refuse(exc, {"invalid": [str(kind)]}) from None
 
     def admit(self, query: QueryRequest, params: dict[str, Any]) -> Admission:
         """Check, count and log (write-ahead) the request; raises a logged 4xx when refused."""

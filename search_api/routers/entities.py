@@ -10,14 +10,14 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from opensearchpy.exceptions import OpenSearchException
 
 from common.vocab import Source
 from query_logs.errors import InvalidInputError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import Admission, Audit, Gate, Provider, deny
+from search_api.deps import Admission, Gate, GateKeeper, Provider
 from search_api.entity_queries import (
     DEFAULT_CARDS,
     MAX_CARDS,
@@ -64,27 +64,24 @@ def search_in_scope(
     return result
 
 
-def _parse(request: Request, audit: Audit, q: str, kind: EntityKind) -> EntityQuery:
+def _parse(gate: GateKeeper, q: str, kind: EntityKind) -> EntityQuery:
     try:
         return parse_entity_query(q, kind, simplifier())
     except InvalidInputError as exc:  # a refusal like any other on a governed route: logged
-        deny(audit, request, None, f"invalid query: {exc.detail}", params={"invalid": ["q"]})
-        raise
+        raise gate.refuse(exc, {"invalid": ["q"]}) from None
 
 
 @router.get("/entities", response_model=EntitySearchResponse,
             openapi_extra=access(Access.GOVERNED))  # fmt: skip
 def search_entities(
-    request: Request,
     gate: Gate,
     provider: Provider,
-    audit: Audit,
     q: str = Query(min_length=1, max_length=MAX_QUERY_CHARS,
                    description="ID number, 统一社会信用代码, phone, name or its pinyin"),
     kind: EntityKind = EntityKind.AUTO,
     limit: int = Query(default=DEFAULT_CARDS, ge=1, le=MAX_CARDS),
 ) -> EntitySearchResponse:  # fmt: skip
-    query = _parse(request, audit, q, kind)
+    query = _parse(gate, q, kind)
     admission = gate.admit(
         QueryRequest(page_size=limit),
         {"q": q, "query_type": str(query.type), "kind": str(kind), "limit": limit},

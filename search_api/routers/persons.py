@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from common.vocab import Source
 from indexer.sources import load_sources
-from query_logs.applications import SubjectKind, parse_subject
+from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Gate, Provider
@@ -42,7 +42,7 @@ def person_records(
     page_size: int = Query(default=20, ge=1, le=100),
     offset: int = Query(default=0, ge=0, le=10_000),
 ) -> RecordsResponse:
-    subject = parse_subject(SubjectKind.PERSON, id_number)
+    subject = gate.subject(SubjectKind.PERSON, id_number)
     admission = gate.admit(
         QueryRequest(
             sources=frozenset(sources) if sources else None,

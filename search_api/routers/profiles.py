@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from opensearchpy.exceptions import OpenSearchException
 
 from common.vocab import Source
-from query_logs.applications import Subject, SubjectKind, parse_subject
-from query_logs.errors import InvalidInputError
+from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import Admission, Audit, Gate, Provider, deny
+from search_api.deps import Admission, Gate, Provider
 from search_api.entity_queries import (
     DEFAULT_PER_SOURCE,
     MAX_PER_SOURCE,
@@ -47,15 +46,6 @@ from search_api.queries import MAX_HOUSEHOLD_MEMBERS
 from search_api.routers.entities import search_in_scope
 
 router = APIRouter(tags=["profiles"])
-
-
-def subject_of(request: Request, audit: Audit, kind: SubjectKind, value: str) -> Subject:
-    """The validated subject; malformed input is a logged refusal (422, never echoed)."""
-    try:
-        return parse_subject(kind, value)
-    except InvalidInputError as exc:
-        deny(audit, request, None, f"invalid subject: {exc.detail}", params={"invalid": ["path"]})
-        raise
 
 
 def search_sources(
@@ -86,13 +76,11 @@ def _record_ids(answers: list[tuple[Source, dict[str, Any]]]) -> list[str]:
             openapi_extra=access(Access.GOVERNED))  # fmt: skip
 def person_profile_route(
     id_number: str,
-    request: Request,
     gate: Gate,
     provider: Provider,
-    audit: Audit,
     per_source: int = Query(default=DEFAULT_PER_SOURCE, ge=1, le=MAX_PER_SOURCE),
 ) -> PersonProfileResponse:
-    subject = subject_of(request, audit, SubjectKind.PERSON, id_number)
+    subject = gate.subject(SubjectKind.PERSON, id_number)
     admission = gate.admit(
         QueryRequest(subjects=(subject,), page_size=per_source),
         {"id_number": subject.value, "per_source": per_source},
@@ -131,13 +119,11 @@ def person_profile_route(
             openapi_extra=access(Access.GOVERNED))  # fmt: skip
 def company_profile_route(
     credit_code: str,
-    request: Request,
     gate: Gate,
     provider: Provider,
-    audit: Audit,
     per_source: int = Query(default=DEFAULT_PER_SOURCE, ge=1, le=MAX_PER_SOURCE),
 ) -> CompanyProfileResponse:
-    subject = subject_of(request, audit, SubjectKind.COMPANY, credit_code)
+    subject = gate.subject(SubjectKind.COMPANY, credit_code)
     admission = gate.admit(
         QueryRequest(subjects=(subject,), page_size=per_source),
         {"credit_code": subject.value, "per_source": per_source},
