@@ -22,7 +22,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from functools import partial
+from functools import cache, partial
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -251,6 +251,15 @@ def build_text_analyzer(
     )
     analyzer.add_words(user_words)
     return analyzer
+
+
+@cache
+def simplifier() -> Callable[[str], str]:
+    """OpenCC t2s for query text, built on first use (not at import): the converter and shortcut
+    the ingest's analyzer applies to names and text (`TextAnalyzer.simplified`)."""
+    import opencc
+
+    return _Simplifier(opencc.OpenCC("t2s"), _read_traditional_chars())
 
 
 def _user_word_parts(words: Iterable[str], normalise: Callable[[str], str]) -> set[str]:

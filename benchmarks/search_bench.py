@@ -37,6 +37,7 @@ import httpx
 from harness import Server, interleave, percentiles
 from opensearchpy import OpenSearch
 
+from analyzers.chinese import simplifier
 from analyzers.ids import normalise_person_id
 from common.logs import configure_logging
 from common.settings import Settings
@@ -65,7 +66,6 @@ from search_api.profiles import household_numbers
 from search_api.provider import OpenSearchProvider
 from search_api.queries import MAX_HOUSEHOLD_MEMBERS
 from search_api.query_syntax import parse_query
-from search_api.routers.search import simplifier
 from search_api.search_queries import Filters, Sort, keyword_search_query
 
 PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious benchmark accounts

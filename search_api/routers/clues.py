@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from opensearchpy.exceptions import OpenSearchException
 from pydantic import BaseModel
 
+from analyzers.chinese import simplifier
 from common.vocab import Source, Tier
 from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome, digest_record_ids
 from query_logs.gate import RESULT_WINDOW_CAP, QueryRequest
@@ -45,7 +46,6 @@ from search_api.routers.search import (
     SearchHitResponse,
     masked_hit,
     parse_or_refuse,
-    simplifier,
 )
 from search_api.search_queries import Filters, clue_search_query
 

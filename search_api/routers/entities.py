@@ -6,13 +6,12 @@ records' entity keys, then one card per key. The outcome entry logs the entity k
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Query
 from opensearchpy.exceptions import OpenSearchException
 
+from analyzers.chinese import simplifier
 from common.vocab import Source
 from query_logs.errors import InvalidInputError
 from query_logs.gate import QueryRequest
@@ -33,15 +32,6 @@ from search_api.profiles import EntitySearchResponse, read_cards
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 
 router = APIRouter(tags=["entities"])
-
-
-@cache
-def simplifier() -> Callable[[str], str]:
-    """OpenCC traditional -> simplified, as the ingest applies it to names (built on first use)."""
-    import opencc
-
-    convert: Callable[[str], str] = opencc.OpenCC("t2s").convert
-    return convert
 
 
 def search_in_scope(

@@ -6,15 +6,14 @@ request; a refused query is logged as a denial with what was asked, then answere
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from opensearchpy.exceptions import OpenSearchException
 from pydantic import BaseModel, StringConstraints
 
+from analyzers.chinese import simplifier
 from common.vocab import Source, Tier
 from indexer.sources import load_sources
 from query_logs.gate import QueryRequest
@@ -49,15 +48,6 @@ class SearchResponse(BaseModel):
     total: int
     hits: list[SearchHitResponse]
     facets: dict[str, list[FacetBucketResponse]]
-
-
-@cache
-def simplifier() -> Callable[[str], str]:
-    """OpenCC t2s, built on the first query (not at import): a traditional query finds both."""
-    import opencc
-
-    converter = opencc.OpenCC("t2s")
-    return lambda text: str(converter.convert(text))
 
 
 def parse_or_refuse(text: str, gate: GateKeeper, params: dict[str, Any]) -> Node:

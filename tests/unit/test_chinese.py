@@ -279,3 +279,11 @@ def test_import_loads_no_dictionary() -> None:
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_query_simplifier_converts_like_the_ingest() -> None:
+    from analyzers.chinese import simplifier
+
+    assert simplifier()("陳建國") == "陈建国"
+    assert simplifier()("陈建国 粮食购销") == "陈建国 粮食购销"
+    assert simplifier() is simplifier()  # built once
