@@ -87,13 +87,20 @@ class IndexSink:
         alias = self.alias(spec)
         if self._client.indices.exists_alias(name=alias):
             index = str(next(iter(self._client.indices.get_alias(name=alias))))
-            # Fields added to a source since the index was made (a petition's content_vector)
-            # are added to it; a changed field type is refused by the engine: reload instead.
-            self._client.indices.put_mapping(index=index, body=source_mapping(spec))
+            self._add_new_fields(spec, index)
             return index
         index = self.create_index(spec)
         self._client.indices.put_alias(index=index, name=alias)
         return index
+
+    def _add_new_fields(self, spec: SourceSpec, index: str) -> None:
+        """Add the fields a source gained since ``index`` was made (a petition's vector field):
+        a strict mapping would refuse documents carrying them. Changed fields need a reload."""
+        mapping = self._client.indices.get_mapping(index=index)[index]["mappings"]
+        have = mapping.get("properties", {})
+        wanted = source_mapping(spec)["properties"]
+        if missing := {name: field for name, field in wanted.items() if name not in have}:
+            self._client.indices.put_mapping(index=index, body={"properties": missing})
 
     def create_index(self, spec: SourceSpec) -> str:
         """A new, empty index for ``spec`` (not yet behind the alias)."""
