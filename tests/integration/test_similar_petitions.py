@@ -28,11 +28,14 @@ from opensearchpy.helpers import scan
 
 from analyzers.embeddings import decode_vector, shared_embedder
 from analyzers.ids import id_check_char
+from analyzers.index_settings import index_settings
 from common.settings import Settings
 from common.vocab import Source
 from indexer.context import ingest_context
 from indexer.demo_data import TRUTH_FILE, write_demo_drop
+from indexer.mapping import source_mapping
 from indexer.pipeline import IngestReport, ingest_drop
+from indexer.sources import load_sources
 from indexer.tasks import ingest_queue, run_queued_ingest
 from indexer.vectors import VECTOR_FIELD
 from query_logs.roles import Role
@@ -108,6 +111,7 @@ class World:
     app_id: int  # petitions in 4601
     narrow_id: int  # petitions in 460106 only
     no_petitions_id: int  # households only
+    subject_id: int  # petitions in 4601 linked to REPORTED_A only
 
     def get(self, url: str, app_id: int | None = None, **params: Any) -> Any:
         headers = bearer(self.tokens, "inv", self.app_id if app_id is None else app_id)
@@ -160,6 +164,7 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
             client, local, truth, tokens, planted,
             _application(client, tokens), _application(client, tokens, regions=["460106"]),
             _application(client, tokens, sources=["household"]),
+            _application(client, tokens, subjects=[{"kind": "person_id", "value": REPORTED_A}]),
         )  # fmt: skip
 
 
@@ -208,6 +213,25 @@ def test_reingest_with_vectors_is_idempotent(world: World, os_client: OpenSearch
     assert _petitions(os_client, world.settings) == before
 
 
+def test_an_index_made_before_vectors_gains_the_field_at_ingest(
+    world: World, os_client: OpenSearch, tmp_path: Path
+) -> None:
+    local = world.settings.model_copy(
+        update={"index_prefix": f"{world.settings.index_prefix}-old", "state_dir": tmp_path}
+    )
+    mapping = source_mapping(load_sources()[Source.PETITION])
+    del mapping["properties"][VECTOR_FIELD]
+    alias = f"{local.index_prefix}-{Source.PETITION}"
+    body = {"settings": index_settings(), "mappings": mapping}
+    os_client.indices.create(index=f"{alias}-before-vectors", body=body)
+    os_client.indices.put_alias(index=f"{alias}-before-vectors", name=alias)
+    report = _ingest(local, tmp_path, world.planted_drop)
+    assert report.by_source()["petition"]["indexed"] == len(PLANTED)
+    docs = _petitions(os_client, local)
+    assert len(docs) == len(PLANTED)
+    assert all(decode_vector(doc[VECTOR_FIELD]) is not None for doc in docs.values())
+
+
 # --- more like this petition ---------------------------------------------------------------------
 
 
@@ -235,6 +259,17 @@ def test_a_narrower_application_sees_only_its_county(world: World) -> None:
     body = _similar(world, "XFPL0000001", world.narrow_id, page_size=50).json()
     assert body["results"], body
     assert {r["record"]["region_code"][:6] for r in body["results"]} == {"460106"}
+
+
+def test_a_subject_bound_application_sees_only_its_subjects_petitions(world: World) -> None:
+    body = _similar(world, "XFPL0000001", world.subject_id, page_size=50).json()
+    # XFPL0000004 repeats the matter but names nobody by ID: it is not linked to the subject.
+    assert {r["petition_no"] for r in body["results"]} == {"XFPL0000002", "XFPL0000003"}
+    groups = world.get("/petitions/groups", world.subject_id).json()["groups"]
+    assert [g["petition_numbers"] for g in groups] == [["XFPL0000001", "XFPL0000002",
+                                                        "XFPL0000003"]]  # fmt: skip
+    response = _similar(world, "XFPL0000004", world.subject_id)
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -346,6 +381,7 @@ def test_no_complainant_value_appears_in_any_response(world: World) -> None:
         ("/petitions/search", {"q": "粮" * 2000}),  # ~18 KB once URL-encoded
         ("/petitions/search", {"q": "粮食\x00购销"}),
         ("/petitions/search", {"q": "粮食", "vector_weight": "2"}),
+        ("/petitions/search", {"q": "粮食", "vector_weight": "nan", "hybrid": "true"}),
         ("/petitions/search", {"q": "粮食", "page_size": "0"}),
         ("/petitions/search", {"q": "粮食", "offset": "99999"}),
         ("/petitions/search", {"q": "粮食", "hybrid": "maybe"}),
