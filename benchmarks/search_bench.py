@@ -53,14 +53,16 @@ from query_logs.roles import Role
 from query_logs.users import add_user, create_user_schema, get_user
 from search_api.entity_queries import (
     DEFAULT_CARDS,
-    DEFAULT_PER_SOURCE,
     EntityKind,
     candidates_query,
     cards_query,
-    household_members_search,
-    linked_records_searches,
     parse_entity_query,
     read_candidates,
+)
+from search_api.profile_queries import (
+    DEFAULT_PER_SOURCE,
+    household_members_search,
+    linked_records_searches,
 )
 from search_api.profiles import household_numbers
 from search_api.provider import OpenSearchProvider

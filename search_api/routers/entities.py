@@ -16,6 +16,7 @@ from common.vocab import Source
 from query_logs.errors import InvalidInputError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
+from search_api.cards import EntitySearchResponse, read_cards
 from search_api.deps import Admission, Gate, GateKeeper, Provider
 from search_api.entity_queries import (
     DEFAULT_CARDS,
@@ -28,7 +29,6 @@ from search_api.entity_queries import (
     parse_entity_query,
     read_candidates,
 )
-from search_api.profiles import EntitySearchResponse, read_cards
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 
 router = APIRouter(tags=["entities"])

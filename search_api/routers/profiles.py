@@ -20,7 +20,7 @@ from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Admission, Gate, Provider
-from search_api.entity_queries import (
+from search_api.profile_queries import (
     DEFAULT_PER_SOURCE,
     MAX_PER_SOURCE,
     household_members_search,

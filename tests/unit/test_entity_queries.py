@@ -12,6 +12,7 @@ from common.vocab import Source
 from query_logs.applications import Subject, SubjectKind
 from query_logs.errors import InvalidInputError
 from query_logs.gate import Scope
+from search_api.cards import read_cards
 from search_api.entity_queries import (
     SCORE_EXACT,
     SCORE_NODOT,
@@ -21,15 +22,17 @@ from search_api.entity_queries import (
     QueryType,
     candidates_query,
     cards_query,
-    household_members_search,
-    linked_records_searches,
     match_label,
     parse_entity_query,
-    person_mentions_search,
-    petition_references_search,
     read_candidates,
 )
-from search_api.profiles import company_profile, masked_record, read_cards
+from search_api.profile_queries import (
+    household_members_search,
+    linked_records_searches,
+    person_mentions_search,
+    petition_references_search,
+)
+from search_api.profiles import company_profile, masked_record
 from search_api.queries import scope_filters
 
 BODY = "46010619730719780"
