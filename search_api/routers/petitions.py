@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query
 from opensearchpy.exceptions import OpenSearchException
 from pydantic import BaseModel
 
+from analyzers.chinese import simplifier
 from analyzers.embeddings import Embedder, EmbeddingModelError, Vector, shared_embedder
 from common.settings import Settings
 from common.vocab import Source
@@ -168,15 +169,17 @@ def search_petitions(
               "page_size": page_size, "offset": offset}  # fmt: skip
     admission = _admit(gate, page_size, offset, params)
     scope = admission.scope
+    # Documents hold every text simplified (all_text) and were embedded simplified: so is q.
+    text = simplifier()(q)
     if hybrid:  # rerank a window of candidates, then page inside it
         window = max(SIMILAR_CANDIDATES, offset + page_size)
-        result = _search(provider, admission, petition_search_query(scope, q, window))
+        result = _search(provider, admission, petition_search_query(scope, text, window))
         candidates = [candidate_from_hit(h) for h in result["hits"]["hits"]]
-        query = _query_vector(settings, q, admission)
+        query = _query_vector(settings, text, admission)
         ranked = rank_hybrid(query, candidates, vector_weight)[offset : offset + page_size]
         ranking = Ranking.HYBRID if query is not None else Ranking.KEYWORD
     else:
-        body = petition_search_query(scope, q, page_size, offset)
+        body = petition_search_query(scope, text, page_size, offset)
         result = _search(provider, admission, body)
         hits = result["hits"]["hits"]
         ranked = [Ranked(c, c.keyword_score, None) for c in map(candidate_from_hit, hits)]
@@ -203,7 +206,8 @@ def petition_groups(
     limit = settings.petition_group_threshold if threshold is None else threshold
     params = {"q": q, "threshold": limit, "page_size": page_size}
     admission = _admit(gate, page_size, 0, params)
-    result = _search(provider, admission, group_candidates_query(admission.scope, q))
+    text = simplifier()(q) if q else None
+    result = _search(provider, admission, group_candidates_query(admission.scope, text))
     candidates = [candidate_from_hit(h) for h in result["hits"]["hits"]]
     groups = group_repeats(candidates, limit)[:page_size]
     total = int(result["hits"]["total"]["value"])
