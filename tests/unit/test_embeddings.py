@@ -178,3 +178,15 @@ def test_vectors_keep_order_pass_rejects_and_keep_json_text(
 def test_only_the_petition_mapping_has_a_vector_field(source: Source) -> None:
     properties = source_mapping(SPECS[source])["properties"]
     assert (VECTOR_FIELD in properties) == (source is Source.PETITION)
+
+
+def test_the_default_model_is_the_packaged_one_and_a_path_can_be_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packaged = Settings().effective_embedding_model_path
+    assert (packaged / "modules.json").is_file()
+    monkeypatch.setenv("XIANSUO_EMBEDDING_MODEL_PATH", str(tmp_path / "bge-small-zh-v1.5"))
+    monkeypatch.setenv("XIANSUO_EMBEDDING_THREADS", "2")
+    configured = Settings()
+    assert configured.effective_embedding_model_path == tmp_path / "bge-small-zh-v1.5"
+    assert configured.embedding_threads == 2
