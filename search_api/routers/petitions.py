@@ -136,14 +136,24 @@ def _hit(ranked: Ranked, unmask: bool) -> PetitionHitResponse:
     )
 
 
-def _query_vector(settings: Settings, text: str, admission: Admission) -> Vector | None:
+def query_embedder(settings: Settings) -> Embedder | None:
+    """The process's embedder for query text (the ingest's model), or None when disabled.
+
+    The model loads on the first encode; an app lifespan may call this and encode once to
+    take that load (seconds) off the first hybrid search."""
     if not settings.embeddings_enabled:
         return None
-    embedder: Embedder = shared_embedder(
+    return shared_embedder(
         settings.effective_embedding_model_path,
         batch_size=settings.embedding_batch_size,
         threads=settings.embedding_threads,
     )
+
+
+def _query_vector(settings: Settings, text: str, admission: Admission) -> Vector | None:
+    embedder = query_embedder(settings)
+    if embedder is None:
+        return None
     try:
         return embedder.encode_one(text)
     except EmbeddingModelError as exc:

@@ -325,6 +325,32 @@ def test_hybrid_search_ranks_the_matter_first_within_scope(world: World, q: str)
     assert all(r["similarity"] is not None for r in body["results"])
 
 
+@pytest.mark.parametrize(
+    ("update", "status", "ranking"),
+    [
+        ({"embeddings_enabled": False}, 200, "keyword"),  # hybrid falls back to keywords
+        ({"embedding_model_path": Path("/nonexistent/bge-small-zh-v1.5")}, 503, None),
+    ],
+)
+def test_hybrid_search_without_a_usable_model(
+    world: World, update: dict[str, Any], status: int, ranking: str | None
+) -> None:
+    other = world.settings.model_copy(update=update)
+    before = len(log_entries(world.settings))
+    with TestClient(create_app(other)) as client:
+        response = client.get(
+            "/petitions/search",
+            params={"q": "粮食购销", "hybrid": "true"},
+            headers=bearer(world.tokens, "inv", world.app_id),
+        )
+    assert response.status_code == status, response.text
+    outcome = [e for e in log_entries(world.settings)[before:] if e.kind == "query_outcome"]
+    assert [e.outcome for e in outcome] == ["ok" if status == 200 else "error"]
+    if ranking is not None:
+        assert response.json()["ranking"] == ranking
+        assert all(r["similarity"] is None for r in response.json()["results"])
+
+
 def test_keyword_search_without_hybrid_is_the_engine_order(world: World) -> None:
     body = world.get("/petitions/search", q="老旧小区改造").json()
     assert body["ranking"] == "keyword"
