@@ -62,7 +62,7 @@ MATTER_A_TRADITIONAL = (
 )
 MATTER_B = (
     "举报海口市美兰区住房和城乡建设局副局长司徒明远在老旧小区改造工程招投标中"
-    "向特定企业泄露标底，收受中标企业送予的购物卡和现金。"
+    "向特定企业泄露标底，收受中标企业送予的购物卡和现金，常用手机13907550123与其联络。"
 )
 # number -> (region, content, reported ID or None, category)
 PLANTED: dict[str, tuple[str, str, str | None, str]] = {
@@ -306,6 +306,13 @@ def test_similar_records_are_masked_and_carry_no_vector(world: World) -> None:
     assert REPORTED_A not in response.text
     assert REPORTED_A[:6] + "********" + REPORTED_A[-4:] in response.text
     assert VECTOR_FIELD not in response.text
+
+
+def test_numbers_inside_the_content_are_masked(world: World) -> None:
+    response = _similar(world, "XFPL0000005")
+    assert "XFPL0000006" in response.text
+    assert "13907550123" not in response.text
+    assert "139****0123" in response.text
 
 
 # --- hybrid search and groups --------------------------------------------------------------------
