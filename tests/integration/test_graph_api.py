@@ -94,7 +94,9 @@ class GraphWorld:
 
 
 @pytest.fixture(scope="module")
-def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphWorld]:
+def world(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, os_client: OpenSearch
+) -> Iterator[GraphWorld]:
     root = tmp_path_factory.mktemp("graph")
     local = isolated_settings(settings, root, "graph").model_copy(
         update={"embeddings_enabled": False}
@@ -111,6 +113,8 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         finally:
             engine.dispose()
         yield GraphWorld(client, local, truth, log_in(client, accounts), build, root)
+    # this module's indices go even when a filtered run never asks for the session's cleanup
+    os_client.indices.delete(index=f"{local.index_prefix}-*", expand_wildcards="all")
 
 
 def linked(world: GraphWorld, kind: str, value: str, app_id: int, **params: Any) -> Any:
