@@ -134,7 +134,7 @@ def name_normaliser(simplify: Callable[[str], str]) -> Normalise:
     """Names and units compared for resolution: NFKC, simplified, lower-case, no dots or spaces."""
 
     def normalise(text: str) -> str:
-        return name_without_dot(simplify(text)).replace(" ", "")
+        return "".join(name_without_dot(simplify(text)).split())
 
     return normalise
 

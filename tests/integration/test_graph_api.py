@@ -388,3 +388,28 @@ def test_a_decision_on_an_unknown_mention_is_404(world: GraphWorld) -> None:
         headers=bearer(world.tokens, "ana", app_id),
     )
     assert response.status_code == 404, response.text
+
+
+def test_the_log_of_graph_requests_holds_no_full_id_number(world: GraphWorld) -> None:
+    p = world.patterns["official_spouse_company"]
+    app_id = world.application(
+        [("person_id", p["official_id"]), ("credit_code", p["company_code"])]
+    )
+    world.get(f"/graph/person_id/{p['official_id']}/linked", app_id)
+    world.get(f"/graph/person_id/{p['spouse_id']}/linked", app_id)  # refused: logged as a denial
+    world.client.get(
+        "/graph/path",
+        headers=bearer(world.tokens, "ana", app_id),
+        params={
+            "from_kind": "person_id",
+            "from_value": p["official_id"],
+            "to_kind": "credit_code",
+            "to_value": p["company_code"],
+        },
+    )
+    for entry in log_entries(world.settings):
+        text = json.dumps(
+            [entry.params, entry.scope, entry.detail, entry.purpose], ensure_ascii=False
+        )
+        assert p["official_id"] not in text, entry.seq
+        assert p["spouse_id"] not in text, entry.seq

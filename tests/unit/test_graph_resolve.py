@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from graph.build import name_normaliser
 from graph.resolve import (
     THRESHOLD,
     Candidate,
@@ -99,3 +100,20 @@ def test_a_confirmed_candidate_wins_over_the_score(extra: dict[str, str]) -> Non
     assert outcome.target == A.node
     assert outcome.resolution.status == ResolutionStatus.CONFIRMED
     assert "分析人员确认" in outcome.resolution.evidence
+
+
+@pytest.mark.parametrize(
+    ("written", "normalised"),
+    [
+        ("阿依古丽·买买提", "阿依古丽买买提"),
+        ("阿依古丽•买买提", "阿依古丽买买提"),
+        ("張　偉", "张伟"),
+        ("陳红", "陈红"),
+    ],
+)
+def test_names_are_compared_simplified_without_dots_or_spaces(
+    written: str, normalised: str
+) -> None:
+    simplify = {"張": "张", "偉": "伟", "陳": "陈"}
+    normalise = name_normaliser(lambda text: "".join(simplify.get(c, c) for c in text))
+    assert normalise(written) == normalised
