@@ -38,7 +38,7 @@ from graph.neighbourhood import (
 from graph.operations import linked_entities, path_between
 from graph.rank import Path
 from graph.store import edges_alias
-from query_logs.applications import Subject, SubjectKind, parse_subject
+from query_logs.applications import Subject, SubjectKind
 from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
 from query_logs.errors import DomainError, NotFoundError
 from query_logs.gate import QueryRequest
@@ -48,6 +48,7 @@ from search_api.deps import (
     Audit,
     Database,
     Gate,
+    GateKeeper,
     Provider,
     SettingsDep,
     client_ip,
@@ -88,8 +89,9 @@ FanOut = Annotated[int, Query(ge=1, le=MAX_FAN_OUT, description="edges followed 
 Kinds = Annotated[list[EdgeKind] | None, Query(description="edge kinds to follow (default: all)")]
 
 
-def _subject(kind: StartKind, value: str) -> tuple[Subject, str]:
-    subject = parse_subject(kind.value, value)
+def _subject(gate: GateKeeper, kind: StartKind, value: str) -> tuple[Subject, str]:
+    """The subject and its node; a malformed number is a logged refusal (the gate's rule)."""
+    subject = gate.subject(SubjectKind(kind.value), value)
     return subject, subject_node(subject)
 
 
@@ -167,7 +169,7 @@ def linked(
     page_size: int = Query(default=20, ge=1, le=100),
 ) -> LinkedResponse:
     """The persons and companies linked to a subject, ranked, each with the paths that link it."""
-    subject, start = _subject(kind, value)
+    subject, start = _subject(gate, kind, value)
     params = _params(
         kind,
         subject.value,
@@ -238,7 +240,7 @@ def subgraph_json(
     kinds: Kinds = None,
 ) -> SubgraphResponse:
     """The neighbourhood's nodes and edges (with provenance) as JSON for a front end."""
-    subject, start = _subject(kind, value)
+    subject, start = _subject(gate, kind, value)
     params = _params(kind, subject.value, hops=hops, fan_out=fan_out, kinds=sorted(kinds or []))
     admission = gate.admit(QueryRequest(subjects=(subject,)), params)
     hood = _pull(provider, admission, start, hops, fan_out, kinds)
@@ -268,7 +270,7 @@ def graphml_export(
     kinds: Kinds = None,
 ) -> Response:
     """The neighbourhood as GraphML: an export (the application must allow it; logged)."""
-    subject, start = _subject(kind, value)
+    subject, start = _subject(gate, kind, value)
     params = _params(
         kind, subject.value, hops=hops, fan_out=fan_out, kinds=sorted(kinds or []), format="graphml"
     )
@@ -308,8 +310,8 @@ def graph_path(
     limit: int = Query(default=3, ge=1, le=MAX_PATHS),
 ) -> GraphPathResponse:
     """The strongest paths of at most ``hops`` edges between two subjects of the application."""
-    first, a = _subject(from_kind, from_value)
-    second, b = _subject(to_kind, to_value)
+    first, a = _subject(gate, from_kind, from_value)
+    second, b = _subject(gate, to_kind, to_value)
     params = {
         "from": first.value,
         "to": second.value,
@@ -367,7 +369,7 @@ def decide_match(
 ) -> DecisionResponse:
     """An analyst confirms or rejects that a mention is a person (a subject of the application);
     stored, logged, and respected by every later graph build."""
-    subject = parse_subject(SubjectKind.PERSON, body.candidate_id_number)
+    subject = gate.subject(SubjectKind.PERSON, body.candidate_id_number)
     params = {"mention": mention, "candidate": subject.value, "decision": str(body.decision)}
     admission = gate.admit(QueryRequest(subjects=(subject,)), params)
     edges = _mention_edges(provider, admission, mention)

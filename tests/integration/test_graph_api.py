@@ -413,3 +413,14 @@ def test_the_log_of_graph_requests_holds_no_full_id_number(world: GraphWorld) ->
         )
         assert p["official_id"] not in text, entry.seq
         assert p["spouse_id"] not in text, entry.seq
+
+
+def test_a_malformed_start_number_is_a_logged_refusal(world: GraphWorld) -> None:
+    official = world.patterns["official_spouse_company"]["official_id"]
+    app_id = world.application([("person_id", official)])
+    before = len(log_entries(world.settings))
+    response = world.get(f"/graph/person_id/{official[:-1]}/linked", app_id)
+    assert response.status_code == 422, response.text
+    new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
+    assert [(e.kind, e.outcome) for e in new] == [("denial", "denied")]
+    assert official[:-1] not in json.dumps([new[0].params, new[0].detail], ensure_ascii=False)
