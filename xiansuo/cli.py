@@ -15,6 +15,8 @@ from common.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from graph.build import BuildReport
+
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
@@ -55,8 +57,12 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     except DropError as exc:
         print(f"xiansuo ingest: {exc}", file=sys.stderr)
         return 2
+    # The edges index follows the sources it is read from: rebuilt after every ingest (the
+    # indexer cannot call the graph pass itself: graph sits above it).
+    graph = None if args.no_graph else _run_graph_build(settings)
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
+        out = report.to_json() | ({"graph": graph.to_json()} if graph is not None else {})
+        print(json.dumps(out, ensure_ascii=False))
     else:
         for source, totals in report.by_source().items():
             print(
@@ -65,7 +71,9 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         for name in report.unknown_files:
             print(f"not a known source, skipped: {name}")
         print(f"elapsed {report.elapsed_s:.1f}s")
-    return 0
+        if graph is not None:
+            print(f"graph: {graph.edges:,} edges in {graph.index} ({graph.elapsed_s:.1f}s)")
+    return 0 if graph is None or graph.failed == 0 else 1
 
 
 def _progress_printer() -> Callable[[str, int], None]:
@@ -184,16 +192,20 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def _graph_build(args: argparse.Namespace, settings: Settings) -> int:
-    """Rebuild the edges index from the source indices (run after every ingest)."""
+def _run_graph_build(settings: Settings) -> BuildReport:
     from graph.build import run_graph_build
     from query_logs.db import create_db_engine
 
     store = create_db_engine(settings.effective_database_url)
     try:
-        report = run_graph_build(settings, store)
+        return run_graph_build(settings, store)
     finally:
         store.dispose()
+
+
+def _graph_build(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild the edges index from the source indices (`xiansuo ingest` runs it too)."""
+    report = _run_graph_build(settings)
     print(json.dumps(report.to_json(), ensure_ascii=False))
     return 0 if report.failed == 0 else 1
 
@@ -214,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--queue", action="store_true", help="run as Celery tasks and wait")
     ingest.add_argument("--reload", action="store_true", help="rebuild each index, swap aliases")
     ingest.add_argument("--rejects-dir", help="where rejects go (default: state dir)")
+    ingest.add_argument(
+        "--no-graph", action="store_true", help="skip rebuilding the edges index afterwards"
+    )
     ingest.set_defaults(handler=_ingest)
 
     demo = commands.add_parser("demo-data", help="write a synthetic drop (fictitious people)")

@@ -1,4 +1,4 @@
-"""The `xiansuo` command line as a person runs it: accounts and log verification."""
+"""The `xiansuo` command line as a person runs it: accounts, log verification, ingest."""
 
 from __future__ import annotations
 
@@ -7,18 +7,26 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+
+from opensearchpy import OpenSearch
+
+from common.settings import Settings
+from indexer.demo_data import write_demo_drop
 
 PASSWORD = "a long enough passphrase 42\n"  # noqa: S105 - a fictitious test account
 
 
-def run(state: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XIANSUO_")}
-    env["XIANSUO_STATE_DIR"] = str(state)
+def run(
+    state: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("XIANSUO_")}
+    environment |= {"XIANSUO_STATE_DIR": str(state)} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "xiansuo", *args],
         input=stdin,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=120,
@@ -120,3 +128,29 @@ def test_officer_account_is_disabled_and_enabled_from_the_command_line(tmp_path:
     assert disabled
     assert kinds == ["user_change"] * 4  # add and disable, each logged before and after
     assert run(tmp_path, "users", "enable", "nobody.here").returncode == 1
+
+
+def test_ingest_builds_the_graph_after_the_sources(tmp_path: Path, settings: Settings) -> None:
+    """`xiansuo ingest --json` reports the sources, then the edges index it rebuilt from them."""
+    drop = tmp_path / "drop"
+    write_demo_drop(drop, persons=120, seed=3)
+    prefix = f"{settings.index_prefix}-cli{uuid.uuid4().hex[:4]}"
+    extra = {"XIANSUO_OPENSEARCH_URL": settings.opensearch_url, "XIANSUO_INDEX_PREFIX": prefix}
+    done = run(tmp_path / "state", "ingest", str(drop), "--json", env=extra)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["sources"]["household"]["indexed"] > 100
+    graph = report["graph"]
+    assert graph["failed"] == 0
+    assert graph["edges"] > 100
+    assert {"household", "shareholder", "legal_rep"} <= set(graph["by_kind"])
+    client = OpenSearch(settings.opensearch_url)
+    try:
+        client.indices.refresh(index=f"{prefix}-edges")
+        assert client.count(index=f"{prefix}-edges")["count"] == graph["edges"]
+        skipped = run(tmp_path / "state", "ingest", str(drop), "--json", "--no-graph", env=extra)
+        assert skipped.returncode == 0, skipped.stderr
+        assert "graph" not in json.loads(skipped.stdout)
+    finally:
+        client.indices.delete(index=f"{prefix}-*", expand_wildcards="all")
+        client.close()
