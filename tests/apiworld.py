@@ -87,3 +87,33 @@ def log_entries(local: Settings) -> list[AuditEntry]:
         return list(iter_entries(engine, limit=10_000))
     finally:
         engine.dispose()
+
+
+def approved_application(
+    client: TestClient,
+    tokens: Mapping[str, str],
+    application: Mapping[str, Any],
+    *,
+    applicant: str = "inv",
+    approver: str = "boss",
+    title: str = "线索核查",
+) -> int:
+    """Open a case for ``applicant``, file ``application`` (the body without its case) under it
+    and have ``approver`` approve it; returns the application's id."""
+    case = client.post(
+        "/cases",
+        json={"case_no": f"案-{uuid.uuid4().hex[:10]}", "title": title},
+        headers=bearer(tokens, applicant),
+    )
+    assert case.status_code == 201, case.text
+    body = {"case_id": case.json()["id"], **application}
+    filed = client.post("/applications", json=body, headers=bearer(tokens, applicant))
+    assert filed.status_code == 201, filed.text
+    app_id = int(filed.json()["id"])
+    decided = client.post(
+        f"/applications/{app_id}/decision",
+        json={"approve": True, "note": "同意"},
+        headers=bearer(tokens, approver),
+    )
+    assert decided.status_code == 200, decided.text
+    return app_id

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_entries, log_in
+from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
@@ -83,30 +84,13 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def approved_application(world: World, who: str, regions: list[str], **overrides: Any) -> int:
-    client = world.client
-    case = client.post(
-        "/cases",
-        json={"case_no": f"Z-{uuid.uuid4().hex[:8]}", "title": "粮食购销专项"},
-        headers=world.headers(who),
-    )
-    assert case.status_code == 201, case.text
     body = {
-        "case_id": case.json()["id"],
         "purpose": PURPOSE,
         "category": "专项整治",
         "sources": ["petition", "official", "company", "household"],
         "regions": regions,
     } | overrides
-    filed = client.post("/applications", json=body, headers=world.headers(who))
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decided = client.post(
-        f"/applications/{app_id}/decision",
-        json={"approve": True, "note": "同意"},
-        headers=world.headers("boss"),
-    )
-    assert decided.status_code == 200, decided.text
-    return app_id
+    return approve(world.client, world.tokens, body, applicant=who, title="粮食购销专项")
 
 
 def all_hits(world: World, who: str, app_id: int, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_entries, log_in
+from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 
@@ -58,25 +58,10 @@ class World:
         return [h["_source"] for h in hits["hits"]["hits"]]
 
 
-def file_application(
-    client: TestClient, tokens: dict[str, str], **overrides: Any
-) -> int:  # fmt: skip
-    case = client.post(
-        "/cases", json={"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "实体检索"},
-        headers=bearer(tokens, "inv"),
-    )  # fmt: skip
-    assert case.status_code == 201, case.text
-    body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "初核",
-            "sources": ALL_SOURCES, "regions": [REGION]} | overrides  # fmt: skip
-    filed = client.post("/applications", json=body, headers=bearer(tokens, "inv"))
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decided = client.post(
-        f"/applications/{app_id}/decision", json={"approve": True, "note": "同意"},
-        headers=bearer(tokens, "boss"),
-    )  # fmt: skip
-    assert decided.status_code == 200, decided.text
-    return app_id
+def file_application(client: TestClient, tokens: dict[str, str], **overrides: Any) -> int:
+    body = {"purpose": PURPOSE, "category": "初核", "sources": ALL_SOURCES,
+            "regions": [REGION]} | overrides  # fmt: skip
+    return approve(client, tokens, body, title="实体检索")
 
 
 @pytest.fixture(scope="module")

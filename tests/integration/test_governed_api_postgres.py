@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import pytest
 from apiworld import add_accounts, bearer, ingest_demo, log_entries, log_in
+from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -89,29 +90,14 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def approved_application(world: World, **overrides: Any) -> int:
-    client = world.client
-    case = client.post(
-        "/cases", json={"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "配偶经商问题"},
-        headers=world.headers("inv"),
-    )  # fmt: skip
-    assert case.status_code == 201, case.text
     body = {
-        "case_id": case.json()["id"],
         "purpose": PURPOSE,
         "category": "初核",
         "sources": ["household", "official", "company", "shareholder"],
         "regions": [world.region],
         "subjects": [{"kind": "person_id", "value": world.official_id}],
     } | overrides
-    filed = client.post("/applications", json=body, headers=world.headers("inv"))
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decided = client.post(
-        f"/applications/{app_id}/decision", json={"approve": True, "note": "同意"},
-        headers=world.headers("boss"),
-    )  # fmt: skip
-    assert decided.status_code == 200, decided.text
-    return app_id
+    return approve(world.client, world.tokens, body)
 
 
 def records(world: World, app_id: int) -> Any:

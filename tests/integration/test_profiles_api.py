@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_entries, log_in
+from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 
@@ -44,23 +44,10 @@ class World:
         return dict(self.truth["patterns"])
 
     def application(self, subjects: list[tuple[str, str]], **overrides: Any) -> int:
-        case = self.client.post(
-            "/cases", json={"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "一人一档"},
-            headers=bearer(self.tokens, "inv"),
-        )  # fmt: skip
-        assert case.status_code == 201, case.text
-        body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "初核",
-                "sources": ALL_SOURCES, "regions": [REGION],
+        body = {"purpose": PURPOSE, "category": "初核", "sources": ALL_SOURCES,
+                "regions": [REGION],
                 "subjects": [{"kind": k, "value": v} for k, v in subjects]} | overrides  # fmt: skip
-        filed = self.client.post("/applications", json=body, headers=bearer(self.tokens, "inv"))
-        assert filed.status_code == 201, filed.text
-        app_id = int(filed.json()["id"])
-        decided = self.client.post(
-            f"/applications/{app_id}/decision", json={"approve": True, "note": "同意"},
-            headers=bearer(self.tokens, "boss"),
-        )  # fmt: skip
-        assert decided.status_code == 200, decided.text
-        return app_id
+        return approve(self.client, self.tokens, body, title="一人一档")
 
     def person(self, id_number: str, app_id: int | None = None) -> Any:
         app_id = app_id or self.application([("person_id", id_number)])

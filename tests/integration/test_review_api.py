@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,9 @@ from apiworld import (
     isolated_settings,
     log_entries,
     log_in,
+)
+from apiworld import (
+    approved_application as approve,
 )
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
@@ -119,14 +121,7 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def _approved_application(world: World, who: str, region: str) -> int:
-    client = world.client
-    case = client.post(
-        "/cases", json={"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "配偶经商问题"},
-        headers=world.headers(who),
-    )  # fmt: skip
-    assert case.status_code == 201, case.text
     body = {
-        "case_id": case.json()["id"],
         # Each user's own words: the same purpose in several cases would be flagged as copied.
         "purpose": f"核查举报反映的公职人员配偶经商办企业问题线索（{who} 承办）",
         "category": "初核",
@@ -134,15 +129,7 @@ def _approved_application(world: World, who: str, region: str) -> int:
         "regions": [region],
         "subjects": [{"kind": "person_id", "value": world.official_id}],
     }
-    filed = client.post("/applications", json=body, headers=world.headers(who))
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decided = client.post(
-        f"/applications/{app_id}/decision", json={"approve": True, "note": "同意"},
-        headers=world.headers("boss"),
-    )  # fmt: skip
-    assert decided.status_code == 200, decided.text
-    return app_id
+    return approve(world.client, world.tokens, body, applicant=who)
 
 
 def _findings(body: dict[str, Any], actor: str) -> set[str]:

@@ -9,7 +9,6 @@ import json
 import random
 import re
 import unicodedata
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_entries, log_in
+from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 from opensearchpy.helpers import scan
@@ -86,29 +86,13 @@ def world(
 
 
 def approved_application(world: World, **overrides: Any) -> int:
-    client = world.client
-    case = client.post(
-        "/cases",
-        json={"case_no": f"S-{uuid.uuid4().hex[:8]}", "title": "线索"},
-        headers=world.headers("inv"),
-    )
-    assert case.status_code == 201, case.text
     body = {
-        "case_id": case.json()["id"],
         "purpose": PURPOSE,
         "category": "初核",
         "sources": [str(s) for s in Source],
         "regions": [REGION],
     } | overrides
-    filed = client.post("/applications", json=body, headers=world.headers("inv"))
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decision = {"approve": True, "note": "同意"}
-    decided = client.post(
-        f"/applications/{app_id}/decision", json=decision, headers=world.headers("boss")
-    )
-    assert decided.status_code == 200, decided.text
-    return app_id
+    return approve(world.client, world.tokens, body)
 
 
 # --- recall --------------------------------------------------------------------------------------

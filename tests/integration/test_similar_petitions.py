@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import redis
 from apiworld import add_accounts, bearer, isolated_settings, log_entries, log_in
+from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 from opensearchpy.helpers import scan
@@ -130,19 +131,9 @@ def _ingest(local: Settings, root: Path, drop: Path) -> IngestReport:
 
 
 def _application(client: TestClient, tokens: dict[str, str], **fields: Any) -> int:
-    new_case = {"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "粮食收储补贴问题"}
-    case = client.post("/cases", json=new_case, headers=bearer(tokens, "inv"))
-    assert case.status_code == 201, case.text
-    body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "初核",
-            "sources": ["petition"], "regions": [REGION], "subjects": []} | fields  # fmt: skip
-    filed = client.post("/applications", json=body, headers=bearer(tokens, "inv"))
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decision = {"approve": True, "note": "同意"}
-    url = f"/applications/{app_id}/decision"
-    decided = client.post(url, json=decision, headers=bearer(tokens, "boss"))
-    assert decided.status_code == 200, decided.text
-    return app_id
+    body = {"purpose": PURPOSE, "category": "初核", "sources": ["petition"],
+            "regions": [REGION], "subjects": []} | fields  # fmt: skip
+    return approve(client, tokens, body, title="粮食收储补贴问题")
 
 
 @pytest.fixture(scope="module")
