@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 from common.vocab import Source
 
@@ -297,7 +298,15 @@ def _validate(spec: SourceSpec) -> None:
 
 
 def load_sources() -> dict[Source, SourceSpec]:
-    """Every source definition, validated; raises SourceDefinitionError naming a bad entry."""
+    """Every source definition, validated; raises SourceDefinitionError naming a bad entry.
+
+    Validated once per process (the definitions are constants; every response that masks a
+    record reads them), and a new dict each call, so no caller can change another's."""
+    return dict(_validated_sources())
+
+
+@cache
+def _validated_sources() -> dict[Source, SourceSpec]:
     for spec in _SOURCES:
         _validate(spec)
     specs = {spec.source: spec for spec in _SOURCES}

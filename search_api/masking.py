@@ -21,6 +21,9 @@ _ID_KINDS = frozenset({Kind.PERSON_ID, Kind.PARTY_ID})
 _PROSE_KINDS = frozenset({Kind.TEXT, Kind.LONG_TEXT, Kind.ORG_NAME})
 # Envelope fields that hold ID numbers.
 _ID_LISTS = ("persons",)
+# Fields without a kind that may hold numbers in text: `extra` (columns the export added, such
+# as a 备注 with a phone number in it) and `orgs` (unit names as written).
+_FREE_FIELDS = ("extra", "orgs")
 
 
 def mask_id(value: str) -> str:
@@ -61,6 +64,8 @@ def mask_record(spec: SourceSpec, record: dict[str, Any], *, unmask: bool) -> di
             masked[name] = [mask_id(v) for v in value]
         elif name in kinds:
             masked[name] = _mask_field(kinds[name], value)
+        elif name in _FREE_FIELDS:  # unknown columns and the envelope's unit names: by shape
+            masked[name] = _mask_free(value)
         elif isinstance(value, list) and value and isinstance(value[0], dict):  # reported persons
             masked[name] = [
                 {
@@ -72,6 +77,16 @@ def mask_record(spec: SourceSpec, record: dict[str, Any], *, unmask: bool) -> di
         else:
             masked[name] = value
     return masked
+
+
+def _mask_free(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: _mask_free(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_free(v) for v in value]
+    return value
 
 
 # Whole numbers only: a 12-digit 行政区划代码 such as 110101001001 is not a phone number.

@@ -56,6 +56,9 @@ _HEAD = (  # built once: read on every append
 )
 
 
+_INSERT = insert(audit_entry)  # built once: its cache key is then memoised
+
+
 def read_head(conn: Connection) -> tuple[int, str]:
     """The last entry's (seq, entry_hash), or (0, GENESIS_HASH) for an empty log."""
     row = conn.execute(_HEAD).first()
@@ -98,7 +101,7 @@ class AuditLog:
             "prev_hash": head_hash,
         }
         row["entry_hash"] = compute_entry_hash(head_hash, row)
-        conn.execute(insert(audit_entry), row)  # parameters apart: the compiled form is cached
+        conn.execute(_INSERT, row)  # parameters apart: the compiled form is cached
         return AuditEntry.from_row(row)
 
     def append(

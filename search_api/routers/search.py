@@ -62,19 +62,8 @@ def parse_or_refuse(text: str, gate: GateKeeper, params: dict[str, Any]) -> Node
         raise gate.refuse(exc, params) from None
 
 
-def mask_prose(value: Any) -> Any:
-    """``value`` with ID and phone numbers masked inside every string (prose such as 内容)."""
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {k: mask_prose(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_prose(v) for v in value]
-    return value
-
-
 def masked_hit(hit: dict[str, Any], unmask: bool) -> SearchHitResponse:
-    """One hit as returned: fields masked by their kinds, numbers inside prose masked too."""
+    """One hit as returned: the record through mask_record, highlights masked as prose."""
     source = hit["_source"]
     spec = load_sources()[Source(source["source"])]
     highlights = {
@@ -85,7 +74,7 @@ def masked_hit(hit: dict[str, Any], unmask: bool) -> SearchHitResponse:
         id=hit["_id"],
         source=source["source"],
         score=hit.get("_score"),
-        record=source if unmask else mask_prose(mask_record(spec, source, unmask=False)),
+        record=mask_record(spec, source, unmask=unmask),
         highlights=highlights,
     )
 

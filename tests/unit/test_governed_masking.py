@@ -60,3 +60,22 @@ def test_mask_record_masks_numbers_written_into_prose_fields() -> None:
     assert masked["reported"][0]["id_number"] == "460106********0016"
     assert masked["petition_no"] == "XF4620240000001"
     assert mask_record(spec, record, unmask=True) == record
+
+
+def test_mask_record_masks_numbers_in_unknown_columns_and_unit_names() -> None:
+    spec = load_sources()[Source.COMPANY]
+    record = {
+        "credit_code": "9146900209366291RN",
+        "extra": {"备注": "联系人电话13800001234", "内部编号": 7},
+        "orgs": ["某公司(身份证460106197001010016代持)"],
+    }
+    masked = mask_record(spec, record, unmask=False)
+    assert masked["extra"] == {"备注": "联系人电话138****1234", "内部编号": 7}
+    assert masked["orgs"] == ["某公司(身份证460106********0016代持)"]
+    assert masked["credit_code"] == "9146900209366291RN"
+
+
+def test_load_sources_hands_each_caller_its_own_dict() -> None:
+    first = load_sources()
+    first.pop(Source.COMPANY)
+    assert Source.COMPANY in load_sources()
