@@ -18,9 +18,11 @@ from typing import Annotated, Any, cast
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
+from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy import Connection, Engine
 
 from common.settings import Settings
+from common.vocab import Source
 from query_logs.applications import (
     Application,
     ApplicationNotFoundError,
@@ -46,7 +48,7 @@ from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, 
 from query_logs.grants import active_grant_regions
 from query_logs.users import User
 from search_api.masking import protect_identifiers
-from search_api.provider import OpenSearchProvider
+from search_api.provider import EngineUnavailableError, OpenSearchProvider
 
 log = structlog.get_logger(__name__)
 
@@ -173,6 +175,25 @@ class Admission:
 
     def fail(self, error: str) -> None:
         self._gate.outcome(self, AuditOutcome.ERROR, None, [], error)
+
+    def search(
+        self,
+        provider: OpenSearchProvider,
+        body: dict[str, Any],
+        sources: tuple[Source, ...] | None = None,
+    ) -> dict[str, Any]:
+        """One search over the indices of the scope's sources (or of those of ``sources`` that
+        are in scope); an engine failure is logged as this admission's outcome, then 503."""
+        wanted = [s for s in self.scope.sources if sources is None or s in sources]
+        indices = ",".join(provider.index_name(str(s)) for s in wanted)
+        try:
+            result: dict[str, Any] = provider.client.search(
+                index=indices, body=body, params={"ignore_unavailable": "true"}
+            )
+        except (OpenSearchException, OSError) as exc:
+            self.fail(type(exc).__name__)
+            raise EngineUnavailableError("the search engine did not answer") from exc
+        return result
 
 
 class GateKeeper:

@@ -15,7 +15,6 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from opensearchpy.exceptions import OpenSearchException
 from pydantic import BaseModel
 
 from analyzers.chinese import simplifier
@@ -24,7 +23,6 @@ from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome, digest_recor
 from query_logs.gate import RESULT_WINDOW_CAP, QueryRequest
 from search_api.access import Access, access
 from search_api.deps import (
-    Admission,
     Audit,
     Gate,
     Provider,
@@ -39,7 +37,6 @@ from search_api.ledger import (
     ledger_rows,
     write_ledger,
 )
-from search_api.provider import EngineUnavailableError, OpenSearchProvider
 from search_api.routers.search import (
     CategoryLabel,
     RegionPrefix,
@@ -88,20 +85,6 @@ def _groups(aggregations: dict[str, Any]) -> list[TierGroupResponse]:
         for bucket in aggregations.get("tiers", {}).get("buckets", [])
     ]
     return sorted(groups, key=lambda g: order.get(g.tier, len(order)))
-
-
-def _search(
-    provider: OpenSearchProvider, admission: Admission, body: dict[str, Any]
-) -> dict[str, Any]:
-    indices = ",".join(provider.index_name(str(s)) for s in admission.scope.sources)
-    try:
-        result: dict[str, Any] = provider.client.search(
-            index=indices, body=body, params={"ignore_unavailable": "true"}
-        )
-    except (OpenSearchException, OSError) as exc:
-        admission.fail(type(exc).__name__)
-        raise EngineUnavailableError("the search engine did not answer") from exc
-    return result
 
 
 def _params(
@@ -155,7 +138,7 @@ def clue_search(
     body = clue_search_query(
         node, scope, filters, size=scope.page_size, offset=scope.offset, simplify=simplifier()
     )
-    result = _search(provider, admission, body)
+    result = admission.search(provider, body)
     hits = result["hits"]["hits"]
     total = result["hits"]["total"]["value"]
     admission.complete(total, [h["_id"] for h in hits])
@@ -207,7 +190,7 @@ def export_clues(
     cap = min(limit, EXPORT_ROW_CAP, admission.application.result_cap, RESULT_WINDOW_CAP)
     filters = Filters(tuple(tier or ()), tuple(category or ()), date_from, date_to)
     body = clue_search_query(node, scope, filters, size=cap, offset=0, simplify=simplifier())
-    result = _search(provider, admission, body)
+    result = admission.search(provider, body)
     hits = result["hits"]["hits"]
     total = result["hits"]["total"]["value"]
     ids = [h["_id"] for h in hits]

@@ -6,18 +6,14 @@ records' entity keys, then one card per key. The outcome entry logs the entity k
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query
-from opensearchpy.exceptions import OpenSearchException
 
 from analyzers.chinese import simplifier
-from common.vocab import Source
 from query_logs.errors import InvalidInputError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.cards import EntitySearchResponse, read_cards
-from search_api.deps import Admission, Gate, GateKeeper, Provider
+from search_api.deps import Gate, GateKeeper, Provider
 from search_api.entity_queries import (
     DEFAULT_CARDS,
     MAX_CARDS,
@@ -29,29 +25,8 @@ from search_api.entity_queries import (
     parse_entity_query,
     read_candidates,
 )
-from search_api.provider import EngineUnavailableError, OpenSearchProvider
 
 router = APIRouter(tags=["entities"])
-
-
-def search_in_scope(
-    provider: OpenSearchProvider,
-    admission: Admission,
-    body: dict[str, Any],
-    sources: tuple[Source, ...] | None = None,
-) -> dict[str, Any]:
-    """One search over the indices of the scope's sources (or of those of ``sources`` in scope);
-    an engine failure is logged, then 503."""
-    wanted = [s for s in admission.scope.sources if sources is None or s in sources]
-    indices = ",".join(provider.index_name(str(s)) for s in wanted)
-    try:
-        result: dict[str, Any] = provider.client.search(
-            index=indices, body=body, params={"ignore_unavailable": "true"}
-        )
-    except (OpenSearchException, OSError) as exc:
-        admission.fail(type(exc).__name__)
-        raise EngineUnavailableError("the search engine did not answer") from exc
-    return result
 
 
 def _parse(gate: GateKeeper, q: str, kind: EntityKind) -> EntityQuery:
@@ -77,11 +52,11 @@ def search_entities(
         {"q": q, "query_type": str(query.type), "kind": str(kind), "limit": limit},
     )
     scope = admission.scope
-    found = search_in_scope(provider, admission, candidates_query(scope, query, kind, limit))
+    found = admission.search(provider, candidates_query(scope, query, kind, limit))
     candidates, truncated = read_candidates(found.get("aggregations", {}), limit)
     keyed = []
     if candidates:
-        described = search_in_scope(provider, admission, cards_query(scope, candidates))
+        described = admission.search(provider, cards_query(scope, candidates))
         keyed = read_cards(
             candidates, described.get("aggregations", {}), query.type, unmask=scope.unmask
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from opensearchpy.exceptions import OpenSearchException
 from pydantic import BaseModel
 
 from common.vocab import Source
@@ -15,7 +14,6 @@ from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Gate, Provider
 from search_api.masking import mask_record
-from search_api.provider import EngineUnavailableError
 from search_api.queries import person_records_query
 
 router = APIRouter(tags=["persons"])
@@ -58,16 +56,7 @@ def person_records(
         },
     )
     scope = admission.scope
-    indices = ",".join(provider.index_name(str(s)) for s in scope.sources)
-    try:
-        result = provider.client.search(
-            index=indices,
-            body=person_records_query(scope, subject.value),
-            params={"ignore_unavailable": "true"},
-        )
-    except (OpenSearchException, OSError) as exc:
-        admission.fail(type(exc).__name__)
-        raise EngineUnavailableError("the search engine did not answer") from exc
+    result = admission.search(provider, person_records_query(scope, subject.value))
     hits = result["hits"]["hits"]
     admission.complete(result["hits"]["total"]["value"], [h["_id"] for h in hits])
     specs = load_sources()

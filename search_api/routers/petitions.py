@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from opensearchpy.exceptions import OpenSearchException
 from pydantic import BaseModel
 
 from analyzers.chinese import simplifier
@@ -24,7 +23,6 @@ from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Admission, Gate, Provider, SettingsDep
 from search_api.masking import mask_record
-from search_api.provider import EngineUnavailableError, OpenSearchProvider
 from search_api.similar_queries import (
     SIMILAR_CANDIDATES,
     group_candidates_query,
@@ -97,21 +95,6 @@ class PetitionGroupsResponse(BaseModel):
     groups: list[PetitionGroupResponse]
 
 
-def _search(
-    provider: OpenSearchProvider, admission: Admission, body: dict[str, Any]
-) -> dict[str, Any]:
-    try:
-        result: dict[str, Any] = provider.client.search(
-            index=provider.index_name(str(Source.PETITION)),
-            body=body,
-            params={"ignore_unavailable": "true"},
-        )
-    except (OpenSearchException, OSError) as exc:
-        admission.fail(type(exc).__name__)
-        raise EngineUnavailableError("the search engine did not answer") from exc
-    return result
-
-
 def _admit(gate: Gate, page_size: int, offset: int, params: dict[str, Any]) -> Admission:
     query = QueryRequest(sources=frozenset({Source.PETITION}), page_size=page_size, offset=offset)
     return gate.admit(query, params)
@@ -181,14 +164,14 @@ def search_petitions(
     text = simplifier()(q)
     if hybrid:  # rerank a window of candidates, then page inside it
         window = max(SIMILAR_CANDIDATES, offset + page_size)
-        result = _search(provider, admission, petition_search_query(scope, text, window))
+        result = admission.search(provider, petition_search_query(scope, text, window))
         candidates = [candidate_from_hit(h) for h in result["hits"]["hits"]]
         query = _query_vector(settings, text, admission)
         ranked = rank_hybrid(query, candidates, vector_weight)[offset : offset + page_size]
         ranking = Ranking.HYBRID if query is not None else Ranking.KEYWORD
     else:
         body = petition_search_query(scope, text, page_size, offset)
-        result = _search(provider, admission, body)
+        result = admission.search(provider, body)
         hits = result["hits"]["hits"]
         ranked = [Ranked(c, c.keyword_score, None) for c in map(candidate_from_hit, hits)]
         ranking = Ranking.KEYWORD
@@ -215,7 +198,7 @@ def petition_groups(
     params = {"q": q, "threshold": limit, "page_size": page_size}
     admission = _admit(gate, page_size, 0, params)
     text = simplifier()(q) if q else None
-    result = _search(provider, admission, group_candidates_query(admission.scope, text))
+    result = admission.search(provider, group_candidates_query(admission.scope, text))
     candidates = [candidate_from_hit(h) for h in result["hits"]["hits"]]
     groups = group_repeats(candidates, limit)[:page_size]
     total = int(result["hits"]["total"]["value"])
@@ -263,13 +246,13 @@ def similar_petitions(
     the cosine similarity of their stored vectors."""
     admission = _admit(gate, page_size, 0, {"petition_no": petition_no, "page_size": page_size})
     scope = admission.scope
-    found = _search(provider, admission, petition_query(scope, petition_no))["hits"]["hits"]
+    found = admission.search(provider, petition_query(scope, petition_no))["hits"]["hits"]
     if not found:
         admission.complete(0, [])
         raise NotFoundError("no petition with this number within the application's scope")
     source = candidate_from_hit(found[0])
     body = more_like_petition_query(scope, str(found[0]["_index"]), source.doc_id)
-    result = _search(provider, admission, body)
+    result = admission.search(provider, body)
     candidates = [candidate_from_hit(h) for h in result["hits"]["hits"]]
     ranked = rank_by_similarity(source.vector, candidates)[:page_size]
     admission.complete(

@@ -43,7 +43,6 @@ from search_api.profiles import (
 )
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 from search_api.queries import MAX_HOUSEHOLD_MEMBERS
-from search_api.routers.entities import search_in_scope
 
 router = APIRouter(tags=["profiles"])
 
@@ -92,9 +91,8 @@ def person_profile_route(
     households: list[HouseholdResponse] = []
     member_ids: list[str] = []
     if numbers := household_numbers(answers):
-        found = search_in_scope(
+        found = admission.search(
             provider,
-            admission,
             household_members_search(scope, numbers, MAX_HOUSEHOLD_MEMBERS),
             (Source.HOUSEHOLD,),
         )
@@ -102,9 +100,8 @@ def person_profile_route(
     mentions: tuple[list[PetitionReferenceResponse], int] = ([], 0)
     if (anchor := roster_anchor(answers)) and Source.PETITION in scope.sources:
         names, unit = anchor
-        found = search_in_scope(
+        found = admission.search(
             provider,
-            admission,
             person_mentions_search(scope, subject.value, names, unit),
             (Source.PETITION,),
         )
@@ -135,8 +132,8 @@ def company_profile_route(
     names = company_names(answers, subject.value)
     references: tuple[list[PetitionReferenceResponse], int] = ([], 0)
     if names and Source.PETITION in scope.sources:
-        found = search_in_scope(
-            provider, admission, petition_references_search(scope, names), (Source.PETITION,)
+        found = admission.search(
+            provider, petition_references_search(scope, names), (Source.PETITION,)
         )
         references = petition_references(found, names)
     profile = company_profile(subject.value, answers, references, scope.unmask)

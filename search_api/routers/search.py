@@ -10,7 +10,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from opensearchpy.exceptions import OpenSearchException
 from pydantic import BaseModel, StringConstraints
 
 from analyzers.chinese import simplifier
@@ -20,7 +19,6 @@ from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Gate, GateKeeper, Provider
 from search_api.masking import mask_record, mask_text
-from search_api.provider import EngineUnavailableError
 from search_api.query_syntax import Node, QuerySyntaxError, parse_query
 from search_api.search_queries import Facet, Filters, Sort, keyword_search_query
 
@@ -129,15 +127,7 @@ def keyword_search(
     scope = admission.scope
     filters = Filters(tuple(tier or ()), tuple(category or ()), date_from, date_to)
     body = keyword_search_query(node, scope, filters, sort, simplifier())
-    try:
-        result = provider.client.search(
-            index=",".join(provider.index_name(str(s)) for s in scope.sources),
-            body=body,
-            params={"ignore_unavailable": "true"},
-        )
-    except (OpenSearchException, OSError) as exc:
-        admission.fail(type(exc).__name__)
-        raise EngineUnavailableError("the search engine did not answer") from exc
+    result = admission.search(provider, body)
     hits = result["hits"]["hits"]
     total = result["hits"]["total"]["value"]
     admission.complete(total, [h["_id"] for h in hits])
