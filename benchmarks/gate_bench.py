@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from harness import Server, percentiles
+from harness import Applications, Server, log_in, percentiles
 from opensearchpy import OpenSearch
 from sqlalchemy import Connection, Engine
 
@@ -75,55 +75,6 @@ def pick_subjects(client: OpenSearch, prefix: str, region: str, count: int) -> l
         if value and value.startswith(region) and value not in ids:
             ids.append(value)
     return ids[:count]
-
-
-class Applications:
-    """Approved applications for the subjects; files a new one before the quota runs out."""
-
-    def __init__(self, http: httpx.Client, tokens: dict[str, str], region: str, ids: list[str]):
-        self._http, self._tokens, self._region, self._ids = http, tokens, region, ids
-        self.filed: list[int] = []
-        self._used = DEFAULT_QUERY_QUOTA
-
-    def _call(self, method: str, url: str, who: str, body: dict[str, Any], status: int) -> Any:
-        headers = {"Authorization": f"Bearer {self._tokens[who]}"}
-        response = self._http.request(method, url, json=body, headers=headers)
-        if response.status_code != status:
-            raise SystemExit(f"{method} {url}: {response.status_code} {response.text}")
-        return response.json()
-
-    def _file(self) -> int:
-        case = self._call(
-            "POST", "/cases", "inv", {"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "基准"}, 201
-        )
-        body = {
-            "case_id": case["id"],
-            "purpose": PURPOSE,
-            "category": "初核",
-            "sources": SOURCES,
-            "regions": [self._region],
-            "subjects": [{"kind": "person_id", "value": v} for v in self._ids],
-        }
-        app_id = int(self._call("POST", "/applications", "inv", body, 201)["id"])
-        decision = {"approve": True, "note": "同意"}
-        self._call("POST", f"/applications/{app_id}/decision", "boss", decision, 200)
-        self.filed.append(app_id)
-        return app_id
-
-    def spare(self) -> int:
-        """A fresh application kept out of the timed queries (for timing the quota count)."""
-        app_id = self._file()
-        self.filed.remove(app_id)
-        self.filed.insert(0, app_id)
-        return app_id
-
-    def next_id(self) -> int:
-        """The application for the next governed query (one query of its quota)."""
-        if self._used >= DEFAULT_QUERY_QUOTA:
-            self._file()
-            self._used = 0
-        self._used += 1
-        return self.filed[-1]
 
 
 def gate_scope(engine: Engine, username: str, app_id: int, id_number: str) -> Scope:
@@ -251,13 +202,15 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
         add_user(engine, boss, [Role.APPROVER], region, PASSWORD)
 
         with Server(settings) as server, httpx.Client(base_url=server.url, timeout=30) as http:
-            tokens = {}
-            for who, name in (("inv", inv), ("boss", boss)):
-                login = http.post("/auth/token", json={"username": name, "password": PASSWORD})
-                if login.status_code != 200:
-                    raise SystemExit(f"login {name}: {login.status_code} {login.text}")
-                tokens[who] = login.json()["access_token"]
-            apps = Applications(http, tokens, region, subjects)
+            tokens = log_in(http, {"inv": inv, "boss": boss}, PASSWORD)
+            body = {
+                "purpose": PURPOSE,
+                "category": "初核",
+                "sources": SOURCES,
+                "regions": [region],
+                "subjects": [{"kind": "person_id", "value": v} for v in subjects],
+            }
+            apps = Applications(http, tokens, body)
             first = apps.next_id()
             # The queries the route builds: same function, the scope the gate decides.
             queries = {}

@@ -12,12 +12,14 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from common.settings import Settings
+from query_logs.applications import DEFAULT_QUERY_QUOTA
 
 
 def free_port() -> int:
@@ -99,3 +101,57 @@ def interleave(
         if len(set(totals.values())) != 1:
             raise SystemExit(f"the paths disagree on input {i % len(inputs)}: {totals}")
     return samples
+
+
+def log_in(http: httpx.Client, accounts: dict[str, str], password: str) -> dict[str, str]:
+    """A bearer token per ``who -> username``."""
+    tokens = {}
+    for who, name in accounts.items():
+        login = http.post("/auth/token", json={"username": name, "password": password})
+        if login.status_code != 200:
+            raise SystemExit(f"login {name}: {login.status_code} {login.text}")
+        tokens[who] = login.json()["access_token"]
+    return tokens
+
+
+class Applications:
+    """Approved applications of one shape (filed by "inv", approved by "boss"); files a new one
+    before the quota of the current one runs out."""
+
+    def __init__(self, http: httpx.Client, tokens: dict[str, str], body: dict[str, Any]) -> None:
+        self._http, self._tokens, self._body = http, tokens, body
+        self.filed: list[int] = []
+        self._used = DEFAULT_QUERY_QUOTA
+
+    def _post(self, url: str, who: str, body: dict[str, Any], status: int) -> Any:
+        headers = {"Authorization": f"Bearer {self._tokens[who]}"}
+        response = self._http.post(url, json=body, headers=headers)
+        if response.status_code != status:
+            raise SystemExit(f"POST {url}: {response.status_code} {response.text}")
+        return response.json()
+
+    def _file(self) -> int:
+        case = {"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "基准"}
+        case_id = self._post("/cases", "inv", case, 201)["id"]
+        app_id = int(
+            self._post("/applications", "inv", self._body | {"case_id": case_id}, 201)["id"]
+        )
+        decision = {"approve": True, "note": "同意"}
+        self._post(f"/applications/{app_id}/decision", "boss", decision, 200)
+        self.filed.append(app_id)
+        return app_id
+
+    def spare(self) -> int:
+        """A fresh application kept out of the timed queries (for timing the gate's parts)."""
+        app_id = self._file()
+        self.filed.remove(app_id)
+        self.filed.insert(0, app_id)
+        return app_id
+
+    def next_id(self) -> int:
+        """The application for the next governed query (one query of its quota)."""
+        if self._used >= DEFAULT_QUERY_QUOTA:
+            self._file()
+            self._used = 0
+        self._used += 1
+        return self.filed[-1]

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import Server, interleave, percentiles
+from harness import Applications, Server, interleave, log_in, percentiles
 from opensearchpy import OpenSearch
 
 from analyzers.chinese import simplifier
@@ -45,7 +45,7 @@ from common.vocab import Source
 from indexer.context import ingest_context
 from indexer.demo_data import write_demo_drop
 from indexer.pipeline import ingest_drop
-from query_logs.applications import DEFAULT_QUERY_QUOTA, SubjectKind, get_application, parse_subject
+from query_logs.applications import SubjectKind, get_application, parse_subject
 from query_logs.db import create_db_engine
 from query_logs.gate import QueryRequest, Scope, decide_scope
 from query_logs.grants import active_grant_regions
@@ -74,37 +74,6 @@ PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious benchmark ac
 PURPOSE = "核查举报反映的公职人员违纪违法问题线索(性能基准,检索与档案)"
 PROVINCE = "46"
 TARGET_P95_MS = {"keyword": 150.0, "entity": 150.0}
-
-
-class Applications:
-    """Approved applications of one shape; files a new one before the quota runs out."""
-
-    def __init__(self, http: httpx.Client, tokens: dict[str, str], body: dict[str, Any]) -> None:
-        self._http, self._tokens, self._body = http, tokens, body
-        self.filed: list[int] = []
-        self._used = DEFAULT_QUERY_QUOTA
-
-    def _call(self, url: str, who: str, body: dict[str, Any], status: int) -> Any:
-        headers = {"Authorization": f"Bearer {self._tokens[who]}"}
-        response = self._http.post(url, json=body, headers=headers)
-        if response.status_code != status:
-            raise SystemExit(f"POST {url}: {response.status_code} {response.text}")
-        return response.json()
-
-    def next_id(self) -> int:
-        if self._used >= DEFAULT_QUERY_QUOTA:
-            case = self._call(
-                "/cases", "inv", {"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "基准"}, 201
-            )
-            app_id = int(
-                self._call("/applications", "inv", self._body | {"case_id": case["id"]}, 201)["id"]
-            )
-            decision = {"approve": True, "note": "同意"}
-            self._call(f"/applications/{app_id}/decision", "boss", decision, 200)
-            self.filed.append(app_id)
-            self._used = 0
-        self._used += 1
-        return self.filed[-1]
 
 
 def sample_inputs(client: OpenSearch, prefix: str, n: int, seed: int) -> dict[str, list[str]]:
@@ -197,12 +166,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
         add_user(engine, inv, [Role.INVESTIGATOR], PROVINCE, PASSWORD)
         add_user(engine, boss, [Role.APPROVER], PROVINCE, PASSWORD)
         with Server(settings) as server, httpx.Client(base_url=server.url, timeout=60) as http:
-            tokens = {}
-            for who, name in (("inv", inv), ("boss", boss)):
-                login = http.post("/auth/token", json={"username": name, "password": PASSWORD})
-                if login.status_code != 200:
-                    raise SystemExit(f"login {name}: {login.status_code} {login.text}")
-                tokens[who] = login.json()["access_token"]
+            tokens = log_in(http, {"inv": inv, "boss": boss}, PASSWORD)
             common = {"purpose": PURPOSE, "category": "初核", "regions": [PROVINCE]}
             broad = Applications(http, tokens, common | {"sources": [str(s) for s in Source]})
             subjects = [{"kind": "person_id", "value": v} for v in inputs["profile"]]
