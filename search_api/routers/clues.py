@@ -43,6 +43,7 @@ from search_api.routers.search import (
     SearchHitResponse,
     masked_hit,
     parse_or_refuse,
+    search_params,
 )
 from search_api.search_queries import Filters, clue_search_query
 
@@ -87,26 +88,6 @@ def _groups(aggregations: dict[str, Any]) -> list[TierGroupResponse]:
     return sorted(groups, key=lambda g: order.get(g.tier, len(order)))
 
 
-def _params(
-    q: str,
-    sources: list[Source] | None,
-    region: list[str] | None,
-    tier: list[Tier] | None,
-    category: list[str] | None,
-    date_from: date | None,
-    date_to: date | None,
-) -> dict[str, Any]:
-    return {
-        "q": q,
-        "sources": sorted(sources or []),
-        "region": sorted(region or []),
-        "tier": sorted(tier or []),
-        "category": sorted(category or []),
-        "date_from": date_from.isoformat() if date_from else None,
-        "date_to": date_to.isoformat() if date_to else None,
-    }
-
-
 @router.get("/clues", response_model=ClueSearchResponse, openapi_extra=access(Access.GOVERNED))
 def clue_search(
     gate: Gate,
@@ -121,7 +102,7 @@ def clue_search(
     page_size: int = Query(default=20, ge=1, le=100),
     offset: int = Query(default=0, ge=0, le=10_000),
 ) -> ClueSearchResponse:
-    params = _params(q, sources, region, tier, category, date_from, date_to)
+    params = search_params(q, sources, region, tier, category, date_from, date_to)
     params |= {"page_size": page_size, "offset": offset}
     node = parse_or_refuse(q, gate, params)
     admission = gate.admit(
@@ -175,7 +156,7 @@ def export_clues(
     date_to: date | None = None,
     limit: int = Query(default=EXPORT_ROW_CAP, ge=1, le=EXPORT_ROW_CAP),
 ) -> Response:
-    params = _params(q, sources, region, tier, category, date_from, date_to)
+    params = search_params(q, sources, region, tier, category, date_from, date_to)
     params |= {"format": str(format), "limit": limit}
     node = parse_or_refuse(q, gate, params)
     admission = gate.admit(

@@ -87,6 +87,27 @@ def facets_of(aggregations: dict[str, Any]) -> dict[str, list[FacetBucketRespons
     }
 
 
+def search_params(
+    q: str,
+    sources: list[Source] | None,
+    region: list[str] | None,
+    tier: list[Tier] | None,
+    category: list[str] | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> dict[str, Any]:
+    """What a search request asked for, as logged (the gate pseudonymises numbers in it)."""
+    return {
+        "q": q,
+        "sources": sorted(sources or []),
+        "region": sorted(region or []),
+        "tier": sorted(tier or []),
+        "category": sorted(category or []),
+        "date_from": date_from.isoformat() if date_from else None,
+        "date_to": date_to.isoformat() if date_to else None,
+    }
+
+
 @router.get("/search", response_model=SearchResponse, openapi_extra=access(Access.GOVERNED))
 def keyword_search(
     gate: Gate,
@@ -102,18 +123,8 @@ def keyword_search(
     page_size: int = Query(default=20, ge=1, le=100),
     offset: int = Query(default=0, ge=0, le=10_000),
 ) -> SearchResponse:
-    params: dict[str, Any] = {
-        "q": q,
-        "sources": sorted(sources or []),
-        "region": sorted(region or []),
-        "tier": sorted(tier or []),
-        "category": sorted(category or []),
-        "date_from": date_from.isoformat() if date_from else None,
-        "date_to": date_to.isoformat() if date_to else None,
-        "sort": str(sort),
-        "page_size": page_size,
-        "offset": offset,
-    }
+    params = search_params(q, sources, region, tier, category, date_from, date_to)
+    params |= {"sort": str(sort), "page_size": page_size, "offset": offset}
     node = parse_or_refuse(q, gate, params)
     admission = gate.admit(
         QueryRequest(
