@@ -176,6 +176,20 @@ class Admission:
     def fail(self, error: str) -> None:
         self._gate.outcome(self, AuditOutcome.ERROR, None, [], error)
 
+    def note(
+        self,
+        kind: AuditKind,
+        detail: dict[str, Any],
+        *,
+        params: dict[str, Any] | None = None,
+        hit_count: int | None = None,
+        result_digest: str | None = None,
+    ) -> None:
+        """Log another entry of this admission (see `GateKeeper.note`)."""
+        self._gate.note(
+            self, kind, detail, params=params, hit_count=hit_count, result_digest=result_digest
+        )
+
     def search(
         self,
         provider: OpenSearchProvider,
@@ -291,6 +305,43 @@ class GateKeeper:
             raise self._refuse(exc, params, raw) from None
         return Admission(scope, application, user, written.seq, self, time.perf_counter())
 
+    def _envelope(self, admission: Admission) -> dict[str, Any]:
+        """Who, from where, on which route, under which application and case."""
+        return {
+            "actor": admission.user.username,
+            "actor_role": ",".join(sorted(admission.user.roles)),
+            "source_ip": client_ip(self._request),
+            "route": route_of(self._request),
+            "application_id": str(admission.application.id),
+            "case_id": admission.application.case_no,
+        }
+
+    def note(
+        self,
+        admission: Admission,
+        kind: AuditKind,
+        detail: dict[str, Any],
+        *,
+        params: dict[str, Any] | None = None,
+        hit_count: int | None = None,
+        result_digest: str | None = None,
+    ) -> None:
+        """An entry besides the admission's pair (an export, an analyst's decision), with the
+        same envelope; numbers in ``params`` pseudonymised as in the request entry."""
+        record(
+            self._audit,
+            self._request,
+            AuditEntryIn(
+                kind=kind,
+                **self._envelope(admission),
+                outcome=AuditOutcome.OK,
+                hit_count=hit_count,
+                result_digest=result_digest,
+                params=None if params is None else protect_identifiers(params, self._log_key),
+                detail=detail,
+            ),
+        )
+
     def outcome(
         self,
         admission: Admission,
@@ -304,12 +355,7 @@ class GateKeeper:
             self._request,
             AuditEntryIn(
                 kind=AuditKind.QUERY_OUTCOME,
-                actor=admission.user.username,
-                actor_role=",".join(sorted(admission.user.roles)),
-                source_ip=client_ip(self._request),
-                route=route_of(self._request),
-                application_id=str(admission.application.id),
-                case_id=admission.application.case_no,
+                **self._envelope(admission),
                 outcome=outcome,
                 hit_count=hit_count,
                 result_digest=digest_record_ids(record_ids),

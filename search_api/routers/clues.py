@@ -13,22 +13,18 @@ import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from analyzers.chinese import simplifier
 from common.vocab import Source, Tier
-from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome, digest_record_ids
+from query_logs.audit import AuditKind, digest_record_ids
 from query_logs.gate import RESULT_WINDOW_CAP, QueryRequest
 from search_api.access import Access, access
 from search_api.deps import (
-    Audit,
     Gate,
     Provider,
-    client_ip,
-    record,
-    route_of,
 )
 from search_api.ledger import (
     EXPORT_ROW_CAP,
@@ -142,10 +138,8 @@ def clue_search(
     },
 )
 def export_clues(
-    request: Request,
     gate: Gate,
     provider: Provider,
-    audit: Audit,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     format: LedgerFormat = LedgerFormat.CSV,
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
@@ -176,31 +170,20 @@ def export_clues(
     total = result["hits"]["total"]["value"]
     ids = [h["_id"] for h in hits]
     content = write_ledger(ledger_rows(hits, unmask=scope.unmask), format)
-    record(
-        audit,
-        request,
-        AuditEntryIn(
-            kind=AuditKind.EXPORT,
-            actor=admission.user.username,
-            actor_role=",".join(sorted(admission.user.roles)),
-            source_ip=client_ip(request),
-            route=route_of(request),
-            application_id=str(admission.application.id),
-            case_id=admission.application.case_no,
-            outcome=AuditOutcome.OK,
-            hit_count=len(hits),
-            result_digest=digest_record_ids(ids),
-            detail={
-                "request_seq": admission.request_seq,
-                "format": str(format),
-                "rows": len(hits),
-                "total": total,
-                "row_cap": cap,
-                "truncated": total > len(hits),
-                "unmasked": scope.unmask,
-                "file_sha256": hashlib.sha256(content).hexdigest(),
-            },
-        ),
+    admission.note(
+        AuditKind.EXPORT,
+        {
+            "request_seq": admission.request_seq,
+            "format": str(format),
+            "rows": len(hits),
+            "total": total,
+            "row_cap": cap,
+            "truncated": total > len(hits),
+            "unmasked": scope.unmask,
+            "file_sha256": hashlib.sha256(content).hexdigest(),
+        },
+        hit_count=len(hits),
+        result_digest=digest_record_ids(ids),
     )
     admission.complete(total, ids)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

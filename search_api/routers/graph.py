@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from opensearchpy.exceptions import OpenSearchException
@@ -39,21 +39,17 @@ from graph.operations import linked_entities, path_between
 from graph.rank import Path
 from graph.store import edges_alias
 from query_logs.applications import Subject, SubjectKind
-from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
+from query_logs.audit import AuditKind
 from query_logs.errors import DomainError, NotFoundError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import (
     Admission,
-    Audit,
     Database,
     Gate,
     GateKeeper,
     Provider,
     SettingsDep,
-    client_ip,
-    record,
-    route_of,
 )
 from search_api.graph_queries import edge_scope, graph_key, node_shower, subject_node
 from search_api.graph_responses import (
@@ -69,7 +65,6 @@ from search_api.graph_responses import (
     path_response,
     share_responses,
 )
-from search_api.masking import protect_identifiers
 from search_api.provider import EngineUnavailableError
 
 router = APIRouter(tags=["graph"])
@@ -110,38 +105,6 @@ def _engine_failed(admission: Admission, exc: Exception) -> Exception:
     if isinstance(exc, GraphNotBuiltError):
         return EngineUnavailableError("the relationship graph has not been built yet")
     return EngineUnavailableError("the search engine did not answer")
-
-
-def _note(
-    request: Request,
-    audit: Audit,
-    settings: SettingsDep,
-    admission: Admission,
-    kind: AuditKind,
-    params: dict[str, Any],
-    detail: dict[str, Any],
-    hit_count: int | None = None,
-) -> None:
-    """A log entry besides the gate's pair (an export, an analyst's decision), numbers
-    pseudonymised as the gate does."""
-    key = settings.secret_key.get_secret_value().encode()
-    record(
-        audit,
-        request,
-        AuditEntryIn(
-            kind=kind,
-            actor=admission.user.username,
-            actor_role=",".join(sorted(admission.user.roles)),
-            source_ip=client_ip(request),
-            route=route_of(request),
-            application_id=str(admission.application.id),
-            case_id=admission.application.case_no,
-            outcome=AuditOutcome.OK,
-            hit_count=hit_count,
-            params=protect_identifiers(params, key),
-            detail=detail,
-        ),
-    )
 
 
 class StoreUnavailableError(DomainError):
@@ -258,13 +221,11 @@ def subgraph_json(
     responses={200: {"content": {"application/graphml+xml": {}}}},
 )
 def graphml_export(
-    request: Request,
     kind: StartKind,
     value: str,
     gate: Gate,
     provider: Provider,
     settings: SettingsDep,
-    audit: Audit,
     hops: Hops = 2,
     fan_out: FanOut = DEFAULT_FAN_OUT,
     kinds: Kinds = None,
@@ -278,14 +239,10 @@ def graphml_export(
     hood = _pull(provider, admission, start, hops, fan_out, kinds)
     body = to_graphml(hood, _show(settings, admission))
     admission.complete(len(hood.distance), _edge_records(hood))
-    _note(
-        request,
-        audit,
-        settings,
-        admission,
+    admission.note(
         AuditKind.EXPORT,
-        params,
         {"format": "graphml", "request_seq": admission.request_seq, "edges": len(hood.edges)},
+        params=params,
         hit_count=len(hood.distance),
     )
     return Response(
@@ -358,13 +315,11 @@ def _mention_edges(provider: Provider, admission: Admission, mention: str) -> li
     "/graph/mentions/{mention}/decision", response_model=DecisionResponse, openapi_extra=GOVERNED
 )
 def decide_match(
-    request: Request,
     mention: Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$")],
     body: DecisionRequest,
     gate: Gate,
     provider: Provider,
     settings: SettingsDep,
-    audit: Audit,
     db: Database,
 ) -> DecisionResponse:
     """An analyst confirms or rejects that a mention is a person (a subject of the application);
@@ -378,14 +333,10 @@ def decide_match(
         raise NotFoundError("no such mention within the application's scope")
     candidate = subject_node(subject)
     # write-ahead: the decision is logged before it is stored
-    _note(
-        request,
-        audit,
-        settings,
-        admission,
+    admission.note(
         AuditKind.ADMIN_ACTION,
-        params,
         {"action": "graph_match_decision", "request_seq": admission.request_seq},
+        params=params,
     )
     try:
         create_decision_schema(db)
