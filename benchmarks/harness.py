@@ -52,6 +52,9 @@ class Server:
             "XIANSUO_STATE_DIR": str(settings.state_dir),
             "XIANSUO_DATABASE_URL": settings.effective_database_url,
             "XIANSUO_LOG_LEVEL": "warning",
+            # A benchmark is a development run on loopback: the development key is accepted
+            # only when declared (xiansuo serve refuses it otherwise).
+            "XIANSUO_ENVIRONMENT": "development",
         }
         self._command = [sys.executable, "-m", "xiansuo", "serve", "--port", str(self.port)]
         self._env = env

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import os
+import stat
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DEV_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
 _DAY = "(Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _DAYS = f"{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*"
 _TIME = r"([01]\d|2[0-3]):[0-5]\d"
 _WORKING_HOURS = f"^(|none|{_DAYS} {_TIME}-({_TIME}|24:00))$"  # e.g. "Mon-Fri 08:00-19:00"
+MIN_SECRET_CHARS = 32
 
 
 class Environment(StrEnum):
@@ -89,6 +93,17 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8088, ge=1, le=65535)
     secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="A file holding the secret key (mode 0600, at least 32 characters); when "
+        "set it replaces XIANSUO_SECRET_KEY. The demo generates one in its state folder.",
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto headers are believed. Empty (the default): the "
+        "peer address is logged as it is, whatever headers a client sends.",
+    )
     token_lifetime_s: int = Field(
         default=3600, ge=60, le=86400, description="Seconds a bearer token is valid after login."
     )
@@ -131,14 +146,51 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted proxy {item!r} is not an IP address or network"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _read_secret_file(self) -> Settings:
+        if self.secret_key_file is not None:
+            self.secret_key = SecretStr(read_secret_file(self.secret_key_file))
+        return self
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
-            if self.secret_key.get_secret_value() == _DEV_SECRET:
+            if self.uses_development_secret:
                 raise ValueError("XIANSUO_SECRET_KEY must be set in production")
-            if len(self.secret_key.get_secret_value()) < 32:
+            if len(self.secret_key.get_secret_value()) < MIN_SECRET_CHARS:
                 raise ValueError("XIANSUO_SECRET_KEY must be at least 32 characters in production")
         return self
+
+    @property
+    def uses_development_secret(self) -> bool:
+        """True while the secret is the one published in this repository."""
+        return self.secret_key.get_secret_value() == _DEV_SECRET
+
+    @property
+    def development_declared(self) -> bool:
+        """True only when XIANSUO_ENVIRONMENT=development was set explicitly (not defaulted)."""
+        return (
+            self.environment is Environment.DEVELOPMENT and "environment" in self.model_fields_set
+        )
 
     @property
     def effective_database_url(self) -> str:
@@ -173,3 +225,30 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             return LogFormat.JSON
         return LogFormat.CONSOLE
+
+
+def read_secret_file(path: Path) -> str:
+    """The secret held in ``path``; refused when others may read it or when it is short."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read the secret key file {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError(f"the secret key file {path} is readable by others: chmod 600 it")
+    if len(text) < MIN_SECRET_CHARS:
+        raise ValueError(f"the secret key in {path} is shorter than {MIN_SECRET_CHARS} characters")
+    return text
+
+
+def generate_secret_file(path: Path) -> None:
+    """Write a new random secret to ``path`` (created 0600; an existing file is kept)."""
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")

@@ -25,6 +25,10 @@ if [ "$mode" = --stop ]; then stop_all; exit 0; fi
 
 deploy/bootstrap.sh
 mkdir -p "$state"
+# The demo's own secret key (0600, random, kept across runs): never the development key that
+# this repository publishes, so nobody who read the README can mint tokens for a running demo.
+.venv/bin/xiansuo secret-file "$state/secret.key"
+export XIANSUO_SECRET_KEY_FILE=$state/secret.key
 deploy/opensearch.sh start --port "$os_port" --home "$state/opensearch" --name xiansuo-demo
 
 # Demo data: generated once (deterministic), ingested every time (idempotent).

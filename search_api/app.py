@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from common.settings import Environment, Settings
 from query_logs.applications import create_application_schema
@@ -112,6 +113,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="线索 xiansuo", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    if settings.trusted_proxies:
+        # The peer address is replaced from X-Forwarded-For only when the peer itself is a
+        # configured proxy; any other client's forwarded headers are ignored.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.state.route_inventory = route_inventory()
     for router in ROUTERS:
         app.include_router(router)

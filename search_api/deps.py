@@ -77,7 +77,8 @@ Audit = Annotated[AuditLog, Depends(get_audit_log)]
 
 
 def client_ip(request: Request) -> str | None:
-    """The peer address; X-Forwarded-For is not trusted (no proxy is configured as trusted)."""
+    """The peer address. X-Forwarded-For has replaced it only if the peer is one of
+    XIANSUO_TRUSTED_PROXIES (see search_api.app); a client cannot write its own address."""
     return request.client.host if request.client else None
 
 

@@ -20,14 +20,51 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
+DEVELOPMENT_KEY_WARNING = """\
+**********************************************************************************
+* xiansuo serve: RUNNING WITH THE PUBLISHED DEVELOPMENT SECRET KEY.              *
+* Anyone who has read this repository can mint tokens for this server.           *
+* Never expose it beyond your own machine; set XIANSUO_SECRET_KEY_FILE instead.  *
+**********************************************************************************"""
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import structlog
     import uvicorn
 
     from search_api.app import create_app
 
+    if settings.uses_development_secret:
+        if not settings.development_declared:
+            print(
+                "xiansuo serve: refusing to start with the published development secret key: "
+                "set XIANSUO_SECRET_KEY_FILE (or XIANSUO_SECRET_KEY), or set "
+                "XIANSUO_ENVIRONMENT=development explicitly to accept it on a private machine",
+                file=sys.stderr,
+            )
+            return 2
+        print(DEVELOPMENT_KEY_WARNING, file=sys.stderr)
+        structlog.get_logger(__name__).warning("serve.development_secret_key")
     host = args.host or settings.api_host
     port = args.port or settings.api_port
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    # Forwarded headers are handled by the app itself, from XIANSUO_TRUSTED_PROXIES only:
+    # uvicorn's own default would believe them from any loopback client.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _secret_file(args: argparse.Namespace, _settings: Settings) -> int:
+    """Create a random secret key file (mode 0600); an existing file is kept as it is."""
+    from common.settings import generate_secret_file
+
+    generate_secret_file(Path(args.path))
     return 0
 
 
@@ -219,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default XIANSUO_API_HOST)")
     serve.add_argument("--port", type=int, help="port (default XIANSUO_API_PORT)")
     serve.set_defaults(handler=_serve)
+
+    secret = commands.add_parser(
+        "secret-file", help="create a random secret key file (0600) if it does not exist"
+    )
+    secret.add_argument("path", help="where to write it (XIANSUO_SECRET_KEY_FILE)")
+    secret.set_defaults(handler=_secret_file)
 
     ingest = commands.add_parser("ingest", help="index a drop folder of registry exports")
     ingest.add_argument("path", help="the drop folder")
