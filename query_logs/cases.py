@@ -80,7 +80,7 @@ class Case:
     case_no: str
     title: str
     owner: CaseMember
-    members: tuple[CaseMember, ...]  # besides the owner, in the order they were added
+    members: tuple[CaseMember, ...]  # besides the owner, by username
     created_at: datetime
 
     def admits(self, user: User) -> bool:
@@ -144,7 +144,7 @@ def _read_case(conn: Connection, case_id: int) -> Case:
         select(case_members.c.user_id, users_table.c.username)
         .join(users_table, users_table.c.id == case_members.c.user_id)
         .where(case_members.c.case_id == case_id)
-        .order_by(case_members.c.added_at, case_members.c.user_id)
+        .order_by(users_table.c.username)
     ).all()
     found = row._mapping
     return Case(

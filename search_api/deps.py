@@ -143,6 +143,17 @@ def record(
 WITHHELD = "what was asked is withheld: it holds credential-like or non-JSON text"
 
 
+class UnloggableInputError(InvalidInputError):
+    """The request holds text the log refuses to keep (a pasted token, a control character, a
+    lone surrogate): what cannot be logged is not done."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the request holds text the query log cannot keep (a credential, a control "
+            "character or invalid Unicode); remove it and ask again"
+        )
+
+
 def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fields: Any) -> None:
     """Log a refused request (before the refusal is raised by the caller); the app's handlers
     then log no second denial for it.
@@ -361,6 +372,8 @@ class GateKeeper:
             )
         except QuotaExhaustedError as exc:
             raise self._refuse(exc, params, named) from None
+        except ValueError:  # nothing was counted: the entry and the quota are one transaction
+            raise self._refuse(UnloggableInputError(), params, named) from None
         return Admission(scope, application, user, written.seq, self, time.perf_counter())
 
     def _envelope(self, admission: Admission) -> dict[str, Any]:

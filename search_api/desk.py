@@ -41,6 +41,7 @@ from search_api.deps import (
     CurrentUser,
     Database,
     SettingsDep,
+    UnloggableInputError,
     client_ip,
     deny,
     record,
@@ -138,7 +139,14 @@ class Desk:
         ``fields``: more of the entry's envelope (``application_id``, ``case_id``, ``purpose``),
         already safe to log."""
         detail = {"asked": protect_identifiers(dict(asked), self.key)}
-        self._record(self._entry(AuditKind.ADMIN_ACTION, action, target, detail=detail, **fields))
+        with self.refusals(action, target):
+            try:
+                intent = self._entry(
+                    AuditKind.ADMIN_ACTION, action, target, detail=detail, **fields
+                )
+                self._record(intent)
+            except ValueError:  # what was asked cannot be logged, so it is not done
+                raise UnloggableInputError() from None
         with self.refusals(action, target):
             yield
 
