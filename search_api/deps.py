@@ -85,7 +85,7 @@ UNMATCHED_ROUTE = "(no route)"  # the raw path may hold an ID number: never a lo
 
 
 def route_of(request: Request) -> str:
-    """ "METHOD /path/{template}" of the matched route (never the path as typed)."""
+    """The matched route as "METHOD /path/{template}" (never the path as typed)."""
     route = request.scope.get("route")
     return f"{request.method} {getattr(route, 'path', UNMATCHED_ROUTE)}"
 
@@ -196,21 +196,6 @@ def authenticate(request: Request, db: Bind, audit: AuditLog, settings: Settings
         raise
     setattr(request.state, CALLER, user)  # a later refusal of this request is this user's
     return user
-
-
-def identify_caller(request: Request, db: Bind, settings: Settings) -> User | None:
-    """The account behind the bearer token, if it holds, without logging anything: names the
-    actor of a refusal decided before the route authenticated (an invalid parameter)."""
-    if (known := caller_of(request)) is not None:
-        return known
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    now = datetime.now(UTC)
-    try:
-        return current_account(db, decode_token(token.strip(), settings, now), now)
-    except (TokenError, NotAuthenticatedError):
-        return None
 
 
 def get_current_user(request: Request, db: Database, audit: Audit, settings: SettingsDep) -> User:

@@ -4,13 +4,14 @@ The gate, the desks and a few routes log their refusals themselves, with what wa
 mark the request (``deps.mark_refusal_logged``). Every other 4xx answer (a request-validation 422,
 also on a governed route before its gate ran; a 404 of an object; a 409; a body that is not JSON;
 an unknown path) is logged here, by the handler that turns the error into a response, as a
-``denial`` of the authenticated caller (``deps.identify_caller``), or of nobody when no token
+``denial`` of the authenticated caller (``identify_caller``), or of nobody when no token
 holds. A new route therefore cannot forget to log a refusal, and none is logged twice. A denial
 that cannot be written turns the answer into a 503, as every other entry does.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,8 +23,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.settings import Settings
 from query_logs.audit import find_secret
+from query_logs.auth import TokenError, decode_token
+from query_logs.auth import current_user as current_account
+from query_logs.db import Bind
 from query_logs.errors import DomainError, NotAuthenticatedError
-from search_api.deps import deny, identify_caller, refusal_logged
+from query_logs.users import User
+from search_api.deps import caller_of, deny, refusal_logged
 from search_api.masking import protect_identifiers
 
 # What a handler-logged denial keeps of the request: enough to see what was tried, bounded so
@@ -81,6 +86,21 @@ def _protect_keys(value: Any, key: bytes) -> Any:
     if isinstance(value, dict):
         return {protect_identifiers(k, key): v for k, v in value.items()}
     return value
+
+
+def identify_caller(request: Request, db: Bind, settings: Settings) -> User | None:
+    """The account behind the bearer token, if it holds, without logging anything: names the
+    actor of a refusal decided before the route authenticated (an invalid parameter)."""
+    if (known := caller_of(request)) is not None:
+        return known
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    now = datetime.now(UTC)
+    try:
+        return current_account(db, decode_token(token.strip(), settings, now), now)
+    except (TokenError, NotAuthenticatedError):
+        return None
 
 
 def log_refusal(request: Request, reason: str, extra: dict[str, Any] | None = None) -> None:
