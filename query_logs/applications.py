@@ -1,6 +1,7 @@
-"""Cases and query applications (查询申请): who may query what, why, where and until when.
+"""Query applications (查询申请): who may query what, why, where and until when.
 
-Cross-tier grants, which widen an applicant's reach, are in query_logs.grants.
+Cases, which applications are filed under, are in query_logs.cases (only a case's owner and
+members file under it); cross-tier grants, which widen an applicant's reach, in query_logs.grants.
 
 An application names its case, purpose, category, sources, regions (行政区划代码 prefixes within
 the applicant's jurisdiction, or a cross-tier grant), optional subjects, whether unmasking or
@@ -23,8 +24,8 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    ForeignKey,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -35,7 +36,8 @@ from sqlalchemy import (
 )
 
 from common.vocab import Source
-from query_logs.db import Bind, connection
+from query_logs.cases import case_for_filing, cases, create_case_schema, metadata
+from query_logs.db import Bind, connection, in_row_range
 from query_logs.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from query_logs.roles import Permission, require_permission
 from query_logs.user_fields import jurisdiction_covers, parse_id_number, parse_jurisdiction
@@ -112,21 +114,11 @@ class Application:
         return self.state
 
 
-metadata = MetaData()
-cases = Table(
-    "query_case",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("case_no", String(64), nullable=False, unique=True),
-    Column("title", Text, nullable=False),
-    Column("created_by", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
 applications = Table(
     "query_application",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("case_id", Integer, nullable=False),
+    Column("case_id", Integer, ForeignKey("query_case.id"), nullable=False),
     Column("applicant_id", Integer, nullable=False),
     Column("purpose", Text, nullable=False),
     Column("category", String(16), nullable=False),
@@ -158,7 +150,8 @@ class ApplicationStateError(ConflictError):
 
 
 def create_application_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
+    """Cases, applications and grants share one metadata (query_logs.cases)."""
+    create_case_schema(engine)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -172,24 +165,6 @@ def from_db_time(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def create_case(engine: Engine, actor: User, case_no: str, title: str, now: datetime) -> int:
-    """Open a case; the case number is unique. Returns the case id."""
-    require_permission(actor.roles, Permission.APPLY)
-    case_no, title = case_no.strip(), title.strip()
-    if not case_no or not title:
-        raise InvalidInputError("a case needs a case number and a title")
-    with engine.begin() as conn:
-        if conn.execute(select(cases.c.id).where(cases.c.case_no == case_no)).first():
-            raise ConflictError(f"case {case_no} exists already")
-        return int(
-            conn.execute(
-                insert(cases)
-                .values(case_no=case_no, title=title, created_by=actor.id, created_at=as_utc(now))
-                .returning(cases.c.id)
-            ).scalar_one()
-        )
 
 
 def parse_subject(kind: str, value: str) -> Subject:
@@ -265,9 +240,7 @@ def file_application(
         raise InvalidInputError(f"validity must be 1 to {MAX_VALID_DAYS} days")
     start = as_utc(now)
     with engine.begin() as conn:
-        case = conn.execute(select(cases.c.case_no).where(cases.c.id == case_id)).first()
-        if case is None:
-            raise NotFoundError(f"no case {case_id}")
+        case_for_filing(conn, case_id, applicant)  # the owner or a member of the case
         result = conn.execute(
             insert(applications)
             .values(
@@ -314,6 +287,8 @@ _COUNT_QUERY = (
 
 
 def get_application(bind: Bind, application_id: int) -> Application:
+    if not in_row_range(application_id):  # beyond any stored id (and any column's range)
+        raise ApplicationNotFoundError(f"no application {application_id}")
     with connection(bind) as conn:
         row = conn.execute(_APPLICATION_BY_ID, {"application_id": application_id}).first()
     if row is None:

@@ -5,10 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+
+MAX_ROW_ID = 2**31 - 1
+"""The largest id any of our INTEGER primary keys holds on every store: PostgreSQL's INTEGER is
+32-bit (SQLite's is 64-bit). An id beyond it names nothing, and sending it to PostgreSQL would be
+an out-of-range error, to SQLite (past 2**63) an overflow."""
+
+RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
+"""A row id as the API takes it (path, query, header, body): one type, so every id is bounded."""
+
+
+def in_row_range(row_id: int) -> bool:
+    """Whether ``row_id`` can name a row: lookups answer "not found" for any other."""
+    return 1 <= row_id <= MAX_ROW_ID
 
 
 def create_db_engine(url: str) -> Engine:

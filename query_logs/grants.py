@@ -32,8 +32,8 @@ from query_logs.applications import (
     State,
     as_utc,
     from_db_time,
-    metadata,
 )
+from query_logs.cases import metadata
 from query_logs.db import Bind, connection
 from query_logs.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from query_logs.roles import Permission, require_permission

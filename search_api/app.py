@@ -1,4 +1,5 @@
-"""The FastAPI app factory: builds the provider, the stores and the log; maps domain errors once."""
+"""The FastAPI app factory: builds the provider, the stores and the log; maps errors once
+(search_api.refusals: every refusal it maps is a logged denial)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from common.settings import Environment, Settings
@@ -22,16 +20,16 @@ from query_logs.audit import (
     load_signing_key,
 )
 from query_logs.db import create_db_engine
-from query_logs.errors import DomainError, NotAuthenticatedError
 from query_logs.users import create_user_schema
 from search_api.access import ACCESS_KEY, Access
-from search_api.deps import deny
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
+from search_api.refusals import install_refusal_handlers
 from search_api.routers import (
     admin,
     applications,
     audit,
     auth,
+    cases,
     clues,
     entities,
     grants,
@@ -52,6 +50,7 @@ class UnclassifiedRouteError(RuntimeError):
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     auth.router,
+    cases.router,
     applications.router,
     persons.router,
     search.router,
@@ -121,41 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
 
-    @app.exception_handler(DomainError)
-    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticatedError) else None
-        return JSONResponse(status_code=exc.status, content={"detail": exc.detail}, headers=headers)
-
-    async def _log_refused_input(request: Request, reason: str, invalid: list[str]) -> None:
-        route = request.scope.get("route")
-        kind = (getattr(route, "openapi_extra", None) or {}).get(ACCESS_KEY)
-        if kind in (Access.GOVERNED, Access.ADMIN):
-            await run_in_threadpool(
-                deny,
-                request.app.state.audit_log,
-                request,
-                None,
-                reason,
-                params={"invalid": invalid},
-            )
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # The client's own input is not echoed back (a login body holds a password), and an
-        # invalid request to a governed or admin route is a refusal: it is logged.
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-                  for e in exc.errors()]  # fmt: skip
-        invalid = [".".join(str(p) for p in e["loc"]) for e in errors]
-        await _log_refused_input(request, "invalid request parameters", invalid)
-        return JSONResponse(status_code=422, content={"detail": errors})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # A body that cannot be parsed is refused (400) before authentication runs: log it too.
-        if exc.status_code == 400:
-            await _log_refused_input(request, "unparseable request body", ["body"])
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
-                            headers=getattr(exc, "headers", None))  # fmt: skip
+    install_refusal_handlers(app)
 
     @app.exception_handler(EngineUnavailableError)
     async def _engine_unavailable(_request: Request, exc: EngineUnavailableError) -> JSONResponse:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, cast
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy import Connection, Engine
 
@@ -42,7 +42,7 @@ from query_logs.audit import (
 )
 from query_logs.auth import TokenError, decode_token
 from query_logs.auth import current_user as current_account
-from query_logs.db import Bind
+from query_logs.db import Bind, RowId
 from query_logs.errors import DomainError, InvalidInputError, NotAuthenticatedError
 from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
 from query_logs.grants import active_grant_regions
@@ -82,10 +82,33 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+UNMATCHED_ROUTE = "(no route)"  # the raw path may hold an ID number: never a log's route
+
+
 def route_of(request: Request) -> str:
+    """The matched route as "METHOD /path/{template}" (never the path as typed)."""
     route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
-    return f"{request.method} {path}"
+    return f"{request.method} {getattr(route, 'path', UNMATCHED_ROUTE)}"
+
+
+# Per-request facts on ``request.state``, read by the app's refusal handlers (search_api.refusals).
+CALLER = "caller"  # the authenticated account, once `authenticate` has passed
+REFUSAL_LOGGED = "refusal_logged"  # a denial of this request is in the log already
+
+
+def caller_of(request: Request) -> User | None:
+    """The account `authenticate` admitted for this request, if it ran and passed."""
+    return cast(User | None, getattr(request.state, CALLER, None))
+
+
+def mark_refusal_logged(request: Request) -> None:
+    """Say that this request's refusal is logged (a denial or a failed login): the app's handlers
+    then add no second entry."""
+    setattr(request.state, REFUSAL_LOGGED, True)
+
+
+def refusal_logged(request: Request) -> bool:
+    return bool(getattr(request.state, REFUSAL_LOGGED, False))
 
 
 # Appends between two probes for a due checkpoint (two reads); checkpoints fall due every
@@ -118,22 +141,43 @@ def record(
     return written
 
 
+WITHHELD = "what was asked is withheld: it holds credential-like or non-JSON text"
+
+
+class UnloggableInputError(InvalidInputError):
+    """The request holds text the log refuses to keep (a pasted token, a control character, a
+    lone surrogate): what cannot be logged is not done."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the request holds text the query log cannot keep (a credential, a control "
+            "character or invalid Unicode); remove it and ask again"
+        )
+
+
 def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fields: Any) -> None:
-    """Log a refused request (before the refusal is raised by the caller)."""
-    record(
-        audit,
-        request,
-        AuditEntryIn(
-            kind=AuditKind.DENIAL,
-            actor=user.username if user else None,
-            actor_role=",".join(sorted(user.roles)) if user else None,
-            source_ip=client_ip(request),
-            route=route_of(request),
-            outcome=AuditOutcome.DENIED,
-            detail={"reason": reason},
-            **fields,
-        ),
+    """Log a refused request (before the refusal is raised by the caller); the app's handlers
+    then log no second denial for it.
+
+    What a client typed can be unfit for the log (a JWT pasted into a query, a NUL character):
+    the log refuses such an entry, and the denial is then written without the client's text,
+    so that the refusal is still logged and still a 4xx."""
+    entry = AuditEntryIn(
+        kind=AuditKind.DENIAL,
+        actor=user.username if user else None,
+        actor_role=",".join(sorted(user.roles)) if user else None,
+        source_ip=client_ip(request),
+        route=route_of(request),
+        outcome=AuditOutcome.DENIED,
+        detail={"reason": reason},
+        **fields,
     )
+    try:
+        record(audit, request, entry)
+    except ValueError:
+        bare = replace(entry, params=None, purpose=None, case_id=None, detail={"reason": WITHHELD})
+        record(audit, request, bare)
+    mark_refusal_logged(request)
 
 
 def authenticate(request: Request, db: Bind, audit: AuditLog, settings: Settings) -> User:
@@ -144,13 +188,15 @@ def authenticate(request: Request, db: Bind, audit: AuditLog, settings: Settings
     try:
         if scheme.lower() != "bearer" or not token:
             raise NotAuthenticatedError("a bearer token is required")
-        return current_account(db, decode_token(token.strip(), settings, now), now)
+        user = current_account(db, decode_token(token.strip(), settings, now), now)
     except TokenError as exc:
         deny(audit, request, None, f"token refused: {exc.reason}")
         raise
     except NotAuthenticatedError as exc:
         deny(audit, request, None, exc.detail)
         raise
+    setattr(request.state, CALLER, user)  # a later refusal of this request is this user's
+    return user
 
 
 def get_current_user(request: Request, db: Database, audit: Audit, settings: SettingsDep) -> User:
@@ -219,10 +265,16 @@ class GateKeeper:
     between the event loop and the thread pool on every query).
     """
 
-    HEADER = "x-application-id"
-
-    def __init__(self, request: Request, db: Engine, audit: AuditLog, settings: Settings) -> None:
+    def __init__(
+        self,
+        request: Request,
+        db: Engine,
+        audit: AuditLog,
+        settings: Settings,
+        application_id: int | None = None,
+    ) -> None:
         self._request, self._db, self._audit, self._settings = request, db, audit, settings
+        self._application_id = application_id  # X-Application-Id, validated as a RowId
         self._log_key = settings.secret_key.get_secret_value().encode()
         self._account: User | None = None
 
@@ -251,8 +303,10 @@ class GateKeeper:
         caller's denial, with what was asked pseudonymised; returns ``error`` for the route to
         raise. The caller is authenticated first: without a valid token this is a logged 401."""
         self._authenticated(self._db)
-        raw = self._request.headers.get(self.HEADER, "").strip()
-        return self._refuse(error, params, raw if raw.isdigit() else None)
+        return self._refuse(error, params, self._named_application())
+
+    def _named_application(self) -> str | None:
+        return None if self._application_id is None else str(self._application_id)
 
     def subject(self, kind: SubjectKind, value: str) -> Subject:
         """The subject a subject-bound route names, validated; malformed input is a logged
@@ -267,18 +321,18 @@ class GateKeeper:
         now = datetime.now(UTC)
         with self._db.connect() as conn:  # one checkout for all of the gate's reads
             user = self._authenticated(conn)  # a logged 401 when the token does not hold
-            raw = self._request.headers.get(self.HEADER, "").strip()
-            if not raw.isdigit():
+            if self._application_id is None:
                 raise self._refuse(
                     GateDeniedError("a governed request names its application in X-Application-Id"),
                     params,
                 )
+            named = self._named_application()
             try:
-                application = get_application(conn, int(raw))
+                application = get_application(conn, self._application_id)
                 grant_regions = active_grant_regions(conn, user.id, now)
                 scope = decide_scope(user, application, query, grant_regions, now)
             except (ApplicationNotFoundError, GateDeniedError) as exc:
-                raise self._refuse(exc, params, raw) from None
+                raise self._refuse(exc, params, named) from None
 
         def count_quota(conn: Connection) -> None:
             if not consume_query_in(conn, application.id):
@@ -303,7 +357,9 @@ class GateKeeper:
                 first=count_quota,
             )
         except QuotaExhaustedError as exc:
-            raise self._refuse(exc, params, raw) from None
+            raise self._refuse(exc, params, named) from None
+        except ValueError:  # nothing was counted: the entry and the quota are one transaction
+            raise self._refuse(UnloggableInputError(), params, named) from None
         return Admission(scope, application, user, written.seq, self, time.perf_counter())
 
     def _envelope(self, admission: Admission) -> dict[str, Any]:
@@ -374,10 +430,22 @@ def _jsonable(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | float) else str(value)
 
 
+ApplicationHeader = Annotated[
+    RowId | None,
+    Header(description="the approved query application (查询申请) the request is made under"),
+]
+
+
 async def get_gate(
-    request: Request, db: Database, audit: Audit, settings: SettingsDep
+    request: Request,
+    db: Database,
+    audit: Audit,
+    settings: SettingsDep,
+    x_application_id: ApplicationHeader = None,
 ) -> GateKeeper:
-    return GateKeeper(request, db, audit, settings)
+    """The gate of a governed route; the header is declared here, so the OpenAPI document shows
+    it with its bounds on every governed route and a malformed one is a logged 422."""
+    return GateKeeper(request, db, audit, settings, x_application_id)
 
 
 Gate = Annotated[GateKeeper, Depends(get_gate)]

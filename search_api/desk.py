@@ -1,10 +1,11 @@
 """The desk of an administration or authorisation request: who acts, with which permission, and
-the log around the change (shared by the account and the grant routers).
+the log around the change (shared by the account, grant, case and application routers).
 
 A refusal is a ``denial`` entry, written before the error is raised. A change is write-ahead: an
 ``admin_action`` entry (who, route, action, target, what is asked) is committed before the store
 changes, so a log that cannot be written stops the change (503); then a ``user_change``,
-``role_change`` or ``grant_change`` entry says what changed, or a ``denial`` why nothing did.
+``role_change``, ``grant_change``, ``case_change``, ``application_request`` or
+``application_decision`` entry says what changed, or a ``denial`` why nothing did.
 Passwords never reach the log; ID and phone numbers pass through ``protect_identifiers``. Region
 codes read back from the store are validated 行政区划代码 (12 digits at most, so never an ID
 number) and are logged as they are: the identifier pattern would mistake a 12-digit code starting
@@ -40,6 +41,7 @@ from search_api.deps import (
     CurrentUser,
     Database,
     SettingsDep,
+    UnloggableInputError,
     client_ip,
     deny,
     record,
@@ -63,6 +65,14 @@ class Action(StrEnum):
     APPROVE_GRANT = "approve_grant"
     REJECT_GRANT = "reject_grant"
     REVOKE_GRANT = "revoke_grant"
+    OPEN_CASE = "open_case"
+    LIST_CASES = "list_cases"
+    READ_CASE = "read_case"
+    ADD_CASE_MEMBER = "add_case_member"
+    REMOVE_CASE_MEMBER = "remove_case_member"
+    FILE_APPLICATION = "file_application"
+    DECIDE_APPLICATION = "decide_application"
+    REVOKE_APPLICATION = "revoke_application"
 
 
 class StrictBody(BaseModel):
@@ -92,6 +102,10 @@ class Desk:
             **fields,
         )
 
+    def protect(self, text: str) -> str:
+        """``text`` (a case number, say) with any ID or phone number in it pseudonymised."""
+        return str(protect_identifiers(text, self.key))
+
     def _params(self, action: Action, target: str) -> dict[str, Any]:
         return {"action": str(action), "target": protect_identifiers(target, self.key)}
 
@@ -117,10 +131,22 @@ class Desk:
         return target
 
     @contextmanager
-    def change(self, action: Action, target: str, asked: Mapping[str, Any]) -> Iterator[None]:
-        """Commit the intent (write-ahead), then run the block; its refusals are logged."""
+    def change(
+        self, action: Action, target: str, asked: Mapping[str, Any], **fields: Any
+    ) -> Iterator[None]:
+        """Commit the intent (write-ahead), then run the block; its refusals are logged.
+
+        ``fields``: more of the entry's envelope (``application_id``, ``case_id``, ``purpose``),
+        already safe to log."""
         detail = {"asked": protect_identifiers(dict(asked), self.key)}
-        self._record(self._entry(AuditKind.ADMIN_ACTION, action, target, detail=detail))
+        with self.refusals(action, target):
+            try:
+                intent = self._entry(
+                    AuditKind.ADMIN_ACTION, action, target, detail=detail, **fields
+                )
+                self._record(intent)
+            except ValueError:  # what was asked cannot be logged, so it is not done
+                raise UnloggableInputError() from None
         with self.refusals(action, target):
             yield
 
@@ -131,16 +157,24 @@ class Desk:
         target: str,
         changed: Mapping[str, Any],
         codes: Mapping[str, Any] | None = None,
+        **fields: Any,
     ) -> None:
         """Log what changed; ``codes`` are region codes read back from the store (see above)."""
         detail = protect_identifiers(dict(changed), self.key) | dict(codes or {})
-        self._record(self._entry(kind, action, target, outcome=Outcome.OK, detail=detail))
+        self._record(self._entry(kind, action, target, outcome=Outcome.OK, detail=detail, **fields))
 
-    def read(self, action: Action, detail: Mapping[str, Any]) -> None:
-        """Log an administrator's read (of accounts); called before anything is returned."""
+    def read(
+        self, action: Action, detail: Mapping[str, Any], target: str = "*", **fields: Any
+    ) -> None:
+        """Log a read (of accounts, of cases); called before anything is returned."""
         self._record(
             self._entry(
-                AuditKind.ADMIN_ACTION, action, "*", outcome=Outcome.OK, detail=dict(detail)
+                AuditKind.ADMIN_ACTION,
+                action,
+                target,
+                outcome=Outcome.OK,
+                detail=protect_identifiers(dict(detail), self.key),
+                **fields,
             )
         )
 
@@ -186,3 +220,6 @@ ReadersDesk = Annotated[
     Desk, Depends(desk_for(Permission.MANAGE_ACCOUNTS, Permission.ASSIGN_ROLES))
 ]
 ApproverDesk = Annotated[Desk, Depends(desk_for(Permission.APPROVE))]
+ApplicantDesk = Annotated[Desk, Depends(desk_for(Permission.APPLY))]
+# An application is withdrawn by its applicant or by an approver over its regions.
+RevokerDesk = Annotated[Desk, Depends(desk_for(Permission.APPLY, Permission.APPROVE))]

@@ -14,6 +14,7 @@ from query_logs.audit.entries import (
     canonical_json,
     compute_entry_hash,
     digest_record_ids,
+    find_secret,
     load_json,
 )
 from query_logs.audit.log import AuditLog, AuditLogUnavailableError, Checkpoint, read_head
@@ -46,6 +47,7 @@ __all__ = [
     "compute_entry_hash",
     "create_audit_schema",
     "digest_record_ids",
+    "find_secret",
     "generate_signing_key",
     "iter_entries",
     "key_fingerprint",

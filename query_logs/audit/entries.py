@@ -56,6 +56,7 @@ class AuditKind(StrEnum):
     APPLICATION_REQUEST = "application_request"
     APPLICATION_DECISION = "application_decision"
     GRANT_CHANGE = "grant_change"
+    CASE_CHANGE = "case_change"  # a case opened, a member added or removed
     EXPORT = "export"
     AUDIT_READ = "audit_read"
     ADMIN_ACTION = "admin_action"

@@ -1,42 +1,45 @@
-"""Cases and query applications (查询申请): file, decide, revoke, read. No registry data here."""
+"""Query applications (查询申请): file, decide, revoke, read. No registry data here.
+
+Filing, deciding and revoking are written ahead by the desk (search_api.desk): an
+``admin_action`` intent is committed before the store changes, then the
+``application_request`` / ``application_decision`` entry; every refusal is a denial. Cases are
+search_api.routers.cases'.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from query_logs.applications import (
+    MAX_PURPOSE_CHARS,
+    MAX_SUBJECTS,
+    MAX_VALID_DAYS,
     Application,
-    create_case,
     decide_application,
     file_application,
     get_application,
     parse_subject,
     revoke_application,
 )
-from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
+from query_logs.audit import AuditKind
+from query_logs.cases import get_case, require_case_access
+from query_logs.db import RowId
 from query_logs.errors import PermissionDeniedError
 from query_logs.grants import active_grant_regions
 from query_logs.roles import Permission, role_rules
 from query_logs.user_fields import jurisdiction_covers
 from search_api.access import Access, access
-from search_api.deps import Audit, CurrentUser, Database, SettingsDep, client_ip, record, route_of
-from search_api.masking import mask_id, protect_identifiers
+from search_api.deps import CurrentUser, Database
+from search_api.desk import Action, ApplicantDesk, ApproverDesk, Desk, RevokerDesk
+from search_api.masking import mask_id
 
 router = APIRouter(tags=["applications"])
 AUTH = access(Access.AUTH)
-
-
-class CaseRequest(BaseModel):
-    case_no: str = Field(min_length=1, max_length=64)
-    title: str = Field(min_length=1, max_length=200)
-
-
-class CaseResponse(BaseModel):
-    id: int
-    case_no: str
 
 
 class SubjectRequest(BaseModel):
@@ -45,15 +48,15 @@ class SubjectRequest(BaseModel):
 
 
 class ApplicationRequest(BaseModel):
-    case_id: int
-    purpose: str = Field(max_length=2000)
+    case_id: RowId
+    purpose: str = Field(max_length=MAX_PURPOSE_CHARS)
     category: str
     sources: list[str] = Field(min_length=1, max_length=9)
     regions: list[str] = Field(min_length=1, max_length=50)
-    subjects: list[SubjectRequest] = Field(default_factory=list, max_length=200)
+    subjects: list[SubjectRequest] = Field(default_factory=list, max_length=MAX_SUBJECTS)
     unmask: bool = False
     export: bool = False
-    valid_days: int = 30
+    valid_days: int = Field(default=30, ge=1, le=MAX_VALID_DAYS)
 
 
 class DecisionRequest(BaseModel):
@@ -110,107 +113,105 @@ class ApplicationResponse(BaseModel):
         )
 
 
-def _log(request: Request, audit: Audit, settings: SettingsDep, kind: AuditKind, user: CurrentUser,
-         app: Application, detail: dict[str, object]) -> None:  # fmt: skip
-    key = settings.secret_key.get_secret_value().encode()
-    record(
-        audit,
-        request,
-        AuditEntryIn(
-            kind=kind,
-            actor=user.username,
-            actor_role=",".join(sorted(user.roles)),
-            source_ip=client_ip(request),
-            route=route_of(request),
-            application_id=str(app.id),
-            case_id=app.case_no,
-            purpose=protect_identifiers(app.purpose, key),
-            outcome=AuditOutcome.OK,
-            detail=protect_identifiers(detail, key),
-        ),
-    )
-
-
-@router.post("/cases", response_model=CaseResponse, status_code=201, openapi_extra=AUTH)
-def open_case(body: CaseRequest, user: CurrentUser, db: Database) -> CaseResponse:
-    case_id = create_case(db, user, body.case_no, body.title, datetime.now(UTC))
-    return CaseResponse(id=case_id, case_no=body.case_no.strip())
+def _envelope(desk: Desk, app: Application) -> dict[str, Any]:
+    """The application's place in an entry: its id, its case, its purpose (pseudonymised)."""
+    return {
+        "application_id": str(app.id),
+        "case_id": desk.protect(app.case_no),
+        "purpose": desk.protect(app.purpose),
+    }
 
 
 @router.post(
     "/applications", response_model=ApplicationResponse, status_code=201, openapi_extra=AUTH
 )
-def file(
-    body: ApplicationRequest,
-    request: Request,
-    user: CurrentUser,
-    db: Database,
-    audit: Audit,
-    settings: SettingsDep,
-) -> ApplicationResponse:
-    now = datetime.now(UTC)
-    app = file_application(
-        db,
-        user,
-        case_id=body.case_id,
-        purpose=body.purpose,
-        category=body.category,
-        sources=body.sources,
-        regions=body.regions,
-        subjects=[parse_subject(s.kind, s.value) for s in body.subjects],
-        unmask=body.unmask,
-        export=body.export,
-        valid_days=body.valid_days,
-        now=now,
-        grant_regions=active_grant_regions(db, user.id, now),
-    )
-    _log(request, audit, settings, AuditKind.APPLICATION_REQUEST, user, app,
-         {"sources": body.sources, "regions": body.regions,
-          "subjects": [{"kind": s.kind, "value": s.value} for s in body.subjects],
-          "unmask": body.unmask, "export": body.export})  # fmt: skip
+def file(body: ApplicationRequest, desk: ApplicantDesk) -> ApplicationResponse:
+    """File under a case the caller owns or is a member of; written ahead (intent, then the
+    ``application_request``), each refusal a denial."""
+    now, action = datetime.now(UTC), Action.FILE_APPLICATION
+    with desk.refusals(action, f"case {body.case_id}"):
+        case = get_case(desk.db, body.case_id)
+        require_case_access(case, desk.actor)
+        subjects = [parse_subject(s.kind, s.value) for s in body.subjects]
+    asked = {
+        "sources": body.sources,
+        "regions": body.regions,
+        "subjects": [{"kind": s.kind, "value": s.value} for s in subjects],
+        "unmask": body.unmask,
+        "export": body.export,
+        "valid_days": body.valid_days,
+    }
+    case_no, purpose = desk.protect(case.case_no), desk.protect(body.purpose)
+    with desk.change(action, case.case_no, asked, case_id=case_no, purpose=purpose):
+        app = file_application(
+            desk.db,
+            desk.actor,
+            case_id=case.id,
+            purpose=body.purpose,
+            category=body.category,
+            sources=body.sources,
+            regions=body.regions,
+            subjects=subjects,
+            unmask=body.unmask,
+            export=body.export,
+            valid_days=body.valid_days,
+            now=now,
+            grant_regions=active_grant_regions(desk.db, desk.actor.id, now),
+        )
+    filed = {"sources": sorted(app.sources), "state": str(app.state),
+             "subjects": [{"kind": s.kind, "value": s.value} for s in app.subjects],
+             "unmask": app.unmask, "export": app.export}  # fmt: skip
+    desk.done(AuditKind.APPLICATION_REQUEST, action, case.case_no, filed,
+              {"regions": list(app.regions)}, **_envelope(desk, app))  # fmt: skip
     return ApplicationResponse.of(app, now)
+
+
+def _change_state(
+    desk: Desk,
+    application_id: int,
+    action: Action,
+    asked: dict[str, Any],
+    apply: Callable[[], Application],
+) -> ApplicationResponse:
+    """Decide or revoke: the application is found (a logged 404), the intent is written, then
+    ``apply`` (query_logs' rules: self-approval, jurisdiction, state; refusals are denials)."""
+    target = f"application {application_id}"
+    with desk.refusals(action, target):
+        before = get_application(desk.db, application_id)
+    with desk.change(action, target, asked, **_envelope(desk, before)):
+        after = apply()
+    changed = asked | {"state": {"before": str(before.state), "after": str(after.state)}}
+    desk.done(AuditKind.APPLICATION_DECISION, action, target, changed,
+              {"regions": list(after.regions)}, **_envelope(desk, after))  # fmt: skip
+    return ApplicationResponse.of(after, datetime.now(UTC))
 
 
 @router.post("/applications/{application_id}/decision", response_model=ApplicationResponse,
              openapi_extra=AUTH)  # fmt: skip
-def decide(
-    application_id: int,
-    body: DecisionRequest,
-    request: Request,
-    user: CurrentUser,
-    db: Database,
-    audit: Audit,
-    settings: SettingsDep,
-) -> ApplicationResponse:
-    now = datetime.now(UTC)
-    app = decide_application(
-        db, user, application_id, approve=body.approve, note=body.note, now=now
-    )
-    _log(request, audit, settings, AuditKind.APPLICATION_DECISION, user, app,
-         {"approve": body.approve, "note": body.note})  # fmt: skip
-    return ApplicationResponse.of(app, now)
+def decide(application_id: RowId, body: DecisionRequest, desk: ApproverDesk) -> ApplicationResponse:
+    def apply() -> Application:
+        return decide_application(desk.db, desk.actor, application_id, approve=body.approve,
+                                  note=body.note, now=datetime.now(UTC))  # fmt: skip
+
+    asked = {"approve": body.approve, "note": body.note}
+    return _change_state(desk, application_id, Action.DECIDE_APPLICATION, asked, apply)
 
 
 @router.post("/applications/{application_id}/revoke", response_model=ApplicationResponse,
              openapi_extra=AUTH)  # fmt: skip
-def revoke(
-    application_id: int,
-    request: Request,
-    user: CurrentUser,
-    db: Database,
-    audit: Audit,
-    settings: SettingsDep,
-) -> ApplicationResponse:
-    now = datetime.now(UTC)
-    app = revoke_application(db, user, application_id, now)
-    _log(request, audit, settings, AuditKind.APPLICATION_DECISION, user, app, {"revoked": True})
-    return ApplicationResponse.of(app, now)
+def revoke(application_id: RowId, desk: RevokerDesk) -> ApplicationResponse:
+    def apply() -> Application:
+        return revoke_application(desk.db, desk.actor, application_id, datetime.now(UTC))
+
+    return _change_state(desk, application_id, Action.REVOKE_APPLICATION, {"revoke": True}, apply)
 
 
 @router.get(
     "/applications/{application_id}", response_model=ApplicationResponse, openapi_extra=AUTH
 )
-def read(application_id: int, user: CurrentUser, db: Database) -> ApplicationResponse:
+def read(application_id: RowId, user: CurrentUser, db: Database) -> ApplicationResponse:
+    """The applicant and approvers over its regions read it; any other reader is refused (a
+    denial logged by the app's handler, like every refusal no route logs itself)."""
     app = get_application(db, application_id)
     approver = Permission.APPROVE in role_rules().permissions_of(user.roles) and all(
         jurisdiction_covers(user.jurisdiction, r) for r in app.regions

@@ -9,7 +9,7 @@ leaves the server: the review receives only pseudonym tags made with the gate's 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -148,9 +148,17 @@ def verify(request: Request, user: CurrentUser, audit: Audit, db: Database) -> V
 
 def check_period(since: datetime | None, until: datetime | None) -> None:
     for moment in (since, until):
-        if moment is not None and moment.tzinfo is None:
+        if moment is None:
+            continue
+        if moment.tzinfo is None:
             raise InvalidInputError(
                 "since and until need a time zone (e.g. 2024-05-01T00:00+08:00)"
             )
+        try:  # 9999-12-31T23:00-14:00 is a valid datetime but no UTC one: the log is in UTC
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise InvalidInputError(
+                "since and until must lie within the years 1 to 9999 in UTC"
+            ) from None
     if since is not None and until is not None and since >= until:
         raise InvalidInputError("since must be before until")

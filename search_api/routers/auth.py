@@ -10,7 +10,15 @@ from pydantic import BaseModel, Field
 from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
 from query_logs.auth import LoginFailedError, authenticate, issue_token
 from search_api.access import Access, access
-from search_api.deps import Audit, Database, SettingsDep, client_ip, record, route_of
+from search_api.deps import (
+    Audit,
+    Database,
+    SettingsDep,
+    client_ip,
+    mark_refusal_logged,
+    record,
+    route_of,
+)
 
 router = APIRouter(tags=["auth"])
 
@@ -47,6 +55,7 @@ def login(
                 detail={"reason": str(exc.reason)},
             ),
         )
+        mark_refusal_logged(request)  # the failed login is this refusal's entry
         raise
     token = issue_token(user, settings, now)
     record(

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from query_logs.applications import MAX_VALID_DAYS
 from query_logs.audit import AuditKind
+from query_logs.db import RowId
 from query_logs.grants import (
     CrossTierGrant,
     approve_cross_tier_grant,
@@ -39,7 +41,7 @@ AUTH = access(Access.AUTH)
 class GrantRequest(StrictBody):
     username: str = Field(max_length=64)
     regions: list[str] = Field(min_length=1, max_length=50)
-    valid_days: int
+    valid_days: int = Field(ge=1, le=MAX_VALID_DAYS)
 
 
 class GrantResponse(BaseModel):
@@ -100,17 +102,17 @@ def _decide(grant_id: int, desk: Desk, action: Action, apply: Callable[..., None
 @router.post(
     "/grants/{grant_id}/approve", response_model=GrantResponse, openapi_extra=AUTH, tags=["grants"]
 )
-def approve_grant(grant_id: int, desk: ApproverDesk) -> GrantResponse:
+def approve_grant(grant_id: RowId, desk: ApproverDesk) -> GrantResponse:
     return _decide(grant_id, desk, Action.APPROVE_GRANT, approve_cross_tier_grant)
 
 
 @router.post(
     "/grants/{grant_id}/reject", response_model=GrantResponse, openapi_extra=AUTH, tags=["grants"]
 )
-def reject_grant(grant_id: int, desk: ApproverDesk) -> GrantResponse:
+def reject_grant(grant_id: RowId, desk: ApproverDesk) -> GrantResponse:
     return _decide(grant_id, desk, Action.REJECT_GRANT, reject_cross_tier_grant)
 
 
 @router.post("/admin/grants/{grant_id}/revoke", response_model=GrantResponse, openapi_extra=ADMIN)
-def revoke_grant(grant_id: int, desk: GrantsDesk) -> GrantResponse:
+def revoke_grant(grant_id: RowId, desk: GrantsDesk) -> GrantResponse:
     return _decide(grant_id, desk, Action.REVOKE_GRANT, revoke_cross_tier_grant)

@@ -584,6 +584,9 @@ def test_only_the_security_administrator_revokes_and_only_a_leader_rejects(world
          ["admin_action", "denial"]),
         ("secadmin", "POST", "/admin/grants", {"username": "team", "regions": ["4602"],
                                                "valid_days": 365}, 422,
+         ["denial"]),  # the request schema bounds valid_days: refused before any intent
+        ("secadmin", "POST", "/admin/grants", {"username": "team", "regions": ["46x"],
+                                               "valid_days": 30}, 422,
          ["admin_action", "denial"]),
     ],
 )  # fmt: skip

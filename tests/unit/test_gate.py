@@ -21,11 +21,11 @@ from query_logs.applications import (
     SubjectKind,
     consume_query,
     create_application_schema,
-    create_case,
     decide_application,
     file_application,
     revoke_application,
 )
+from query_logs.cases import create_case
 from query_logs.errors import InvalidInputError, PermissionDeniedError
 from query_logs.gate import GateDeniedError, QueryRequest, decide_scope
 from query_logs.grants import (
