@@ -77,6 +77,7 @@ class Assessment:
     start: str
     relatives: dict[str, LinkEdge] = field(default_factory=dict)
     controlled: dict[str, Control] = field(default_factory=dict)
+    held: dict[str, float] = field(default_factory=dict)  # the circle's effective holdings
 
     @property
     def circle(self) -> set[str]:
@@ -170,11 +171,13 @@ def _strength(edges: Iterable[LinkEdge]) -> float:
 
 
 def assess(hood: Neighbourhood) -> Assessment:
-    """The close relatives of the start and every company of ``hood`` its circle controls."""
+    """The close relatives of the start, the circle's effective holdings and every company of
+    ``hood`` the circle controls."""
     assessment = Assessment(hood.start, close_relatives(hood))
     circle = assessment.circle
     stakes = stakes_of(hood.edges.values())
     effective, chains = effective_holdings(stakes.values(), circle)
+    assessment.held = {c: round(f, 6) for c, f in effective.items() if c not in circle}
     proofs: dict[str, list[tuple[ControlBasis, str, tuple[LinkEdge, ...]]]] = {}
 
     def offer(company: str, basis: ControlBasis, member: str, edges: tuple[LinkEdge, ...]) -> None:

@@ -8,10 +8,11 @@ from graph.control import assess
 from graph.neighbourhood import DEFAULT_MAX_NODES, EdgeSource, Neighbourhood, expand
 from graph.rank import Linked, Path, effective_shares, merge, paths_between, rank
 
-# Ownership levels followed past the requested hops out of a controlled company: control does not
-# stop at a hop count (what the child's holding company owns, and what that owns, is the
-# family's too); three levels cover the chains registries show, and each costs one query.
-CONTROL_LEVELS = 3
+# Ownership levels followed past the requested hops out of the companies the subject's circle
+# holds: control does not stop at a hop count (what the child's holding company owns, and what
+# that owns, is the family's too); three levels cover the chains registries show, and each
+# costs one query.
+OWNERSHIP_LEVELS = 3
 
 
 @dataclass
@@ -31,20 +32,26 @@ class LinkedResult:
         return sorted(held.items(), key=lambda x: (-x[1], x[0]))[:limit]
 
 
-def extend_control(
-    edges: EdgeSource, hood: Neighbourhood, max_nodes: int, levels: int = CONTROL_LEVELS
+def follow_ownership(
+    edges: EdgeSource, hood: Neighbourhood, max_nodes: int, levels: int = OWNERSHIP_LEVELS
 ) -> int:
-    """Pull what the controlled companies at the edge of ``hood`` own, level by level (at most
-    ``hood.fan_out`` holdings each, within the node budget); returns the nodes added.
+    """Pull what the companies the subject's circle holds or controls own, where the hops
+    stopped, level by level (at most ``hood.fan_out`` holdings each, within the node budget);
+    returns the nodes added.
 
-    Only ownership edges out of controlled companies are followed, so the hop limit still
-    bounds everything else; the scope's filters apply as to every pull.
+    So a chain of control is followed to its end, and a majority reached through parallel
+    chains is seen even when the hop limit falls between them (the sibling's 40% of a company
+    that owns half of another the sibling holds directly). Only ownership edges out of held
+    companies are followed, so the hop limit still bounds everything else; the scope's filters
+    apply as to every pull. A company reached this way ranks only if it is controlled.
     """
     cut = {c.node for c in hood.cuts}
     pulled = {n for n, hop in hood.distance.items() if hop < hood.hops and n not in cut}
     added = 0
     for _ in range(levels):
-        frontier = sorted(c for c in assess(hood).controlled if c not in pulled)
+        assessment = assess(hood)
+        held = set(assessment.held) | set(assessment.controlled)
+        frontier = sorted(c for c in held if c not in pulled)
         if not frontier:
             break
         pulled.update(frontier)
@@ -75,10 +82,10 @@ def linked_entities(
     limit: int,
     max_nodes: int = DEFAULT_MAX_NODES,
 ) -> LinkedResult:
-    """Expand ``start``, follow control past the hops, and rank the persons and companies
-    reached, with their paths."""
+    """Expand ``start``, follow what its circle holds past the hops, and rank the persons and
+    companies reached, with their paths."""
     hood = expand(edges, start, hops, fan_out, max_nodes)
-    extend_control(edges, hood, max_nodes)
+    follow_ownership(edges, hood, max_nodes)
     return LinkedResult(hood, rank(hood, limit), effective_shares(hood))
 
 

@@ -21,7 +21,7 @@ from graph.control import (
 )
 from graph.model import Edge, EdgeKind, Relation
 from graph.neighbourhood import LinkEdge, Neighbourhood, expand
-from graph.operations import extend_control, linked_entities
+from graph.operations import follow_ownership, linked_entities
 from graph.rank import Standing, best_paths, rank, to_graph
 from graph.store import edge_document, edge_id
 
@@ -359,24 +359,45 @@ def test_a_controlled_company_leads_with_its_proof() -> None:
 CHAIN_WORLD = [
     *CHILD_CHAIN,
     share("p:child", "c:minority", 20.0),
-    share("c:minority", "c:beyond", 100.0),  # owned by a company nobody in the circle controls
+    share("c:minority", "c:beyond", 100.0),  # held by the circle at 20%: followed, not ranked
+    edge(EdgeKind.OFFICER, "p:child", "c:employer", post="监事"),
+    share("c:employer", "c:deep", 100.0),  # the circle holds nothing of c:employer
 ]
 
 
-def test_control_is_followed_past_the_hops_and_nothing_else_is() -> None:
+def test_ownership_is_followed_past_the_hops_out_of_held_companies_only() -> None:
     source = MemoryEdges(CHAIN_WORLD)
     hood = expand(source, OFFICIAL, 2, fan_out=50)
     assert "c:sub" not in hood.distance
-    added = extend_control(source, hood, max_nodes=100)
-    assert (added, hood.distance["c:sub"], hood.distance["c:subsub"]) == (2, 3, 4)
-    assert "c:beyond" not in hood.distance
-    assert "p:other" not in hood.distance  # only ownership edges out of controlled companies
+    added = follow_ownership(source, hood, max_nodes=100)
+    assert added == 3
+    assert (hood.distance["c:sub"], hood.distance["c:subsub"], hood.distance["c:beyond"]) == (
+        3,
+        4,
+        3,
+    )
+    assert "c:deep" not in hood.distance
+    assert "p:other" not in hood.distance  # only ownership edges, nothing else of a company
+
+
+def test_parallel_chains_split_by_the_hop_limit_still_add_up() -> None:
+    world = [
+        family(Relation.SIBLING, "p:sibling"),
+        share("p:sibling", "c:joint", 35.0),
+        share("p:sibling", "c:partner", 40.0),
+        share("c:partner", "c:joint", 50.0),  # between two nodes of the last hop
+    ]
+    source = MemoryEdges(world)
+    hood = expand(source, OFFICIAL, 2, fan_out=50)
+    assert "c:joint" not in assess(hood).controlled
+    follow_ownership(source, hood, max_nodes=100)
+    assert assess(hood).controlled["c:joint"].effective == 0.55
 
 
 def test_following_control_respects_the_node_budget() -> None:
     source = MemoryEdges(CHAIN_WORLD)
     hood = expand(source, OFFICIAL, 2, fan_out=50)
-    extend_control(source, hood, max_nodes=len(hood.distance))
+    follow_ownership(source, hood, max_nodes=len(hood.distance))
     assert "c:sub" not in hood.distance
     assert hood.node_budget_reached
 
@@ -386,3 +407,4 @@ def test_linked_entities_rank_the_whole_controlled_chain_within_the_family_band(
     top = [e.node for e in result.linked[:4]]
     assert top == ["p:child", "c:holding", "c:sub", "c:subsub"]
     assert result.linked[3].hops == 4
+    assert "c:beyond" not in {e.node for e in result.linked}  # reached, but not controlled
