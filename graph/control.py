@@ -22,6 +22,7 @@ subject that shows it (配偶 → 法定代表人, 子女 → 股东(60%) → �
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -158,16 +159,13 @@ def effective_holdings(
     return {c: min(f, 1.0) for c, f in totals.items()}, best
 
 
+# A reason a company is controlled: the basis, the circle member the proof starts from, the proof.
+_Offer = tuple[ControlBasis, str, tuple[LinkEdge, ...]]
+
+
 def _prefix(assessment: Assessment, member: str) -> tuple[LinkEdge, ...]:
     """The edge from the subject to a member of its circle (none for the subject itself)."""
     return () if member == assessment.start else (assessment.relatives[member],)
-
-
-def _strength(edges: Iterable[LinkEdge]) -> float:
-    product = 1.0
-    for edge in edges:
-        product *= edge.strength
-    return product
 
 
 def assess(hood: Neighbourhood) -> Assessment:
@@ -178,7 +176,7 @@ def assess(hood: Neighbourhood) -> Assessment:
     stakes = stakes_of(hood.edges.values())
     effective, chains = effective_holdings(stakes.values(), circle)
     assessment.held = {c: round(f, 6) for c, f in effective.items() if c not in circle}
-    proofs: dict[str, list[tuple[ControlBasis, str, tuple[LinkEdge, ...]]]] = {}
+    proofs: dict[str, list[_Offer]] = {}
 
     def offer(company: str, basis: ControlBasis, member: str, edges: tuple[LinkEdge, ...]) -> None:
         proofs.setdefault(company, []).append(
@@ -227,14 +225,10 @@ def assess(hood: Neighbourhood) -> Assessment:
     return assessment
 
 
-def _bases(
-    offered: list[tuple[ControlBasis, str, tuple[LinkEdge, ...]]],
-) -> tuple[ControlBasis, ...]:
+def _bases(offered: list[_Offer]) -> tuple[ControlBasis, ...]:
     return tuple(b for b in ControlBasis if any(o[0] is b for o in offered))
 
 
-def _best(
-    offered: list[tuple[ControlBasis, str, tuple[LinkEdge, ...]]],
-) -> tuple[ControlBasis, str, tuple[LinkEdge, ...]]:
+def _best(offered: list[_Offer]) -> _Offer:
     """The strongest proof (product of edge strengths), then the shortest, then the first."""
-    return max(offered, key=lambda o: (_strength(o[2]), -len(o[2])))
+    return max(offered, key=lambda o: (math.prod(e.strength for e in o[2]), -len(o[2])))
