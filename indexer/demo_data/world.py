@@ -25,9 +25,12 @@ from indexer.demo_data.petitions import Petition, PetitionDesk
 _GRAIN_COUNTY = "460106"  # 海口市龙华区: the theme's officials sit above and in it
 _CONTROL_COUNTY = "460108"  # 海口市美兰区: the household of the planted control chains
 # Where planted companies are registered: Hainan, so one provincial application reaches them all;
-# the child's subsidiary sits outside the official's county (a county application cannot see it).
+# the spouse's company lies outside the official's city and the child's subsidiary outside the
+# official's county (narrower applications cannot see them).
+_PLANTED_PROVINCE = "46"
 _PLANTED_COUNTIES = ("460106", "460107", "460108", "460202")
 _SUBSIDIARY_COUNTY = "460202"
+_SPOUSE_COMPANY_COUNTY = "469002"
 _LABOUR_DISPATCH = 4  # index of 劳务派遣 in INDUSTRIES: the hub employer
 
 
@@ -230,7 +233,8 @@ def _roster(
     plain = {o.person.pid for o in chosen} | {spouse.pid, child.pid}
     plain |= {p.pid for p in control_home}
     names = [o.person.name for o in officials]
-    rest = officials[len(chosen) :]
+    # both namesakes work in Hainan, so one provincial application reaches both
+    rest = [o for o in officials[len(chosen) :] if o.unit.region.startswith(_PLANTED_PROVINCE)]
     same_a = next(o for o in rest if names.count(o.person.name) == 1)
     others = [o for o in reversed(rest) if o is not same_a and o.unit != same_a.unit]
     same_b = next((o for o in others if o.person.sex == same_a.person.sex), others[0])
@@ -274,7 +278,9 @@ def _companies(
     )
     grain, elsewhere = COUNTY_BY_CODE[_GRAIN_COUNTY], COUNTY_BY_CODE[_SUBSIDIARY_COUNTY]
     planted = [
-        market.new_company(population, roster.spouse, county=grain),
+        market.new_company(
+            population, roster.spouse, county=COUNTY_BY_CODE[_SPOUSE_COMPANY_COUNTY]
+        ),
         market.new_company(population, roster.child, county=grain),
         market.new_company(population, anyone(), county=elsewhere),
     ]
