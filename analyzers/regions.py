@@ -2,6 +2,8 @@
 
 A code's trailing all-zero levels are padding: 460100 is the city 4601, 460106000000 the county
 460106. The tier of a record and the prefixes used to filter by region both follow from that.
+A level written as a word (a petition's 承办层级: 省, 市级, 县（市、区）, 乡镇...) is read by
+``parse_tier``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-from analyzers.ids import compact
+from analyzers.ids import compact, to_halfwidth
 from analyzers.values import Parsed, is_empty, to_text
 
 RegionTier = Literal["省", "市", "县", "乡"]
@@ -88,3 +90,31 @@ def region_prefixes(code: str) -> list[str]:
         raise ValueError(parsed.error or "empty region code")
     depth = _depth(parsed.value.code)
     return [parsed.value.code[:end] for end in _LEVEL_ENDS if end <= depth]
+
+
+# How exports write an administrative level (承办层级), after full-width folding and without
+# spaces; a trailing 级 / 本级 is dropped first (省级 -> 省, 市本级 -> 市).
+_TIER_WORDS: dict[str, RegionTier] = {
+    "省": "省", "自治区": "省", "直辖市": "省",
+    "市": "市", "地市": "市", "地级": "市", "地级市": "市", "州": "市", "盟": "市",
+    "县": "县", "区": "县", "县区": "县", "县市区": "县", "县(市、区)": "县", "县(区)": "县",
+    "县级市": "县", "旗": "县",
+    "乡": "乡", "镇": "乡", "乡镇": "乡", "街道": "乡", "乡(镇)": "乡", "乡镇(街道)": "乡",
+    "乡(镇、街道)": "乡",
+}  # fmt: skip
+_TIER_SUFFIXES = ("本级", "级")
+
+
+def parse_tier(raw: object) -> Parsed[RegionTier]:
+    """An administrative level written as a word (省/市/县/乡 and the usual variants)."""
+    if is_empty(raw):
+        return Parsed()
+    word = "".join(to_halfwidth(to_text(raw)).split())
+    for suffix in _TIER_SUFFIXES:
+        if word.endswith(suffix) and len(word) > len(suffix):
+            word = word[: -len(suffix)]
+            break
+    tier = _TIER_WORDS.get(word)
+    if tier is None:
+        return Parsed(error="not an administrative level (省/市/县/乡)")
+    return Parsed(tier)

@@ -67,6 +67,16 @@ def degree_query(nodes: Sequence[str], scope: EdgeScope) -> dict[str, Any]:
     }
 
 
+def owned_query(companies: Sequence[str], scope: EdgeScope, size: int) -> dict[str, Any]:
+    """The in-scope ownership edges out of ``companies`` (what they hold), strongest first."""
+    owned = [{"terms": {"src": list(companies)}}, {"term": {"kind": str(EdgeKind.OWNS)}}]
+    return {
+        "size": size,
+        "query": {"bool": {"filter": [*owned, *edge_filters(scope)]}},
+        "sort": _ORDER,
+    }
+
+
 def edges_query(nodes: Sequence[str], scope: EdgeScope, size: int) -> dict[str, Any]:
     """Every in-scope edge touching ``nodes``, strongest first (pure)."""
     return {
@@ -135,6 +145,7 @@ class EdgeSource(Protocol):
     def degrees(self, nodes: Sequence[str]) -> dict[str, int]: ...
     def edges_of(self, nodes: Sequence[str], limit: int) -> list[LinkEdge]: ...
     def strongest(self, node: str, cap: int) -> list[LinkEdge]: ...
+    def owned_by(self, companies: Sequence[str], limit: int) -> list[LinkEdge]: ...
 
 
 class IndexEdges:
@@ -161,6 +172,10 @@ class IndexEdges:
     def strongest(self, node: str, cap: int) -> list[LinkEdge]:
         hits = self._search(edges_query([node], self._scope, cap))["hits"]["hits"]
         return [LinkEdge.from_hit(h) for h in hits]
+
+    def owned_by(self, companies: Sequence[str], limit: int) -> list[LinkEdge]:
+        body = owned_query(companies, self._scope, min(limit, _PAGE))
+        return [LinkEdge.from_hit(h) for h in self._search(body)["hits"]["hits"]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from graph.control import assess
 from graph.neighbourhood import DEFAULT_MAX_NODES, EdgeSource, Neighbourhood, expand
 from graph.rank import Linked, Path, effective_shares, merge, paths_between, rank
+
+# Ownership levels followed past the requested hops out of the companies the subject's circle
+# holds: control does not stop at a hop count (what the child's holding company owns, and what
+# that owns, is the family's too); three levels cover the chains registries show, and each
+# costs one query.
+OWNERSHIP_LEVELS = 3
 
 
 @dataclass
@@ -25,6 +32,48 @@ class LinkedResult:
         return sorted(held.items(), key=lambda x: (-x[1], x[0]))[:limit]
 
 
+def follow_ownership(
+    edges: EdgeSource, hood: Neighbourhood, max_nodes: int, levels: int = OWNERSHIP_LEVELS
+) -> int:
+    """Pull what the companies the subject's circle holds or controls own, where the hops
+    stopped, level by level (at most ``hood.fan_out`` holdings each, within the node budget);
+    returns the nodes added.
+
+    So a chain of control is followed to its end, and a majority reached through parallel
+    chains is seen even when the hop limit falls between them (the sibling's 40% of a company
+    that owns half of another the sibling holds directly). Only ownership edges out of held
+    companies are followed, so the hop limit still bounds everything else; the scope's filters
+    apply as to every pull. A company reached this way ranks only if it is controlled.
+    """
+    cut = {c.node for c in hood.cuts}
+    pulled = {n for n, hop in hood.distance.items() if hop < hood.hops and n not in cut}
+    added = 0
+    for _ in range(levels):
+        assessment = assess(hood)
+        held = set(assessment.held) | set(assessment.controlled)
+        frontier = sorted(c for c in held if c not in pulled)
+        if not frontier:
+            break
+        pulled.update(frontier)
+        hood.queries += 1
+        kept: dict[str, int] = {}
+        for edge in edges.owned_by(frontier, hood.fan_out * len(frontier)):
+            if edge.src not in frontier or kept.get(edge.src, 0) >= hood.fan_out:
+                continue
+            if edge.dst not in hood.distance:
+                if len(hood.distance) >= max_nodes:
+                    hood.node_budget_reached = True
+                    continue
+                hood.distance[edge.dst] = hood.distance[edge.src] + 1
+                added += 1
+            kept[edge.src] = kept.get(edge.src, 0) + 1
+            for node, name in ((edge.src, edge.src_name), (edge.dst, edge.dst_name)):
+                if name and node not in hood.names:
+                    hood.names[node] = name
+            hood.edges[edge.id] = edge
+    return added
+
+
 def linked_entities(
     edges: EdgeSource,
     start: str,
@@ -33,8 +82,10 @@ def linked_entities(
     limit: int,
     max_nodes: int = DEFAULT_MAX_NODES,
 ) -> LinkedResult:
-    """Expand ``start`` and rank the persons and companies reached, with their paths."""
+    """Expand ``start``, follow what its circle holds past the hops, and rank the persons and
+    companies reached, with their paths."""
     hood = expand(edges, start, hops, fan_out, max_nodes)
+    follow_ownership(edges, hood, max_nodes)
     return LinkedResult(hood, rank(hood, limit), effective_shares(hood))
 
 

@@ -1,10 +1,15 @@
 """Rank the persons and companies of a neighbourhood and explain each with readable paths.
 
-networkx works on the pulled neighbourhood only. A path's strength is the product of its edges'
-strengths (graph.model: 配偶 0.95, 法定代表人 0.9, a shareholding 0.3-1.0 by percentage, a shared
-employer 0.25...), so closeness, edge kinds and shareholding strength all enter it: every extra
-hop multiplies by less than one. An entity's score combines its strongest paths as independent
-evidence (noisy-or): two strong chains to a company rank it above one.
+networkx works on the pulled neighbourhood only. Entities come in three standings, in this order
+(graph.control decides the first two): the subject's **close relatives** (spouse, parents,
+children, siblings in its household), the **companies controlled** by the subject or a close
+relative (legal representative, effective holding of 50% or more through chains, or held in
+majority by a controlled company), then every other **linked** entity. Within a standing, the
+score orders: a path's strength is the product of its edges' strengths (graph.model: 配偶 0.95,
+法定代表人 0.9, a shareholding 0.3-1.0 by percentage, a shared employer 0.25...), so every extra
+hop multiplies by less than one, and an entity's score combines its strongest paths as
+independent evidence (noisy-or): two strong chains to a company rank it above one. A minority
+stake or a 3-hop co-shareholder, however many parallel paths it has, never outranks control.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import networkx as nx
 
-from graph.model import EdgeKind, NodeKind, node_kind
+from graph.control import Control, assess, effective_holdings, stakes_of
+from graph.model import NodeKind, node_kind
 from graph.neighbourhood import LinkEdge, Neighbourhood
 
 PATHS_PER_ENTITY = 3
@@ -46,6 +53,22 @@ class Path:
         return " → ".join(s.label for s in self.steps)
 
 
+class Standing(StrEnum):
+    """Why an entity ranks where it does; the three bands of the ranking, strongest first."""
+
+    CLOSE_RELATIVE = "close_relative"
+    CONTROLLED = "controlled"
+    LINKED = "linked"
+
+
+STANDING_LABELS = {
+    Standing.CLOSE_RELATIVE: "近亲属",
+    Standing.CONTROLLED: "受控企业",
+    Standing.LINKED: "其他关联",
+}
+_STANDING_ORDER = {standing: i for i, standing in enumerate(Standing)}
+
+
 @dataclass(frozen=True, slots=True)
 class Linked:
     node: str
@@ -55,6 +78,8 @@ class Linked:
     score: float
     paths: tuple[Path, ...]
     edge_kinds: tuple[str, ...]
+    standing: Standing = Standing.LINKED
+    control: Control | None = None
 
 
 def to_graph(hood: Neighbourhood) -> nx.Graph:
@@ -127,63 +152,77 @@ def _noisy_or(strengths: Iterable[float]) -> float:
     return round(1.0 - miss, 6)
 
 
+def proof_path(start: str, edges: Sequence[LinkEdge]) -> Path:
+    """The path that walks ``edges`` from ``start`` (a control's proof)."""
+    steps: list[Step] = []
+    node = start
+    for edge in edges:
+        other = edge.other(node)
+        steps.append(Step(edge, node, other, edge.label_from(node)))
+        node = other
+    return Path(tuple(steps), round(math.prod(e.strength for e in edges), 6))
+
+
+def _with_proof(proof: Path, found: Iterable[Path]) -> tuple[Path, ...]:
+    """The proof first, then the strongest other paths (the proof itself not twice)."""
+    route = [s.edge.id for s in proof.steps]
+    others = [p for p in found if [s.edge.id for s in p.steps] != route]
+    return (proof, *others)[:PATHS_PER_ENTITY]
+
+
 def rank(
     hood: Neighbourhood, limit: int, kinds: tuple[NodeKind, ...] = RANKED_KINDS
 ) -> list[Linked]:
-    """The ``limit`` best-linked persons and companies, each with its paths, best first."""
+    """The ``limit`` best-linked persons and companies, each with its paths, best first: close
+    relatives, then controlled companies, then the rest (each band by score)."""
     graph = to_graph(hood)
-    paths = best_paths(graph, hood.start, hood.hops, PATHS_PER_ENTITY)
+    found = best_paths(graph, hood.start, hood.hops, PATHS_PER_ENTITY)
+    assessment = assess(hood)
     linked = []
-    for node, found in paths.items():
+    for node in sorted(set(found) | set(assessment.controlled)):
         if node == hood.start or node_kind(node) not in kinds:
             continue
-        kinds_seen = sorted({str(s.edge.kind) for p in found for s in p.steps})
+        control = assessment.controlled.get(node)
+        paths = tuple(found.get(node, ()))
+        if control is not None:
+            paths = _with_proof(proof_path(hood.start, control.proof), paths)
+        standing = (
+            Standing.CLOSE_RELATIVE
+            if node in assessment.relatives
+            else Standing.CONTROLLED
+            if control is not None
+            else Standing.LINKED
+        )
+        kinds_seen = sorted({str(s.edge.kind) for p in paths for s in p.steps})
         linked.append(
             Linked(
                 node,
                 node_kind(node),
                 hood.names.get(node),
                 hood.distance[node],
-                _noisy_or(p.strength for p in found),
-                tuple(found),
+                _noisy_or(p.strength for p in paths),
+                paths,
                 tuple(kinds_seen),
+                standing,
+                control,
             )
         )
-    linked.sort(key=lambda x: (-x.score, x.hops, x.node))
+    linked.sort(key=lambda x: (_STANDING_ORDER[x.standing], -x.score, x.hops, x.node))
     return linked[:limit]
 
 
-_SHARE_KINDS = (EdgeKind.SHAREHOLDER, EdgeKind.OWNS)
-
-
-def effective_shares(hood: Neighbourhood, max_depth: int = 4) -> dict[str, dict[str, float]]:
+def effective_shares(hood: Neighbourhood) -> dict[str, dict[str, float]]:
     """holder -> company -> effective fraction owned, through chains of companies.
 
     Fractions multiply along a chain and add over parallel chains (the holder's 60% of A, which
-    owns 100% of B, is 60% of B). Only the holdings inside the neighbourhood are known.
+    owns 100% of B, is 60% of B), as graph.control computes them for control. Only the holdings
+    inside the neighbourhood are known.
     """
-    owners = nx.DiGraph()
-    for edge in hood.edges.values():
-        if edge.kind in _SHARE_KINDS and edge.percent is not None:
-            fraction = min(max(edge.percent / 100.0, 0.0), 1.0)
-            previous = owners.get_edge_data(edge.src, edge.dst, {}).get("fraction", 0.0)
-            owners.add_edge(edge.src, edge.dst, fraction=min(1.0, previous + fraction))
+    stakes = list(stakes_of(hood.edges.values()).values())
     result: dict[str, dict[str, float]] = {}
-    for holder in owners.nodes:
-        shares: dict[str, float] = {}
-        stack: list[tuple[str, float, frozenset[str], int]] = [(holder, 1.0, frozenset(), 0)]
-        while stack:
-            node, fraction, seen, depth = stack.pop()
-            if depth >= max_depth:
-                continue
-            for company in owners.successors(node):
-                if company in seen or company == holder:
-                    continue
-                through = fraction * owners.edges[node, company]["fraction"]
-                shares[company] = shares.get(company, 0.0) + through
-                stack.append((company, through, seen | {company}, depth + 1))
-        if shares:
-            result[holder] = {c: round(min(f, 1.0), 6) for c, f in shares.items()}
+    for holder in sorted({s.holder for s in stakes}):
+        totals, _ = effective_holdings(stakes, (holder,))
+        result[holder] = {c: round(f, 6) for c, f in totals.items()}
     return result
 
 

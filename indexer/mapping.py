@@ -29,6 +29,7 @@ _KIND_MAPPING: dict[Kind, dict[str, Any]] = {
     Kind.NUMBER: {"type": "double"},
     Kind.BOOL: {"type": "boolean"},
     Kind.REGION: keyword_field(),
+    Kind.TIER: keyword_field(),
     Kind.PHONE: keyword_field(),
 }
 

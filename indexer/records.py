@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from analyzers.dates import parse_date, parse_period
 from analyzers.ids import normalise_credit_code, normalise_person_id
-from analyzers.regions import parse_region, region_prefixes
+from analyzers.regions import parse_region, parse_tier, region_prefixes
 from analyzers.values import (
     Parsed,
     clean_name,
@@ -130,6 +130,7 @@ _PARSERS: dict[Kind, Callable[[object], Parsed[Any]]] = {
     Kind.NUMBER: lambda raw: _number(parse_decimal(raw)),
     Kind.BOOL: parse_bool,
     Kind.PHONE: parse_phone,
+    Kind.TIER: parse_tier,
 }
 
 

@@ -30,6 +30,7 @@ class Kind(StrEnum):
     NUMBER = "number"
     BOOL = "bool"
     REGION = "region"  # 行政区划代码: scope filters and tier
+    TIER = "tier"  # an administrative level as a word (承办层级): normalised to 省/市/县/乡
     PHONE = "phone"
     SEALED = "sealed"  # complainant data: goes to the sealed store, never to an index
 
@@ -240,7 +241,7 @@ _SOURCES: tuple[SourceSpec, ...] = (
             _c("问题类别", "category", K.LABEL),
             _c("问题属地行政区划代码", "region_code", K.REGION),
             _c("承办单位", "handling_unit", K.ORG_NAME),
-            _c("承办层级", "handling_tier", K.LABEL),
+            _c("承办层级", "handling_tier", K.TIER),
             _c("办理状态", "status", K.LABEL),
             _c("内容", "content", K.LONG_TEXT),
         ),

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graph.control import Control
 from graph.export import Show, node_data
 from graph.neighbourhood import Neighbourhood
 from graph.rank import Path
@@ -82,12 +83,27 @@ class ShareResponse(BaseModel):
     effective_percent: float
 
 
+class ControlResponse(BaseModel):
+    bases: list[str] = Field(description="why: 担任法定代表人, 合计持股过半, 经受控企业控股")
+    effective_percent: float = Field(
+        description="the effective holding of the subject and its close relatives together"
+    )
+    controller: str = Field(description="the subject or the close relative the proof starts from")
+    controller_name: str | None
+
+
 class LinkedEntityResponse(BaseModel):
     key: str
     kind: str
     name: str | None
     hops: int
+    standing: str = Field(description="close_relative, controlled or linked: the ranking's band")
+    standing_label: str = Field(description="近亲属, 受控企业 or 其他关联")
     score: float
+    control: ControlResponse | None = Field(
+        description="for a company the subject or a close relative controls: why (the first path "
+        "is its proof)"
+    )
     edge_kinds: list[str]
     paths: list[PathResponse]
     holders: list[ShareResponse] = Field(description="largest effective holders (companies)")
@@ -194,3 +210,16 @@ def share_responses(
         ShareResponse(key=show(n), name=hood.names.get(n), effective_percent=round(f * 100, 4))
         for n, f in pairs
     ]
+
+
+def control_response(
+    control: Control | None, hood: Neighbourhood, show: Show
+) -> ControlResponse | None:
+    if control is None:
+        return None
+    return ControlResponse(
+        bases=[str(b) for b in control.bases],
+        effective_percent=round(control.effective * 100, 4),
+        controller=show(control.controller),
+        controller_name=hood.names.get(control.controller),
+    )

@@ -76,8 +76,9 @@ def _field(name: str) -> Callable[[dict[str, Any], LedgerContext], str]:
 
 # (header, value of a hit's _source); the record id is added first.
 COLUMNS: tuple[tuple[str, Callable[[dict[str, Any], LedgerContext], str]], ...] = (
-    ("层级", _field("tier")),
+    ("承办层级", _field("handling_tier")),  # the level of the handling body: the clue's tier
     ("承办单位", _field("handling_unit")),
+    ("属地层级", _field("tier")),  # the tier of the record's region (问题属地)
     ("来源", _label),
     ("信访件编号", _field("petition_no")),
     ("登记日期", _field("record_date")),

@@ -1,4 +1,4 @@
-"""Pure builders for keyword search and cross-tier clue search: parsed query + scope -> dict.
+"""Pure builders for keyword search (the clue search reuses them): parsed query + scope -> dict.
 
 Recall first: a term finds every record with a text value that contains it. The bigram field
 (`xs_bigram`: standard tokenizer, CJK bigrams, lone CJK characters kept as unigrams) is queried
@@ -49,8 +49,6 @@ FACET_SIZE = 20
 # Highlight fragments per field and their length in characters.
 HIGHLIGHT_FRAGMENTS = 3
 HIGHLIGHT_FRAGMENT_CHARS = 80
-# Clue search: buckets per tier (all four tiers) and handling units listed per tier.
-CLUE_UNITS_PER_TIER = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,42 +377,4 @@ def keyword_search_query(
         "_source": {"excludes": list(HIDDEN_FIELDS)},
         "highlight": highlight_clause(node, simplify),
         "aggs": facet_aggregations(),
-    }
-
-
-def clue_search_query(
-    node: Node,
-    scope: Scope,
-    filters: Filters,
-    *,
-    size: int,
-    offset: int,
-    simplify: Callable[[str], str] | None = None,
-) -> dict[str, Any]:
-    """Clue search over all tiers in the scope: hits by tier and 承办单位 with counts.
-
-    Records without a handling unit (registries other than petitions) count under their tier in
-    the "missing" bucket, so the unit counts of a tier always add up to the tier's count.
-    """
-    return {
-        "query": matching_query(node, scope, filters, simplify),
-        "sort": [{"tier": {"order": "asc", "missing": "_last"}}, *sort_clause(Sort.DATE_DESC)],
-        "from": offset,
-        "size": size,
-        "track_total_hits": True,
-        "_source": {"excludes": list(HIDDEN_FIELDS)},
-        "aggs": {
-            "tiers": {
-                "terms": {"field": "tier", "size": 8, "missing": ""},
-                "aggs": {
-                    "units": {
-                        "terms": {
-                            "field": f"handling_unit.{SUBFIELD_KEYWORD}",
-                            "size": CLUE_UNITS_PER_TIER,
-                            "missing": "",
-                        }
-                    }
-                },
-            }
-        },
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 from common.vocab import Source, Tier
 from indexer.demo_data import ledgers, registries
 from indexer.demo_data.badrows import damage_table
+from indexer.demo_data.chains import chain_truth
 from indexer.demo_data.lexicon import RARE_CHARS, THEME_CATEGORY, THEME_KEYWORD
 from indexer.demo_data.people import REFERENCE_DAY, Person
 from indexer.demo_data.summary import (
@@ -86,6 +87,7 @@ def write_demo_drop(out: Path, persons: int, seed: int = 7) -> DemoSummary:
         patterns=_patterns(world, tables[Source.BENEFIT]),
         complainants=_complainants(world),
         name_samples=_name_samples(world.population.persons),
+        control_chains=[chain_truth(chain) for chain in world.plants.chains],
     )
     (out / TRUTH_FILE).write_text(summary.to_json(), encoding="utf-8")
     return summary

@@ -35,8 +35,8 @@ class Petition:
     reported: list[Official]
     with_id: list[bool]
     category: str
-    region: str
-    tier: Tier
+    region: str  # 问题属地行政区划代码: the locality, at the granularity of its own tier
+    tier: Tier  # 承办层级: the level of the handling body (it may differ from the locality's)
     state: str
     content: str
     written: str
@@ -72,14 +72,17 @@ class PetitionDesk:
         *,
         category: str | None = None,
         tier: Tier | None = None,
+        locality: Tier | None = None,
         aside: bool = False,
         with_id: list[bool] | None = None,
         plain: bool = False,
     ) -> Petition:
-        """Register one petition naming ``reported`` (handled at ``tier``, default the first's)."""
+        """Register one petition naming ``reported``, handled at ``tier`` (default: the first
+        one's unit tier), about a locality at ``locality`` (default: the handling tier)."""
         rng = self._rng
         first = reported[0]
         tier = tier or first.unit.tier
+        locality = locality or tier
         category = category or rng.choice((*CATEGORIES, THEME_CATEGORY))
         anonymous = rng.random() < 0.3
         registered = date(2023, 1, 1) + timedelta(days=rng.randrange(730))
@@ -91,7 +94,7 @@ class PetitionDesk:
             f"XF{first.unit.region[:2]}{registered.year}{self._seq:07d}", registered,
             rng.choice(CHANNELS), anonymous, reported,
             with_id or [rng.random() < 0.25 for _ in reported], category,
-            _region_at(first, tier), tier, rng.choice(PETITION_STATES), content, written, plain,
+            _region_at(first, locality), tier, rng.choice(PETITION_STATES), content, written, plain,
         )  # fmt: skip
         petition.handler = _handler(first, tier)
         self.petitions.append(petition)

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from indexer.demo_data.chains import ControlChainTruth
 from indexer.demo_data.table import HEADERS, Table
 
 
@@ -170,6 +171,7 @@ class DemoSummary:
     patterns: Patterns
     complainants: list[Complainant]
     name_samples: NameSamples
+    control_chains: list[ControlChainTruth]  # what the graph must rank first (docs/graph.md)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from common.vocab import Tier
+from indexer.demo_data.chains import Chain, control_family_plan, plant_control_chains
 from indexer.demo_data.companies import (
     Company,
     Market,
@@ -22,6 +23,14 @@ from indexer.demo_data.people import FEMALE, MALE, Person, Population
 from indexer.demo_data.petitions import Petition, PetitionDesk
 
 _GRAIN_COUNTY = "460106"  # 海口市龙华区: the theme's officials sit above and in it
+_CONTROL_COUNTY = "460108"  # 海口市美兰区: the household of the planted control chains
+# Where planted companies are registered: Hainan, so one provincial application reaches them all;
+# the spouse's company lies outside the official's city and the child's subsidiary outside the
+# official's county (narrower applications cannot see them).
+_PLANTED_PROVINCE = "46"
+_PLANTED_COUNTIES = ("460106", "460107", "460108", "460202")
+_SUBSIDIARY_COUNTY = "460202"
+_SPOUSE_COMPANY_COUNTY = "469002"
 _LABOUR_DISPATCH = 4  # index of 劳务派遣 in INDUSTRIES: the hub employer
 
 
@@ -39,6 +48,7 @@ class Plants:
     deceased: Person
     same_name: tuple[Official, Official]
     same_name_petition: Petition
+    chains: list[Chain]  # control chains: the two patterns above and the planted control family
 
 
 @dataclass(slots=True)
@@ -64,11 +74,13 @@ def build_world(seed: int, persons: int) -> World:
     homes = _planted_homes(rng, population)
     population.fill(persons)
     officials, partial = _roster(rng, population, max(24, persons // 50), homes)
-    market, hub, companies = _companies(rng, population, officials, partial, max(15, persons // 20))
+    market, hub, companies, chains, drawn = _companies(
+        rng, population, officials, partial, max(15, persons // 20)
+    )
     jobs = employ(rng, population, officials, market, hub, math.ceil(min(3000, persons / 5)))
     deceased = homes[2][0]
     deceased.status, deceased.died = "死亡", date(2023, 4, 1) + timedelta(days=rng.randrange(60))
-    planted = partial.planted | {deceased.pid}
+    planted = partial.planted | {deceased.pid} | {p.pid for p in drawn}
     late_deaths = _late_deaths(rng, population, max(2, persons // 400), planted)
     grants = grant_benefits(rng, population, jobs, deceased)
     desk, same_name_petition = _petitions(rng, officials, partial, max(40, persons // 40))
@@ -79,7 +91,7 @@ def build_world(seed: int, persons: int) -> World:
     plants = Plants(
         partial.spouse_official, partial.spouse, companies[0], partial.parent_official,
         partial.child, companies[1], companies[2], deceased, partial.same_name,
-        same_name_petition,
+        same_name_petition, chains,
     )  # fmt: skip
     for person in population.persons:
         person.plain = person.pid in planted
@@ -91,12 +103,24 @@ def build_world(seed: int, persons: int) -> World:
 def _petitions(
     rng: random.Random, officials: list[Official], roster: _Roster, count: int
 ) -> tuple[PetitionDesk, Petition]:
-    """The theme at every tier, the same-name petition, then petitions on random officials."""
+    """The theme at every tier, the same-name petition, then petitions on random officials.
+
+    Each tier's body handles theme petitions about its own level and one about each other
+    level's locality (the provincial 信访室 takes a township matter, a township 纪委 a county
+    one...): a clue's tier is the handling level, not the tier of its 问题属地.
+    """
     desk = PetitionDesk(rng)
     for tier, official in roster.theme.items():
         desk.file([official], category=THEME_CATEGORY, tier=tier, plain=True)
         desk.file([official], category=THEME_CATEGORY, tier=tier, plain=True)
         desk.file([official], category="其他", tier=tier, aside=True, plain=True)
+    for handling in Tier:
+        for locality, official in roster.theme.items():
+            if locality is not handling:
+                desk.file(
+                    [official], category=THEME_CATEGORY, tier=handling, locality=locality,
+                    plain=True,
+                )  # fmt: skip
     named = desk.file([roster.same_name[0]], category="滥用职权", with_id=[False], plain=True)
     desk.file(rng.sample(officials, 2), with_id=[True, False])  # aligned lists, one ID known
     while len(desk.petitions) < count:
@@ -144,10 +168,13 @@ class _Roster:
     same_name: tuple[Official, Official]
     theme: dict[Tier, Official]
     planted: set[str]
+    control_official: Official
+    homes: list[list[Person]]  # the planted households (no random company draws from them)
 
 
 def _planted_homes(rng: random.Random, population: Population) -> list[list[Person]]:
-    """A couple, a family with a grown child, a pensioner living alone: where patterns live."""
+    """A couple, a family with a grown child, a pensioner living alone and the control family
+    (graph ranking): where patterns live."""
     sex = rng.choice((MALE, FEMALE))
     other = FEMALE if sex == MALE else MALE
     age = rng.randint(40, 55)
@@ -161,6 +188,9 @@ def _planted_homes(rng: random.Random, population: Population) -> list[list[Pers
         population.add_household(plan=couple, county=grain),
         population.add_household(plan=family, county=grain),
         population.add_household(plan=alone),
+        population.add_household(
+            plan=control_family_plan(rng), county=COUNTY_BY_CODE[_CONTROL_COUNTY]
+        ),
     ]
 
 
@@ -181,7 +211,7 @@ def _roster(
         taken.add(person.pid)
         return official
 
-    (official, spouse), (parent, _, child), _ = homes
+    (official, spouse), (parent, _, child), _, control_home = homes
     first = appoint(official, Tier.COUNTY)
     second = appoint(parent, Tier.COUNTY)
     planted = {p.pid for home in homes for p in home}
@@ -193,20 +223,25 @@ def _roster(
     theme = {tier: appoint(p, tier, grain=True) for tier, p in zip(Tier, local, strict=False)}
     if len(theme) < len(Tier):
         raise ValueError("too few adults to plant the theme at every tier")
+    third = appoint(control_home[0], Tier.COUNTY)
+    chosen = [first, second, *theme.values(), third]
     for person in adults:
         if len(officials) >= count:
             break
         if person.pid not in taken and person.pid not in planted:
             appoint(person, pick_tier(rng, person.county), head=rng.random() < 0.3)
-    plain = {o.person.pid for o in officials[: 2 + len(theme)]} | {spouse.pid, child.pid}
+    plain = {o.person.pid for o in chosen} | {spouse.pid, child.pid}
+    plain |= {p.pid for p in control_home}
     names = [o.person.name for o in officials]
-    same_a = next(o for o in officials[6:] if names.count(o.person.name) == 1)
-    others = [o for o in reversed(officials[6:]) if o is not same_a and o.unit != same_a.unit]
+    # both namesakes work in Hainan, so one provincial application reaches both
+    rest = [o for o in officials[len(chosen) :] if o.unit.region.startswith(_PLANTED_PROVINCE)]
+    same_a = next(o for o in rest if names.count(o.person.name) == 1)
+    others = [o for o in reversed(rest) if o is not same_a and o.unit != same_a.unit]
     same_b = next((o for o in others if o.person.sex == same_a.person.sex), others[0])
     same_b.person.name = same_a.person.name
     same_b.person.traditional = same_a.person.traditional = False
     plain |= {same_a.person.pid, same_b.person.pid}
-    roster = _Roster(first, spouse, second, child, (same_a, same_b), theme, plain)
+    roster = _Roster(first, spouse, second, child, (same_a, same_b), theme, plain, third, homes)
     return officials, roster
 
 
@@ -220,9 +255,13 @@ def _companies(
     officials: list[Official],
     roster: _Roster,
     count: int,
-) -> tuple[Market, Company, list[Company]]:
-    """The hub, the three planted companies, then random ones with some corporate owners."""
-    official_ids = {o.person.pid for o in officials} | roster.planted
+) -> tuple[Market, Company, list[Company], list[Chain], list[Person]]:
+    """The hub, the three planted companies, the control chains, then random companies with
+    some corporate owners. Nobody of a planted household represents, holds or runs a random
+    company (what the planted officials' families control is exactly what the truth says);
+    returns the chains and the outsiders they drew (to be written plainly)."""
+    homes = {p.pid for home in roster.homes for p in home}
+    official_ids = {o.person.pid for o in officials} | roster.planted | homes
     pool = [
         p for p in population.persons
         if 25 <= p.age <= 65 and p.status == "正常" and p.pid not in official_ids
@@ -237,16 +276,26 @@ def _companies(
     hub = market.new_company(
         population, anyone(), industry=_LABOUR_DISPATCH, county=COUNTY_BY_CODE[_GRAIN_COUNTY]
     )
+    grain, elsewhere = COUNTY_BY_CODE[_GRAIN_COUNTY], COUNTY_BY_CODE[_SUBSIDIARY_COUNTY]
     planted = [
-        market.new_company(population, roster.spouse),
-        market.new_company(population, roster.child),
-        market.new_company(population, anyone()),
+        market.new_company(
+            population, roster.spouse, county=COUNTY_BY_CODE[_SPOUSE_COMPANY_COUNTY]
+        ),
+        market.new_company(population, roster.child, county=grain),
+        market.new_company(population, anyone(), county=elsewhere),
     ]
     for company in (hub, *planted):
         company.status, company.cancelled = "存续", None
         add_shareholders(rng, company, [anyone()])
         add_officers(rng, company, [anyone(), anyone(), anyone(), anyone()])
     give_share(rng, planted[2], 100.0, planted[1])
+    chains = _pattern_chains(roster, planted)
+    home = next(h for h in roster.homes if h[0] is roster.control_official.person)
+    counties = [COUNTY_BY_CODE[code] for code in _PLANTED_COUNTIES]
+    planted_chains, drawn = plant_control_chains(rng, market, population, home, anyone, counties)
+    chains += planted_chains
+    drawn.append(planted[2].legal_rep)  # written plainly, so the subsidiary's rows stay whole
+    drawn += [e for chain in chains for e, _ in chain.decoys if isinstance(e, Person)]
     randoms: list[Company] = []
     while len(market.companies) < count:
         rep = rng.choice(randoms).legal_rep if randoms and rng.random() < 0.1 else anyone()
@@ -260,4 +309,31 @@ def _companies(
             fund = f"{company.county.name}{rng.choice(('恒信', '启航'))}投资合伙企业（有限合伙）"
             give_share(rng, company, 20.0, None, fund)
         randoms.append(company)
-    return market, hub, planted
+    return market, hub, planted, chains, drawn
+
+
+def _pattern_chains(roster: _Roster, planted: list[Company]) -> list[Chain]:
+    """The spouse's company and the child's holding chain, described as control chains."""
+    spouse_company, holding, subsidiary = planted
+    couple = next(h for h in roster.homes if h[0] is roster.spouse_official.person)
+    family = next(h for h in roster.homes if h[0] is roster.parent_official.person)
+
+    def others(company: Company) -> list[tuple[Person | Company, str]]:
+        return [
+            (s.holder, "同一公司的其他股东")
+            for s in company.shares
+            if isinstance(s.holder, Person) and s.holder is not company.legal_rep
+        ]
+
+    return [
+        Chain(
+            couple[0], couple[1:], roster.spouse,
+            [(roster.spouse, "配偶"), (spouse_company, "担任法定代表人")],
+            others(spouse_company),
+        ),
+        Chain(
+            family[0], family[1:], roster.child,
+            [(roster.child, "子女"), (holding, "担任法定代表人"), (subsidiary, "控股公司全资持有")],
+            others(holding),
+        ),
+    ]  # fmt: skip

@@ -36,7 +36,7 @@ from graph.neighbourhood import (
     expand,
 )
 from graph.operations import linked_entities, path_between
-from graph.rank import Path
+from graph.rank import STANDING_LABELS, Path
 from graph.store import edges_alias
 from query_logs.applications import Subject, SubjectKind
 from query_logs.audit import AuditKind
@@ -60,6 +60,7 @@ from search_api.graph_responses import (
     LinkedResponse,
     NodeResponse,
     SubgraphResponse,
+    control_response,
     cut_responses,
     expansion_fields,
     path_response,
@@ -155,7 +156,10 @@ def linked(
             kind=str(e.kind),
             name=e.name,
             hops=e.hops,
+            standing=str(e.standing),
+            standing_label=STANDING_LABELS[e.standing],
             score=e.score,
+            control=control_response(e.control, hood, show),
             edge_kinds=list(e.edge_kinds),
             paths=[path_response(p, hood, show) for p in e.paths],
             holders=share_responses(result.holders_of(e.node), hood, show),

@@ -22,12 +22,14 @@ from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from analyzers.regions import parse_region
 from common.settings import Settings
 from query_logs.roles import Role
 from search_api.app import create_app
 from search_api.ledger import EXPORT_ROW_CAP, HEADER
 
 PURPOSE = "粮食购销领域腐败问题专项整治：汇总各层级信访线索"
+TIERS = ["省", "市", "县", "乡"]
 FULL_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 
 
@@ -113,32 +115,81 @@ def test_theme_petitions_of_every_tier_are_found_under_the_grant(world: World) -
     app_id = approved_application(world, "task", [world.province])
     expected = world.theme_within(world.province)
     tiers = {t for t, numbers in world.theme["by_tier"].items() if set(numbers) & expected}
-    assert len(tiers) >= 3  # the theme really spans the tiers
+    assert tiers == set(TIERS)  # the theme really spans the handling levels
     hits = all_hits(world, "task", app_id, {"q": world.theme["keyword"], "sources": "petition"})
     found = {h["record"].get("petition_no") for h in hits}
     assert expected <= found
-    assert {h["record"]["tier"] for h in hits} >= tiers
+    assert {h["record"]["handling_tier"] for h in hits} >= tiers
 
 
-def test_grouped_counts_equal_the_hits_per_tier_and_unit(world: World) -> None:
+def _locality(world: World, number: str) -> str:
+    region = parse_region(world.theme["regions"][number]).value
+    assert region is not None
+    return region.tier
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_the_tier_filter_is_the_handling_level_whatever_the_locality(
+    world: World, tier: str
+) -> None:
+    app_id = approved_application(world, "task", [world.province], sources=["petition"])
+    params = {"q": world.theme["keyword"], "tier": tier}
+    hits = all_hits(world, "task", app_id, params)
+    theme = world.theme_within(world.province)
+    found = {h["record"]["petition_no"] for h in hits} & theme
+    assert found == set(world.theme["by_tier"][tier]) & theme
+    assert {h["record"]["handling_tier"] for h in hits} == {tier}
+    localities = {_locality(world, n) for n in found}
+    assert localities - {tier}  # handled here, about localities at other levels too
+
+
+def test_groups_are_handling_levels_with_their_units_and_localities(world: World) -> None:
     app_id = approved_application(world, "task", [world.province])
     params = {"q": world.theme["keyword"]}
     first = world.client.get("/clues", params=params, headers=world.headers("task", app_id)).json()
     hits = all_hits(world, "task", app_id, params)
     assert len(hits) == first["total"] > 0
-    by_tier = Counter(h["record"].get("tier", "（无层级）") for h in hits)
-    assert {g["tier"]: g["count"] for g in first["groups"]} == dict(by_tier)
+
+    def level(hit: dict[str, Any]) -> str:
+        return str(hit["record"].get("handling_tier", "（无承办层级）"))
+
+    def locality(hit: dict[str, Any]) -> str:
+        return str(hit["record"].get("tier", "（无层级）"))
+
+    assert {g["tier"] for g in first["groups"]} >= set(TIERS)
+    assert {g["tier"]: g["count"] for g in first["groups"]} == dict(Counter(map(level, hits)))
     for group in first["groups"]:
-        units = Counter(
-            h["record"].get("handling_unit", "（未注明承办单位）")
-            for h in hits
-            if h["record"].get("tier", "（无层级）") == group["tier"]
-        )
+        members = [h for h in hits if level(h) == group["tier"]]
+        units = Counter(h["record"].get("handling_unit", "（未注明承办单位）") for h in members)
         listed = {u["unit"]: u["count"] for u in group["units"]}
         assert sum(listed.values()) + group["other_units_count"] == group["count"]
         assert all(units[unit] == count for unit, count in listed.items())
+        by_locality = {c["tier"]: c["count"] for c in group["localities"]}
+        assert by_locality == dict(Counter(map(locality, members)))
+    overall = {c["tier"]: c["count"] for c in first["locality_tiers"]}
+    assert overall == dict(Counter(map(locality, hits)))
     order = [g["tier"] for g in first["groups"]]
-    assert order == sorted(order, key=["省", "市", "县", "乡", "（无层级）"].index)
+    assert order == sorted(order, key=[*TIERS, "（无承办层级）"].index)
+
+
+def test_hits_come_by_handling_level_province_first(world: World) -> None:
+    app_id = approved_application(world, "task", [world.province], sources=["petition"])
+    hits = all_hits(world, "task", app_id, {"q": world.theme["keyword"]})
+    levels = [TIERS.index(h["record"]["handling_tier"]) for h in hits]
+    assert levels == sorted(levels)
+    assert len(set(levels)) == len(TIERS)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_the_locality_filter_is_the_tier_of_the_problems_region(world: World, tier: str) -> None:
+    app_id = approved_application(world, "task", [world.province], sources=["petition"])
+    params = {"q": world.theme["keyword"], "locality_tier": tier}
+    hits = all_hits(world, "task", app_id, params)
+    theme = world.theme_within(world.province)
+    found = {h["record"]["petition_no"] for h in hits} & theme
+    assert found == {n for n in theme if _locality(world, n) == tier}
+    assert {h["record"]["tier"] for h in hits} == {tier}
+    assert len({h["record"]["handling_tier"] for h in hits}) > 1
 
 
 def test_without_the_grant_only_the_own_jurisdiction_is_reached(world: World) -> None:
@@ -211,6 +262,13 @@ def test_csv_export_is_logged_masked_and_parses_back(world: World) -> None:
     assert len(rows) - 1 == int(response.headers["x-ledger-rows"]) > 0
     numbers = {r[HEADER.index("信访件编号")] for r in rows[1:]}
     assert world.theme_within(world.province) <= numbers
+    tiers = {
+        r[HEADER.index("信访件编号")]: (r[HEADER.index("承办层级")], r[HEADER.index("属地层级")])
+        for r in rows[1:]
+    }
+    for tier, listed in world.theme["by_tier"].items():
+        for number in set(listed) & world.theme_within(world.province):
+            assert tiers[number] == (tier, _locality(world, number))
     assert not FULL_ID.search(response.content.decode("utf-8"))
     masked = [r[HEADER.index("证件号码")] for r in rows[1:] if r[HEADER.index("证件号码")]]
     assert masked

@@ -182,33 +182,50 @@ def test_the_child_chain_reaches_the_subsidiary_with_effective_shareholding(
     assert holders[p["child_name"]] == pytest.approx(expected)
 
 
-def test_precision_and_recall_of_linked_entities_on_the_planted_set(world: GraphWorld) -> None:
-    spouse, child = (
-        world.patterns["official_spouse_company"],
-        world.patterns["official_child_chain"],
+def _key(entity: dict[str, Any]) -> str:
+    return f"{'p' if entity['kind'] == 'person' else 'c'}:{entity['key']}"
+
+
+@pytest.mark.parametrize("hops", [2, 3])
+def test_every_planted_chain_ranks_within_the_top_k(world: GraphWorld, hops: int) -> None:
+    """k = the official's planted entities and household members; decoys rank below them all."""
+    by_official: dict[str, list[dict[str, Any]]] = {}
+    for chain in world.truth["control_chains"]:
+        by_official.setdefault(chain["official_id"], []).append(chain)
+    app_id = world.application([("person_id", o) for o in by_official], unmask=True)
+    ranks: dict[str, dict[str, Any]] = {}
+    for official, chains in by_official.items():
+        planted = {_key(e) for c in chains for e in c["entities"]}
+        household = {f"p:{i}" for c in chains for i in c["household_ids"]}
+        k = len(planted | household)
+        body = linked(world, "person_id", official, app_id, hops=hops, page_size=50)
+        keys = [e["key"] for e in body["entities"]]
+        positions = {key: keys.index(key) + 1 for key in planted if key in keys}
+        ranks[official] = {"k": k, "planted": sorted(positions.values())}
+        assert set(positions) == planted, planted - set(positions)
+        assert max(positions.values()) <= k, positions
+        decoys = [_key(e) for c in chains for e in c["decoys"]]
+        assert all(keys.index(d) + 1 > k for d in decoys if d in keys)
+    (world.root / f"graph_topk_{hops}.json").write_text(json.dumps(ranks))
+    print(f"planted chains within top k at {hops} hops: {ranks}")
+
+
+def test_a_controlled_company_states_why_with_its_proof_first(world: GraphWorld) -> None:
+    child = next(
+        c for c in world.truth["control_chains"] if c["relative_id"] and len(c["entities"]) == 4
     )
-    planted = {
-        spouse["official_id"]: (2, {spouse["spouse_name"], spouse["company_name"]}),
-        child["official_id"]: (
-            3,
-            {child["child_name"], child["holding_name"], child["subsidiary_name"]},
-        ),
-    }
-    app_id = world.application([("person_id", official) for official in planted])
-    found = relevant = top_hits = top_total = 0
-    for official, (hops, names) in planted.items():
-        body = linked(world, "person_id", official, app_id, hops=hops, page_size=20)
-        returned = [e["name"] for e in body["entities"]]
-        found += len(names & set(returned))
-        relevant += len(names)
-        k = len(names)
-        top_hits += len(names & set(returned[:k]))
-        top_total += k
-    metrics = {"recall": found / relevant, "precision_at_k": top_hits / top_total}
-    (world.root / "graph_metrics.json").write_text(json.dumps(metrics))
-    print(f"planted-set metrics: {metrics}")
-    assert metrics["recall"] == 1.0
-    assert metrics["precision_at_k"] >= 0.6  # household members outside the planted set compete
+    app_id = world.application([("person_id", child["official_id"])], unmask=True)
+    body = linked(world, "person_id", child["official_id"], app_id, hops=2, page_size=50)
+    further = _key(child["entities"][-1])
+    (found,) = [e for e in body["entities"] if e["key"] == further]
+    assert found["standing"] == "controlled"
+    assert found["standing_label"] == "受控企业"
+    assert found["hops"] == 4  # past the requested hops: control is followed to its end
+    assert found["control"]["bases"] == ["经受控企业控股"]
+    assert found["control"]["controller"] == f"p:{child['relative_id']}"
+    assert found["paths"][0]["chain"] == "子女 → 股东(60%) → 控股(100%) → 控股(51%)"
+    relative = next(e for e in body["entities"] if e["key"] == f"p:{child['relative_id']}")
+    assert relative["standing"] == "close_relative"
 
 
 def test_the_same_name_official_is_not_linked(world: GraphWorld) -> None:

@@ -19,8 +19,11 @@ import openpyxl
 import pytest
 
 from analyzers.ids import compact, id_check_char, uscc_check_char
+from analyzers.regions import parse_region
 from indexer.demo_data import TRUTH_FILE, DemoSummary, write_demo_drop
 from indexer.demo_data.lexicon import DOTS, RARE_CHARS, TRADITIONAL
+from indexer.demo_data.people import Person
+from indexer.demo_data.world import build_world
 
 PERSONS = 600
 SEED = 11
@@ -475,12 +478,13 @@ def test_deceased_person_is_still_paid_a_pension_after_death(
 TIER_CODES = {"省": r"\d{2}0000", "市": r"\d{4}00", "县": r"\d{6}", "乡": r"\d{9}"}
 
 
-def test_theme_petitions_exist_at_every_tier_with_matching_region_granularity(
+def test_theme_petitions_are_handled_at_every_tier_about_localities_at_every_tier(
     summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]]
 ) -> None:
     plant = summary.patterns.theme_petitions
     rows = {r["信访件编号"]: r for r in tables["petition"][1]}
     assert sorted(plant.by_tier) == sorted(TIER_CODES)
+    pairs = set()
     for tier, numbers in plant.by_tier.items():
         assert len(numbers) >= 3
         for number in numbers:
@@ -488,9 +492,11 @@ def test_theme_petitions_exist_at_every_tier_with_matching_region_granularity(
             code = text(row["问题属地行政区划代码"])
             assert row["承办层级"] == tier
             assert code == plant.regions[number]
-            assert re.fullmatch(TIER_CODES[tier], code)
-            if tier == "县":
-                assert not code.endswith("00")
+            region = parse_region(code).value
+            assert region is not None
+            assert re.fullmatch(TIER_CODES[region.tier], code)  # the locality's own granularity
+            pairs.add((tier, region.tier))
+    assert pairs == {(handling, locality) for handling in TIER_CODES for locality in TIER_CODES}
 
 
 def test_theme_is_found_by_category_or_by_keyword_in_the_text(
@@ -528,6 +534,80 @@ def test_official_child_holds_a_company_that_owns_a_subsidiary(
     assert [(r["股东类型"], r["证照类型"]) for r in parent_holds] == [
         ("企业法人", "统一社会信用代码")
     ]
+
+
+def _holdings(tables: dict[str, tuple[list[str], Rows]]) -> dict[tuple[str, str], float]:
+    """(holder ID or credit code, company code) -> 出资比例 of the shareholder file."""
+    return {
+        (person_id(r["证照号码"]), text(r["统一社会信用代码"])): float(text(r["出资比例(%)"]))
+        for r in tables["shareholder"][1]
+        if not is_empty(r["证照号码"])
+    }
+
+
+def test_control_chains_run_from_an_official_through_a_household_member(
+    summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]]
+) -> None:
+    household = {person_id(r["公民身份号码"]): r for r in tables["household"][1]}
+    officials = {person_id(r["公民身份号码"]) for r in tables["official"][1]}
+    companies = {text(r["统一社会信用代码"]): r for r in tables["company"][1]}
+    assert len(summary.control_chains) >= 5
+    for chain in summary.control_chains:
+        assert chain.official_id in officials
+        home = household[chain.official_id]["户号"]
+        assert {i for i, r in household.items() if r["户号"] == home} == {
+            chain.official_id,
+            *chain.household_ids,
+        }
+        assert chain.entities[0].key == chain.relative_id in chain.household_ids
+        for entity in chain.entities[1:]:
+            assert entity.kind == "company"
+            assert companies[entity.key]["企业名称"] == entity.name  # written plainly
+            assert entity.key[2:4] == "46"  # registered in Hainan: one provincial scope
+
+
+def test_the_planted_family_controls_through_majority_chains_and_parallel_paths(
+    summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]]
+) -> None:
+    holdings = _holdings(tables)
+    child, _, sibling = summary.control_chains[2:]
+    holding, subsidiary, further = (e.key for e in child.entities[1:])
+    assert holdings[(child.relative_id, holding)] == 60.0
+    assert holdings[(holding, subsidiary)] == 100.0
+    assert holdings[(subsidiary, further)] == 51.0
+    (joint,) = (e.key for e in sibling.entities[1:])
+    (partner,) = (e.key for e in sibling.decoys)
+    direct, through = holdings[(sibling.relative_id, joint)], holdings[(partner, joint)]
+    assert direct < 50
+    assert holdings[(sibling.relative_id, partner)] < 50
+    assert direct + holdings[(sibling.relative_id, partner)] * through / 100 > 50
+
+
+def test_planted_households_hold_and_represent_only_the_planted_companies(
+    summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]]
+) -> None:
+    family = {i for c in summary.control_chains for i in (c.official_id, *c.household_ids)}
+    named = {e.key for c in summary.control_chains for e in (*c.entities, *c.decoys)}
+    represented = {
+        text(r["统一社会信用代码"])
+        for r in tables["company"][1]
+        if person_id(r["法定代表人证件号码"]) in family
+    }
+    held = {company for holder, company in _holdings(tables) if holder in family}
+    assert represented | held <= named
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_in_any_world_planted_families_touch_only_their_planted_companies(seed: int) -> None:
+    world = build_world(seed, 150)
+    chains = world.plants.chains
+    family = {p.pid for c in chains for p in (c.official, *c.household)}
+    named = {id(e) for c in chains for e, _ in (*c.entities, *c.decoys)}
+    for company in world.market.companies:
+        touched = {company.legal_rep.pid} | {
+            s.holder.pid for s in company.shares if isinstance(s.holder, Person)
+        }
+        assert not (touched & family) or id(company) in named, company.name
 
 
 def test_petition_names_one_of_two_same_name_officials_without_an_id(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import networkx as nx
 
 from graph.export import graphml, subgraph
-from graph.model import EdgeKind
+from graph.model import EdgeKind, Relation
 from graph.neighbourhood import LinkEdge, expand
 from graph.operations import linked_entities, path_between
 from graph.rank import effective_shares
@@ -25,7 +25,14 @@ LABELS = {
 STRENGTH = {EdgeKind.HOUSEHOLD: 0.95, EdgeKind.LEGAL_REP: 0.9, EdgeKind.EMPLOYEE: 0.25}
 
 
-def link(n: int, kind: EdgeKind, src: str, dst: str, percent: float | None = None) -> LinkEdge:
+def link(
+    n: int,
+    kind: EdgeKind,
+    src: str,
+    dst: str,
+    percent: float | None = None,
+    relation: Relation = Relation.SPOUSE,
+) -> LinkEdge:
     if percent is not None:
         label = f"股东({percent:g}%)" if kind is EdgeKind.SHAREHOLDER else f"控股({percent:g}%)"
         labels, strength = (label, label), 0.3 + 0.7 * percent / 100
@@ -42,6 +49,7 @@ def link(n: int, kind: EdgeKind, src: str, dst: str, percent: float | None = Non
         (f"r{n}",),
         src.upper(),
         dst.upper(),
+        relation=str(relation) if kind is EdgeKind.HOUSEHOLD else None,
         percent=percent,
     )
 
@@ -63,6 +71,10 @@ class MemoryEdges:
 
     def strongest(self, node: str, cap: int) -> list[LinkEdge]:
         return self._of(node)[:cap]
+
+    def owned_by(self, companies: Sequence[str], limit: int) -> list[LinkEdge]:
+        owned = [e for e in self.edges if e.kind is EdgeKind.OWNS and e.src in companies]
+        return sorted(owned, key=lambda e: (-e.strength, e.id))[:limit]
 
 
 HUB = "c:hub"

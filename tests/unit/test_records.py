@@ -121,6 +121,23 @@ def test_petition_complainant_is_sealed_and_reported_persons_are_aligned(
     assert record.document["region_prefixes"] == ["46", "4601", "460106"]
 
 
+@pytest.mark.parametrize(("written", "tier"), [("省", "省"), ("乡镇", "乡"), ("县级", "县")])
+def test_the_handling_level_is_read_apart_from_the_localitys_tier(
+    written: str, tier: str, analysis: TextAnalyzer
+) -> None:
+    values = {"信访件编号": "XF1", "问题属地行政区划代码": "460106", "承办层级": written}
+    doc = built(Source.PETITION, values, analysis).document
+    assert (doc["handling_tier"], doc["tier"]) == (tier, "县")
+
+
+def test_an_unknown_handling_level_is_kept_raw_with_a_warning(analysis: TextAnalyzer) -> None:
+    values = {"信访件编号": "XF1", "承办层级": "中央"}
+    record = built(Source.PETITION, values, analysis)
+    assert "handling_tier" not in record.document
+    assert record.document["unparsed"] == {"handling_tier": "中央"}
+    assert record.warnings == ["承办层级: not an administrative level (省/市/县/乡)"]
+
+
 def test_unknown_columns_are_kept_under_extra(analysis: TextAnalyzer) -> None:
     doc = built(Source.HOUSEHOLD, {"公民身份号码": PID, "备注": "补录"}, analysis).document
     assert doc["extra"] == {"备注": "补录"}

@@ -6,7 +6,7 @@ from typing import get_args
 
 import pytest
 
-from analyzers.regions import Region, RegionTier, parse_region, region_prefixes
+from analyzers.regions import Region, RegionTier, parse_region, parse_tier, region_prefixes
 from analyzers.values import Parsed
 from common.vocab import Tier
 
@@ -96,3 +96,26 @@ def test_region_prefixes_lists_significant_prefixes(code: str, expected: list[st
 def test_region_prefixes_refuses_invalid_codes(code: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         region_prefixes(code)
+
+
+@pytest.mark.parametrize(
+    ("raw", "tier"),
+    [
+        ("省", "省"), ("省级", "省"), ("省本级", "省"), (" 省 ", "省"),
+        ("市", "市"), ("市级", "市"), ("地市级", "市"), ("州", "市"),
+        ("县", "县"), ("县级", "县"), ("区", "县"), ("县（市、区）", "县"), ("县级市", "县"),
+        ("乡", "乡"), ("乡镇", "乡"), ("镇", "乡"), ("街道", "乡"), ("乡镇级", "乡"),
+    ],
+)  # fmt: skip
+def test_parse_tier_reads_the_ways_exports_write_a_level(raw: str, tier: str) -> None:
+    assert parse_tier(raw) == Parsed(tier)
+
+
+@pytest.mark.parametrize("raw", ["村", "中央", "级", "省市", "460106", "3"])
+def test_parse_tier_refuses_what_is_no_level(raw: str) -> None:
+    assert parse_tier(raw) == Parsed(error="not an administrative level (省/市/县/乡)")
+
+
+@pytest.mark.parametrize("raw", [None, "", "无", "（空）"])
+def test_parse_tier_returns_empty_for_empty(raw: object) -> None:
+    assert parse_tier(raw) == Parsed()

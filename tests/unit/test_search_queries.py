@@ -19,7 +19,6 @@ from search_api.search_queries import (
     Filters,
     Run,
     Sort,
-    clue_search_query,
     contains_clause,
     keyword_search_query,
     split_runs,
@@ -131,15 +130,6 @@ def test_facets_cover_every_region_level() -> None:
     aggs = keyword_search_query(parse_query("王伟"), SCOPE, Filters())["aggs"]
     assert aggs["county"]["terms"]["include"] == "[0-9]{6}"
     assert aggs["year"]["date_histogram"]["calendar_interval"] == "year"
-
-
-def test_clue_query_groups_by_tier_and_handling_unit() -> None:
-    body = clue_search_query(parse_query("粮食购销"), SCOPE, Filters(), size=100, offset=0)
-    tiers = body["aggs"]["tiers"]
-    assert tiers["terms"]["field"] == "tier"
-    assert tiers["aggs"]["units"]["terms"]["field"] == "handling_unit.keyword"
-    assert {"terms": {"region_prefixes": ["4601"]}} in _filters(body)
-    assert body["size"] == 100
 
 
 # --- the ledger ---------------------------------------------------------------------------------
