@@ -1,8 +1,10 @@
 """Index analysis settings and field templates: the names here are used by mappings and queries.
 
-Chinese text is indexed three ways (see docs/ARCHITECTURE.md): jieba tokens computed in Python and
+Chinese text is indexed four ways (see docs/ARCHITECTURE.md): jieba tokens computed in Python and
 joined by spaces (precision, analysed by ``whitespace``), overlapping CJK bigrams of the raw text
-(recall: every substring of two or more characters is a phrase of bigrams) and keywords for exact
+(recall: every substring of two or more Han characters is a phrase of bigrams), overlapping
+bigrams of every character (``grams``: a term that mixes Han, digits, letters or punctuation, such
+as ``8栋3单元1``, is a phrase of them exactly where it occurs as written) and keywords for exact
 values. Names additionally get pinyin keywords computed in Python.
 """
 
@@ -13,12 +15,20 @@ from typing import Any
 # Analyzer, normalizer and filter names: referenced by mappings, queries and tests.
 ANALYZER_TOKENS = "xs_tokens"
 ANALYZER_BIGRAM = "xs_bigram"
+ANALYZER_GRAMS = "xs_grams"
 NORMALIZER_KEYWORD = "xs_keyword"
 FILTER_BIGRAM = "xs_cjk_bigram"
+TOKENIZER_GRAMS = "xs_char_bigrams"
 
 # Sub-field names under a text field.
 SUBFIELD_BIGRAM = "bigram"
 SUBFIELD_KEYWORD = "keyword"
+SUBFIELD_GRAMS = "grams"
+
+# Characters per gram of the ``grams`` sub-field: two is the shortest length whose overlapping
+# grams chain into any longer substring as a phrase; longer grams would multiply the index for
+# no recall (a one-character term is answered by the bigram field).
+GRAM_CHARS = 2
 
 # Longest value kept in a keyword sub-field; longer text is searched through the text fields only.
 KEYWORD_IGNORE_ABOVE = 256
@@ -35,6 +45,16 @@ def analysis_settings() -> dict[str, Any]:
                 "output_unigrams": False,
             }
         },
+        "tokenizer": {
+            TOKENIZER_GRAMS: {
+                "type": "ngram",
+                "min_gram": GRAM_CHARS,
+                "max_gram": GRAM_CHARS,
+                # No character classes: digits, letters, Han, punctuation and spaces all chain, so
+                # a phrase of grams is the substring as written (9 stays apart from 栋 in 9 栋).
+                "token_chars": [],
+            }
+        },
         "analyzer": {
             ANALYZER_TOKENS: {
                 # Input is jieba's output, already simplified and joined by spaces.
@@ -47,6 +67,12 @@ def analysis_settings() -> dict[str, Any]:
                 "tokenizer": "standard",
                 # cjk_width folds full-width ASCII and half-width kana before bigramming.
                 "filter": ["cjk_width", "lowercase", FILTER_BIGRAM],
+            },
+            ANALYZER_GRAMS: {
+                "type": "custom",
+                "tokenizer": TOKENIZER_GRAMS,
+                # Folded per gram: full-width ６ and Ａ are 6 and a, as in the other fields.
+                "filter": ["cjk_width", "lowercase"],
             },
         },
         "normalizer": {
@@ -72,7 +98,8 @@ def index_settings(
 
 
 def text_field() -> dict[str, Any]:
-    """Free text: bigram recall field as the main field, keyword for exact match and sorting."""
+    """Free text: bigram recall field as the main field, character grams for terms that mix
+    Han with digits or letters, keyword for exact match and sorting."""
     return {
         "type": "text",
         "analyzer": ANALYZER_BIGRAM,
@@ -81,7 +108,8 @@ def text_field() -> dict[str, Any]:
                 "type": "keyword",
                 "normalizer": NORMALIZER_KEYWORD,
                 "ignore_above": KEYWORD_IGNORE_ABOVE,
-            }
+            },
+            SUBFIELD_GRAMS: {"type": "text", "analyzer": ANALYZER_GRAMS},
         },
     }
 

@@ -101,7 +101,8 @@ _DOT_SPACES_RE = re.compile(r"\s*\u00b7\s*")
 _HAN_GAP_RE = re.compile(rf"(?<=[{_HAN}])\s+(?=[{_HAN}])")
 
 
-def _unify_dots(text: str) -> str:
+def unify_dots(text: str) -> str:
+    """Every middle-dot look-alike (and an ASCII dot between Han characters) as U+00B7."""
     return _DOT_VARIANTS_RE.sub(MIDDLE_DOT, _HAN_ASCII_DOT_RE.sub(MIDDLE_DOT, text))
 
 
@@ -114,13 +115,13 @@ def clean_name(raw: object) -> str | None:
     text = clean_text(raw)
     if text is None:
         return None
-    text = _SPACES_RE.sub(" ", _unify_dots(text))
+    text = _SPACES_RE.sub(" ", unify_dots(text))
     return _HAN_GAP_RE.sub("", _DOT_SPACES_RE.sub(MIDDLE_DOT, text))
 
 
 def name_without_dot(name: str) -> str:
     """A cleaned name with its middle dots removed, to match 阿依古丽买买提 with 阿依古丽·买买提."""
-    return _unify_dots(name).replace(MIDDLE_DOT, "")
+    return unify_dots(name).replace(MIDDLE_DOT, "")
 
 
 # --- lists ------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 Generates a demo drop (fictitious people), ingests it end to end into one index prefix, then
 bulk-loads the very documents the pipeline produced, read back beforehand, straight into a
 second prefix with the same mappings, in the same run on the same node. Prints rows/s for both
-and their ratio per round, and the medians (a shared 2-core VM is noisy: rounds differ by 20%).
+and their ratio per round, the pipeline's index size (primaries, merged to one segment, per
+source in the JSON line), and the medians (a shared 2-core VM is noisy: rounds differ by 20%).
 Needs a running node (XIANSUO_OPENSEARCH_URL, default the demo's :9250).
 """
 
@@ -32,6 +33,10 @@ from indexer.pipeline import IngestReport, ingest_drop
 from indexer.sink import IndexSink
 from indexer.sources import load_sources
 
+# Waiting for a merge to release the replaced segments: at most 60 polls of half a second.
+MERGE_POLLS = 60
+MERGE_POLL_S = 0.5
+
 
 def read_back(
     client: OpenSearch, prefix: str
@@ -47,6 +52,32 @@ def read_back(
         )
         out[str(source)] = [(h["_id"], h["_source"], h.get("_version")) for h in hits]
     return out
+
+
+def index_bytes(client: OpenSearch, prefix: str) -> dict[str, int]:
+    """Primary store size per source, merged to one segment per shard (comparable across runs).
+
+    Merging removes the segment layout that bulk timing leaves behind, so two runs over the same
+    drop with the same mappings report about the same size. Files a merge replaced stay on disk
+    (and in the store size) until a refresh releases them: a search-idle shard skips its
+    scheduled refreshes, so they are refreshed here and the size is read once one segment is left.
+    """
+    pattern = f"{prefix}-*"
+    client.indices.refresh(index=pattern)
+    client.indices.forcemerge(index=pattern, max_num_segments=1)
+    sizes: dict[str, int] = {}
+    for source in load_sources():
+        alias = f"{prefix}-{source}"
+        if not client.indices.exists_alias(name=alias):
+            continue
+        for _ in range(MERGE_POLLS):
+            client.indices.refresh(index=alias)
+            stats = client.indices.stats(index=alias, metric="store,segments")["_all"]["primaries"]
+            if stats["segments"]["count"] <= 1:
+                break
+            time.sleep(MERGE_POLL_S)
+        sizes[str(source)] = stats["store"]["size_in_bytes"]
+    return dict(sorted(sizes.items()))
 
 
 def direct_load(
@@ -92,6 +123,7 @@ def run_round(base: Settings, drop: Path, tmp: Path, run: str) -> dict[str, floa
     rows = sum(f.read for f in report.files)
     client = create_ingest_client(base.opensearch_url)
     try:
+        sizes = index_bytes(client, settings.index_prefix)
         docs = read_back(client, settings.index_prefix)
         started = time.perf_counter()
         written = direct_load(client, f"bench-{run}-d", docs)
@@ -109,6 +141,8 @@ def run_round(base: Settings, drop: Path, tmp: Path, run: str) -> dict[str, floa
         "direct_s": round(direct_s, 1),
         "direct_docs_per_s": round(direct_rate),
         "ratio": round(pipeline_rate / direct_rate, 3),
+        "index_bytes": sum(sizes.values()),
+        "index_bytes_by_source": sizes,
     }
 
 
@@ -133,14 +167,16 @@ def main() -> None:
                 f" {result['pipeline_rows_per_s']:>7,} rows/s"
                 f" ({result['pipeline_s']} s)   direct {result['direct_docs_per_s']:>7,} docs/s"
                 f" ({result['direct_s']} s)   ratio {result['ratio']:.2f}"
+                f"   index {result['index_bytes'] / 2**20:,.1f} MiB"
             )
     median = {
         key: statistics.median(r[key] for r in rounds)
-        for key in ("pipeline_rows_per_s", "direct_docs_per_s", "ratio")
+        for key in ("pipeline_rows_per_s", "direct_docs_per_s", "ratio", "index_bytes")
     }
     print(
         f"median: pipeline {median['pipeline_rows_per_s']:,.0f} rows/s, direct"
-        f" {median['direct_docs_per_s']:,.0f} docs/s, ratio {median['ratio']:.2f}"
+        f" {median['direct_docs_per_s']:,.0f} docs/s, ratio {median['ratio']:.2f},"
+        f" index {median['index_bytes']:,.0f} bytes (merged to one segment)"
     )
     print(json.dumps({"rounds": rounds, "median": median}))
 

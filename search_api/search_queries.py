@@ -1,13 +1,17 @@
 """Pure builders for keyword search (the clue search reuses them): parsed query + scope -> dict.
 
-Recall first: a term finds every record with a text value that contains it. The bigram field
-(`xs_bigram`: standard tokenizer, CJK bigrams, lone CJK characters kept as unigrams) is queried
-per run of the term: a run of two or more Han characters is a phrase of bigrams (exact); one Han
-character is a unigram or the first or second half of a bigram (prefix / ``?X``); a run of
-letters or digits is a whole token where the term bounds it, else a prefix, suffix or infix of
-one. The conjunction of those clauses holds for every value that contains the term (no record is
-lost); the exact phrase, the whole value (keyword) and the jieba word field rank the true matches
-first. The scope's filters are always inside the query (`scope_filters`).
+A term finds the records with a text value that contains it, as a substring (docs/search-syntax.md
+§1), and no others. A term is split at whitespace (only a quoted phrase has any) into pieces that
+must all be contained. A piece of one run (only Han characters, or only letters and digits) is
+matched on the bigram field (`xs_bigram`: standard tokenizer, CJK bigrams, lone CJK characters
+kept as unigrams): two or more Han characters are a phrase of bigrams; one Han character is a
+unigram or the first or second half of a bigram (prefix / ``?X``); letters or digits are a whole
+token where the piece bounds them, else a prefix, suffix or infix of one. Any other piece (Han
+with digits or letters, ``8栋3单元1``, or with punctuation) is a phrase on the ``grams`` sub-field,
+whose overlapping two-character grams chain into exactly the substring as written. Each of those
+clauses holds for every value that contains the piece and for no other; the whole value
+(keyword), the term standing whole on token boundaries and the jieba word field rank hits. The
+scope's filters are always inside the query (`scope_filters`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from analyzers.index_settings import SUBFIELD_KEYWORD
+from analyzers.index_settings import GRAM_CHARS, SUBFIELD_GRAMS, SUBFIELD_KEYWORD
+from analyzers.values import unify_dots
 from query_logs.gate import Scope
 from search_api.queries import HIDDEN_FIELDS, scope_filters
 from search_api.query_syntax import And, Field, Node, Not, Term, terms_of
@@ -43,6 +48,12 @@ BOOST_EXACT_ORG = 6.0  # the term is a whole company or unit name (orgs.keyword)
 BOOST_EXACT_VALUE = 4.0  # the term is a whole text value (all_text.keyword)
 BOOST_PHRASE = 2.0  # the whole term as one phrase of bigrams (adjacent runs, in order)
 BOOST_WORD = 1.0  # the term is a jieba word of the prose (all_tokens)
+# A term matched on the grams sub-field: a flat bonus when it also stands whole on the standard
+# tokens (107号 in 路107号 rather than in 2107号: its numbers are whole numbers), so those hits
+# come first whatever their length; then a small share of the grams phrase's BM25 (short values
+# and repeated mentions first), far below every other clause.
+BOOST_WHOLE = 2.0
+BOOST_SUBSTRING = 0.01
 
 # Aggregation sizes: a facet lists its most frequent values only.
 FACET_SIZE = 20
@@ -140,8 +151,12 @@ def _char_class(char: str) -> str:
     return "sep"
 
 
-def split_runs(text: str) -> list[Run]:
-    """The runs of a term; a run at the term's edge (or by a joiner) is open on that side."""
+def split_runs(text: str, *, open_start: bool = True, open_end: bool = True) -> list[Run]:
+    """The runs of a term; a run at the term's edge (or by a joiner) is open on that side.
+
+    ``open_start`` / ``open_end``: whether the term's own edges are open (a piece of a phrase
+    that whitespace bounds is not: the record must have a break there too).
+    """
     folded = fold_width(text)
     classes = [_char_class(c) for c in folded]
     runs: list[Run] = []
@@ -154,15 +169,17 @@ def split_runs(text: str) -> list[Run]:
         if kind != "sep":
             before = folded[i - 1] if i > 0 else None
             after = folded[j] if j < len(folded) else None
+            at_start = before is None and open_start
+            at_end = after is None and open_end
             if kind == "han":  # a separator or a word beside Han text ends its bigram run
-                runs.append(Run(folded[i:j], True, before is None, after is None))
+                runs.append(Run(folded[i:j], True, at_start, at_end))
             else:
                 runs.append(
                     Run(
                         folded[i:j],
                         False,
-                        before is None or before in _JOINERS,
-                        after is None or after in _JOINERS,
+                        at_start or before in _JOINERS,
+                        at_end or after in _JOINERS,
                     )
                 )
         i = j
@@ -201,25 +218,51 @@ def _run_clause(run: Run, field: str) -> dict[str, Any]:
     return {"term": {field: {"value": text}}}
 
 
+_PIECE = re.compile(r"\S+")
+
+
+def uses_grams(piece: str) -> bool:
+    """Whether a whitespace-free piece is matched on the grams sub-field: it has two characters
+    or more and is not a single run (it mixes Han with digits or letters, or holds punctuation),
+    so only its characters as written, side by side, may match it."""
+    runs = split_runs(piece)
+    single = len(runs) == 1 and runs[0].text == fold_width(piece)
+    return len(piece) >= GRAM_CHARS and not single
+
+
 def contains_clause(text: str, field: str) -> dict[str, Any]:
-    """Every document with a value of ``field`` that contains ``text`` matches (a superset)."""
-    runs = split_runs(text)
-    clauses = [_run_clause(run, field) for run in runs]
+    """Every document with a value of ``field`` that contains ``text`` matches, and no other
+    (pieces of a phrase that whitespace separates are each contained, anywhere)."""
+    clauses: list[dict[str, Any]] = []
+    for match in _PIECE.finditer(text):
+        piece = match.group()
+        if uses_grams(piece):
+            clauses.append({"match_phrase": {f"{field}.{SUBFIELD_GRAMS}": {"query": piece}}})
+            continue
+        runs = split_runs(piece, open_start=match.start() == 0, open_end=match.end() == len(text))
+        clauses += [_run_clause(run, field) for run in runs]
     if len(clauses) == 1:
         return clauses[0]
     return {"bool": {"filter": clauses}}
 
 
-def _variants(term: Term, simplify: Callable[[str], str] | None) -> list[str]:
-    simple = simplify(term.text) if simplify else term.text
-    return list(dict.fromkeys([term.text, simple]))
+def grams_term(text: str) -> bool:
+    """Whether any piece of ``text`` is matched on the grams sub-field."""
+    return any(uses_grams(piece) for piece in _PIECE.findall(text))
+
+
+def term_variants(text: str, simplify: Callable[[str], str] | None = None) -> list[str]:
+    """The forms of a term that are searched: as typed, simplified, and with middle dots in the
+    one form names are stored with (阿依古丽•买买提 finds 阿依古丽·买买提)."""
+    simple = simplify(text) if simplify else text
+    return list(dict.fromkeys([text, simple, unify_dots(simple)]))
 
 
 def term_recall(term: Term, simplify: Callable[[str], str] | None = None) -> dict[str, Any]:
     """The clause deciding whether a record matches ``term`` (never misses a containing one)."""
     target = TARGETS[term.field]
     options: list[dict[str, Any]] = []
-    for variant in _variants(term, simplify):
+    for variant in term_variants(term.text, simplify):
         options += [contains_clause(variant, f) for f in target.text]
         options += [{"term": {f: {"value": variant}}} for f in target.keyword]
         options += [
@@ -233,13 +276,25 @@ def term_recall(term: Term, simplify: Callable[[str], str] | None = None) -> dic
     )
 
 
+def _phrase_ranking(variant: str, field: str) -> list[dict[str, Any]]:
+    """The phrase clauses of a term's ranking on one text field."""
+    if not grams_term(variant):
+        return [{"match_phrase": {field: {"query": variant, "boost": BOOST_PHRASE}}}]
+    whole = {"match_phrase": {field: {"query": variant}}}
+    grams = {"query": variant, "boost": BOOST_SUBSTRING}
+    return [
+        {"constant_score": {"filter": whole, "boost": BOOST_WHOLE}},
+        {"match_phrase": {f"{field}.{SUBFIELD_GRAMS}": grams}},
+    ]
+
+
 def term_ranking(term: Term, simplify: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """Should-clauses that score exact values, whole phrases and jieba words first."""
     target = TARGETS[term.field]
     clauses: list[dict[str, Any]] = []
-    for variant in _variants(term, simplify):
+    for variant in term_variants(term.text, simplify):
         for f in target.text:
-            clauses.append({"match_phrase": {f: {"query": variant, "boost": BOOST_PHRASE}}})
+            clauses += _phrase_ranking(variant, f)
             clauses.append(
                 {
                     "term": {
@@ -344,9 +399,13 @@ def facet_aggregations() -> dict[str, Any]:
 
 
 def highlight_clause(node: Node, simplify: Callable[[str], str] | None = None) -> dict[str, Any]:
-    """Highlights on the text fields the positive terms searched (raw text, with offsets)."""
+    """Highlights on the text fields the positive terms searched (raw text, with offsets); a term
+    matched on the grams sub-field is highlighted there (`merge_highlights` names it back)."""
     terms = terms_of(node)
-    fields = sorted({f for t in terms for f in TARGETS[t.field].text})
+    fields = {f for t in terms for f in TARGETS[t.field].text}
+    fields |= {
+        f"{f}.{SUBFIELD_GRAMS}" for t in terms if grams_term(t.text) for f in TARGETS[t.field].text
+    }
     query = {"bool": {"should": [term_recall(t, simplify) for t in terms]}}
     return {
         "type": "unified",
@@ -356,8 +415,19 @@ def highlight_clause(node: Node, simplify: Callable[[str], str] | None = None) -
         "number_of_fragments": HIGHLIGHT_FRAGMENTS,
         "require_field_match": False,
         "highlight_query": query,
-        "fields": {f: {} for f in fields},
+        "fields": {f: {} for f in sorted(fields)},
     }
+
+
+def merge_highlights(highlight: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Fragments per searched field: a grams sub-field's fragments under its field's name, first
+    (they mark a whole mixed term), without repeats and at most `HIGHLIGHT_FRAGMENTS` each."""
+    suffix = f".{SUBFIELD_GRAMS}"
+    merged: dict[str, list[str]] = {}
+    for name in sorted(highlight, key=lambda n: not n.endswith(suffix)):
+        fragments = merged.setdefault(name.removesuffix(suffix), [])
+        fragments += [f for f in highlight[name] if f not in fragments]
+    return {name: fragments[:HIGHLIGHT_FRAGMENTS] for name, fragments in merged.items()}
 
 
 def keyword_search_query(

@@ -20,7 +20,13 @@ from search_api.access import Access, access
 from search_api.deps import Gate, GateKeeper, Provider
 from search_api.masking import mask_record, mask_text
 from search_api.query_syntax import Node, QuerySyntaxError, parse_query
-from search_api.search_queries import Facet, Filters, Sort, keyword_search_query
+from search_api.search_queries import (
+    Facet,
+    Filters,
+    Sort,
+    keyword_search_query,
+    merge_highlights,
+)
 
 router = APIRouter(tags=["search"])
 
@@ -66,7 +72,7 @@ def masked_hit(hit: dict[str, Any], unmask: bool) -> SearchHitResponse:
     spec = load_sources()[Source(source["source"])]
     highlights = {
         field: [fragment if unmask else mask_text(fragment) for fragment in fragments]
-        for field, fragments in hit.get("highlight", {}).items()
+        for field, fragments in merge_highlights(hit.get("highlight", {})).items()
     }
     return SearchHitResponse(
         id=hit["_id"],

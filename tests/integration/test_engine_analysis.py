@@ -9,6 +9,7 @@ from opensearchpy import OpenSearch
 
 from analyzers.index_settings import (
     ANALYZER_BIGRAM,
+    ANALYZER_GRAMS,
     ANALYZER_TOKENS,
     NORMALIZER_KEYWORD,
     index_settings,
@@ -17,6 +18,8 @@ from analyzers.index_settings import (
     tokens_field,
 )
 from search_api.provider import OpenSearchProvider
+from search_api.query_syntax import Term
+from search_api.search_queries import contains_clause, fold_width, term_ranking, term_recall
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +103,91 @@ def test_text_field_finds_substring_as_phrase(os_client: OpenSearch, analysis_in
         index=analysis_index, body={"query": {"match_phrase": {"content": "粮食和物资"}}}
     )["hits"]["hits"]
     assert [h["_id"] for h in hits] == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        # Han, digits and letters chain into one run of overlapping grams, folded like the rest.
+        ("8栋3单元１２Ａ", ["8栋", "栋3", "3单", "单元", "元1", "12", "2a"]),
+        # Punctuation and spaces are characters too: 9 and 栋 are not side by side in "9 栋".
+        ("琼(2019)", ["琼(", "(2", "20", "01", "19", "9)"]),
+        ("9 栋", ["9 ", " 栋"]),
+        # CJK Extension B (U+2A6A5) is one character, as in the bigram field.
+        ("陈𪚥明", ["陈𪚥", "𪚥明"]),
+        ("王", []),
+    ],
+)
+def test_grams_analyzer_tokens(
+    os_client: OpenSearch, analysis_index: str, text: str, tokens: list[str]
+) -> None:
+    assert _analyze(os_client, analysis_index, {"analyzer": ANALYZER_GRAMS, "text": text}) == tokens
+
+
+# Values as registries write them: addresses, certificate numbers, plates, unit numbers.
+SUBSTRING_VALUES = {
+    "a": "海南省海口市龙华区中山路191号5栋4单元2107室",
+    "b": "海南省海口市龙华区中山路107号8栋3单元1102室",
+    "c": "海口市美兰区和平路2107号",
+    "d": "琼(2019)海口市不动产权第0012345号",
+    "e": "琼（2020）三亚市不动产权第０６９２１１１号",
+    "f": "车牌琼A12345，另有琼A123456",
+    "g": "460106000123GB00123F00001234",
+    "h": "区中山路 4号（原商住楼,A座）",
+    "i": "海口市龙华区中山路4号10栋1单元６９２室",
+    "j": "滨海花园8栋3单元1室",
+    "k": "滨海花园2栋6单元1801室",
+    "l": "龙华区中山路42号",
+}
+SUBSTRING_TERMS = [
+    "8栋3单元1", "0栋1单元", "区中山路4", "元６９２", "元692", "107号", "2107室", "2107号",
+    "6单元1", "号5栋", "琼A12345", "琼a123456", "ａ１２３４５", "0012345", "692", "GB00123F",
+    "00123f0", "不动产权第0012345号", "琼(2019)海口市不动产权第0012345号",
+    "琼(2020)三亚", "（2019）海口", "4号（原", "A座", "a座）", "1102",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def substring_index(provider: OpenSearchProvider) -> str:
+    name = provider.index_name("substring-probe")
+    provider.client.indices.create(
+        index=name,
+        body={
+            "settings": index_settings(),
+            "mappings": {"properties": {"all_text": text_field(), "address": text_field()}},
+        },
+    )
+    for doc_id, value in SUBSTRING_VALUES.items():
+        provider.client.index(index=name, id=doc_id, body={"all_text": [value], "address": value})
+    provider.client.indices.refresh(index=name)
+    return name
+
+
+def _ids(client: OpenSearch, index: str, query: dict[str, Any]) -> list[str]:
+    hits = client.search(index=index, body={"query": query, "size": 50})["hits"]["hits"]
+    return [h["_id"] for h in hits]
+
+
+@pytest.mark.parametrize("term", SUBSTRING_TERMS)
+def test_a_term_finds_exactly_the_values_that_contain_it(
+    os_client: OpenSearch, substring_index: str, term: str
+) -> None:
+    expected = {k for k, v in SUBSTRING_VALUES.items() if fold_width(term) in fold_width(v)}
+    assert expected, term  # every term of the table occurs somewhere
+    found = _ids(os_client, substring_index, contains_clause(term, "all_text"))
+    assert sorted(found) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("term", "first"),
+    [("107号", "b"), ("2107", "c"), ("8栋3单元1", "j"), ("区中山路4", "i")],
+)
+def test_a_mixed_term_whose_numbers_stand_whole_ranks_first(
+    os_client: OpenSearch, substring_index: str, term: str, first: str
+) -> None:
+    parsed = Term(term)
+    query = {"bool": {"filter": [term_recall(parsed)], "should": term_ranking(parsed)}}
+    hits = os_client.search(index=substring_index, body={"query": query})["hits"]["hits"]
+    assert hits[0]["_id"] == first
+    assert len(hits) >= 2  # the term also continues a longer number elsewhere
+    assert all(h["_score"] > 0 for h in hits)

@@ -16,12 +16,17 @@ from query_logs.gate import Scope
 from search_api.ledger import HEADER, LedgerFormat, ledger_rows, write_ledger
 from search_api.query_syntax import parse_query
 from search_api.search_queries import (
+    BOOST_SUBSTRING,
+    BOOST_WHOLE,
     Filters,
     Run,
     Sort,
     contains_clause,
     keyword_search_query,
+    merge_highlights,
     split_runs,
+    term_variants,
+    uses_grams,
 )
 
 SCOPE = Scope(7, 3, (Source.PETITION, Source.OFFICIAL), ("4601",), (), False, 20, 40)
@@ -54,17 +59,78 @@ def test_terms_split_into_the_runs_the_index_analyses(text: str, runs: list[Run]
                                     {"wildcard": {"f": {"value": "?王"}}}],
                          "minimum_should_match": 1}}),
         ("ab", {"wildcard": {"f": {"value": "*ab*"}}}),
-        ("路12号", {"bool": {"filter": [
-            {"bool": {"should": [{"term": {"f": {"value": "路"}}},
-                                 {"wildcard": {"f": {"value": "?路"}}}],
+        ("１２３", {"wildcard": {"f": {"value": "*123*"}}}),
+        # Whitespace in a phrase: each piece on its own, closed where the space bounds it.
+        ("王 伟", {"bool": {"filter": [
+            {"bool": {"should": [{"term": {"f": {"value": "王"}}},
+                                 {"wildcard": {"f": {"value": "?王"}}}],
                       "minimum_should_match": 1}},
-            {"term": {"f": {"value": "12"}}},
-            {"prefix": {"f": {"value": "号"}}},
+            {"prefix": {"f": {"value": "伟"}}},
         ]}}),
     ],
 )  # fmt: skip
 def test_contains_clause_per_run(text: str, clause: dict[str, Any]) -> None:
     assert contains_clause(text, "f") == clause
+
+
+@pytest.mark.parametrize(
+    ("text", "clause"),
+    [
+        ("路12号", {"match_phrase": {"f.grams": {"query": "路12号"}}}),
+        ("元６９２", {"match_phrase": {"f.grams": {"query": "元６９２"}}}),
+        ("琼A12345", {"match_phrase": {"f.grams": {"query": "琼A12345"}}}),
+        ("3.5米", {"match_phrase": {"f.grams": {"query": "3.5米"}}}),
+        ("阿依古丽·买买提", {"match_phrase": {"f.grams": {"query": "阿依古丽·买买提"}}}),
+        ("海口 8栋3单元", {"bool": {"filter": [
+            {"match_phrase": {"f": {"query": "海口"}}},
+            {"match_phrase": {"f.grams": {"query": "8栋3单元"}}},
+        ]}}),
+    ],
+)  # fmt: skip
+def test_a_piece_that_is_not_one_run_is_a_phrase_of_grams(
+    text: str, clause: dict[str, Any]
+) -> None:
+    assert contains_clause(text, "f") == clause
+
+
+@pytest.mark.parametrize(
+    ("piece", "grams"),
+    [("8栋3单元1", True), ("A区", True), ("王伟", False), ("2107", False), ("Ａb12", False),
+     ("王", False), ("5", False), ("（集团）", True), ("王，", True)],
+)  # fmt: skip
+def test_which_pieces_use_grams(piece: str, grams: bool) -> None:
+    assert uses_grams(piece) is grams
+
+
+def test_a_term_with_a_look_alike_dot_also_searches_the_stored_dot() -> None:
+    assert term_variants("阿依古丽•买买提") == ["阿依古丽•买买提", "阿依古丽·买买提"]
+    assert term_variants("陳偉", lambda _: "陈伟") == ["陳偉", "陈伟"]
+
+
+def test_a_mixed_term_ranks_whole_numbers_first_then_by_the_grams_phrase() -> None:
+    body = keyword_search_query(parse_query("地址:107号"), SCOPE, Filters())
+    should = body["query"]["bool"]["should"]
+    assert {"constant_score": {"filter": {"match_phrase": {"address": {"query": "107号"}}},
+                               "boost": BOOST_WHOLE}} in should  # fmt: skip
+    assert {"match_phrase": {"address.grams": {"query": "107号", "boost": BOOST_SUBSTRING}}} in (
+        should
+    )
+    assert "address.grams" in body["highlight"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("highlight", "merged"),
+    [
+        ({"all_text": ["a"], "all_text.grams": ["<em>8栋</em>", "a"]},
+         {"all_text": ["<em>8栋</em>", "a"]}),
+        ({"address.grams": ["1", "2", "3", "4"]}, {"address": ["1", "2", "3"]}),
+        ({"names": ["x"]}, {"names": ["x"]}),
+    ],
+)  # fmt: skip
+def test_grams_highlights_are_named_after_their_field(
+    highlight: dict[str, list[str]], merged: dict[str, list[str]]
+) -> None:
+    assert merge_highlights(highlight) == merged
 
 
 def _filters(body: dict[str, Any]) -> list[dict[str, Any]]:
