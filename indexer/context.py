@@ -15,7 +15,7 @@ from common.settings import Settings
 from indexer.dictionary import load_user_words, save_user_words, usable_words
 from indexer.engine import create_ingest_client
 from indexer.pipeline import IngestContext, Progress
-from indexer.sealed import open_sealed_store
+from indexer.sealed import open_keyring, open_sealed_store
 
 
 def build_analyzer(settings: Settings) -> TextAnalyzer:
@@ -58,6 +58,12 @@ def ingest_context(
     """
     client = create_ingest_client(settings.opensearch_url)
     sealed = open_sealed_store(settings.effective_sealed_database_url)
+    try:
+        keyring = open_keyring(sealed, settings.effective_sealed_key_file)
+    except Exception:
+        client.close()
+        sealed.dispose()
+        raise
     analyzer = build_analyzer(settings)
     new_words: list[str] = []
 
@@ -72,6 +78,7 @@ def ingest_context(
             index_prefix=settings.index_prefix,
             analysis=analyzer,
             sealed=sealed,
+            keyring=keyring,
             rejects_dir=rejects_dir,
             on_words=on_words,
             progress=progress,
