@@ -179,6 +179,9 @@ def set_state(conn: Connection, name: str, value: str) -> None:
 def active_key_id(conn: Connection, keyring: Keyring) -> str:
     """The key new values are sealed with: the store's active key, set to the key file's on
     first use. A store with rows but no active key predates this record: refused."""
+    # A no-op update first: it takes the write lock (SQLite) or the row lock (PostgreSQL), so a
+    # key rotation cannot commit between this read and the caller's writes under the key read.
+    conn.execute(update(state).where(state.c.name == ACTIVE_KEY).values(value=state.c.value))
     current = _get_state(conn, ACTIVE_KEY)
     if current is not None:
         return current
