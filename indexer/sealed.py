@@ -162,8 +162,13 @@ def open_sealed_store(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
-    metadata.create_all(engine)
+    create_sealed_schema(engine)
     return engine
+
+
+def create_sealed_schema(engine: Engine) -> None:
+    """Create the sealed store's tables where they are missing."""
+    metadata.create_all(engine)
 
 
 def _get_state(conn: Connection, name: str) -> str | None:

@@ -46,6 +46,14 @@ class Rotation:
 
 def rotate_sealed_key(store: Engine, key_file: Path) -> Rotation:
     """Re-encrypt the sealed store under a new key and retire the key in ``key_file``."""
+    rotation = reseal_under_next_key(store, key_file)
+    retire_old_key(key_file)
+    return rotation
+
+
+def reseal_under_next_key(store: Engine, key_file: Path) -> Rotation:
+    """Steps 1 and 2: the next key (made, or kept from an interrupted rotation) becomes active
+    and seals every value, in one transaction. The old key file is still in place."""
     old = load_sealed_key(key_file)
     next_file = next_key_path(key_file)
     new = load_sealed_key(next_file) if next_file.exists() else generate_sealed_key(next_file)
@@ -56,9 +64,13 @@ def rotate_sealed_key(store: Engine, key_file: Path) -> Rotation:
         sealed.set_state(conn, sealed.ACTIVE_KEY, new.key_id)  # takes the write lock first
         rows = _reseal(conn, sealed.records, keyring, new.key_id)
         entries = _reseal(conn, sealed.journal, keyring, new.key_id)
-    os.replace(next_file, key_file)  # atomic: the old key is retired only now
-    sync_folder(key_file.parent)
     return Rotation(old.key_id, new.key_id, rows, entries)
+
+
+def retire_old_key(key_file: Path) -> None:
+    """Step 3, after the commit: the next key replaces the key file (atomically)."""
+    os.replace(next_key_path(key_file), key_file)
+    sync_folder(key_file.parent)
 
 
 def _reseal(conn: Connection, table: Table, keyring: Keyring, key_id: str) -> int:
