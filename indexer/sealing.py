@@ -11,7 +11,9 @@ and an entry leaves the journal only in the transaction that records the engine'
 (or a failure of either store) anywhere leaves at most the journal of the batches in flight;
 ``reconcile_sealed`` runs before every petition ingest writes anything and settles it by asking
 the engine what it holds: an entry whose digest equals the indexed document's becomes the row,
-the others are dropped. A report is made only after step 3 of the last batch, so no petition is
+the others are dropped. It first waits until the engine runs no bulk write into the index: a
+request received before its sender was killed is still executed, and must not land after the
+engine was read. A report is made only after step 3 of the last batch, so no petition is
 reported indexed without its row.
 
 The digest is BLAKE2b over the canonical JSON of the document as sent (sorted keys, no spaces):
@@ -108,6 +110,7 @@ def _settle_journal(
     by_petition: dict[str, list[sealed.JournalEntry]] = defaultdict(list)
     for entry in entries:
         by_petition[entry.petition_no].append(entry)
+    sink.wait_for_writes(generation)  # the last batch of a killed ingest may still be landing
     held = sink.fetch(generation, sorted({entry.doc_id for entry in entries}))
     promote: list[int] = []
     gone: list[str] = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import re
 import threading
 import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -37,6 +38,13 @@ HTTP_CONFLICT = 409  # external_gte: the index holds a later version
 HTTP_TOO_MANY_REQUESTS = 429
 # Documents built ahead of the bulk sender: two requests' worth keeps both sides busy.
 PREFETCH_DOCS = 2 * BULK_CHUNK_DOCS
+
+# A killed ingest's last bulk request may still run: waited for, polled at this interval.
+WRITES_DRAIN_POLL_S = 0.1
+WRITES_DRAIN_TIMEOUT_S = 300.0
+BULK_ACTIONS = "indices:data/write/bulk*"
+_BULK_INDICES = re.compile(r"indices\[(?P<names>[^\]]*)\]")
+_BULK_SHARD = re.compile(r"index\[(?P<name>[^\]]+)\]\[\d+\]")
 
 T = TypeVar("T")
 Action = tuple[str, dict[str, Any] | str, int | None]  # (id, document or its JSON, version)
@@ -178,6 +186,28 @@ class IndexSink:
                     found[doc["_id"]] = doc["_source"]
         return found
 
+    def wait_for_writes(self, index: str, timeout_s: float = WRITES_DRAIN_TIMEOUT_S) -> None:
+        """Return once the engine runs no bulk write into ``index``.
+
+        A bulk request the engine received keeps running after its sender died: a process that
+        reads what a killed ingest left must wait for it, or the write lands after the read.
+        """
+        deadline = time.monotonic() + timeout_s
+        while self._writing_into(index):
+            if time.monotonic() > deadline:
+                raise EngineUnavailableError(
+                    f"bulk writes into {index} still running after {timeout_s:.0f} s"
+                )
+            time.sleep(WRITES_DRAIN_POLL_S)
+
+    def _writing_into(self, index: str) -> bool:
+        tasks = self._client.tasks.list(actions=BULK_ACTIONS, detailed=True)
+        return any(
+            index in bulk_targets(str(task.get("description", "")))
+            for node in tasks.get("nodes", {}).values()
+            for task in node.get("tasks", {}).values()
+        )
+
     def scan(self, index: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every (id, _source) of ``index``, refreshed first."""
         self.refresh(index)
@@ -223,6 +253,16 @@ class IndexSink:
         order. Ids must not repeat within ``BULK_CHUNK_DOCS`` documents (see ``send``)."""
         for batch in prefetch(batched(docs), depth=2):
             yield from self.send(index, batch)
+
+
+def bulk_targets(description: str) -> set[str]:
+    """The indices a bulk task writes into, from its description: ``requests[500],
+    indices[a, b]`` (the request) or ``requests[500], index[a][0]`` (a shard's part)."""
+    if found := _BULK_INDICES.search(description):
+        return {name.strip() for name in found["names"].split(",") if name.strip()}
+    if found := _BULK_SHARD.search(description):
+        return {found["name"]}
+    return set()
 
 
 class EngineUnavailableError(RuntimeError):
