@@ -35,6 +35,7 @@ import structlog
 from sqlalchemy import Engine
 
 from indexer import sealed
+from indexer.records import document_id
 from indexer.sealed import SealedEntry
 from indexer.sealed_keys import Keyring
 from indexer.sink import IndexSink, WriteOutcome
@@ -87,6 +88,8 @@ def reconcile_sealed(store: Engine, sink: IndexSink, spec: SourceSpec) -> Reconc
     """
     generation = sink.aliased_index(spec)
     with store.begin() as conn:
+        if generation is not None:
+            sealed.adopt_legacy_entries(conn, generation)
         other = sealed.drop_other_generations(conn, generation)
         entries = sealed.journal_entries(conn, generation) if generation else []
         if generation is not None:
@@ -94,7 +97,7 @@ def reconcile_sealed(store: Engine, sink: IndexSink, spec: SourceSpec) -> Reconc
     if generation is None or not entries:
         result = Reconciled(generation, 0, 0, 0, other)
     else:
-        result = _settle_journal(store, sink, generation, entries, other)
+        result = _settle_journal(store, sink, spec, generation, entries, other)
     if result.promoted or result.discarded or result.removed_rows or other:
         log.warning("sealed.reconciled", **{k: getattr(result, k) for k in result.__slots__})
     return result
@@ -103,6 +106,7 @@ def reconcile_sealed(store: Engine, sink: IndexSink, spec: SourceSpec) -> Reconc
 def _settle_journal(
     store: Engine,
     sink: IndexSink,
+    spec: SourceSpec,
     generation: str,
     entries: list[sealed.JournalEntry],
     other: int,
@@ -111,19 +115,26 @@ def _settle_journal(
     for entry in entries:
         by_petition[entry.petition_no].append(entry)
     sink.wait_for_writes(generation)  # the last batch of a killed ingest may still be landing
-    held = sink.fetch(generation, sorted({entry.doc_id for entry in entries}))
+    doc_ids = {no: document_id(spec, no) for no in by_petition}
+    held = sink.fetch(generation, sorted(set(doc_ids.values())))
     promote: list[int] = []
+    adopted: dict[int, str] = {}  # migrated plaintext rows: seq -> digest of the indexed version
     gone: list[str] = []
     for petition_no, group in by_petition.items():
-        document = held.get(group[0].doc_id)
+        document = held.get(doc_ids[petition_no])
         if document is None:
             gone.append(petition_no)  # the index holds no version: no row may exist
             continue
         digest = document_digest(document)
-        matching = [entry.seq for entry in group if entry.digest == digest]
-        if matching:
-            promote.append(matching[-1])
+        match = next(
+            (e for e in reversed(group) if e.digest in (digest, sealed.LEGACY_DIGEST)), None
+        )
+        if match is not None:
+            promote.append(match.seq)
+            if match.digest == sealed.LEGACY_DIGEST:
+                adopted[match.seq] = digest
     with store.begin() as conn:
+        sealed.set_digests(conn, adopted)
         sealed.promote(conn, generation, promote)
         sealed.delete_records(conn, generation, gone)
         sealed.discard(conn, [entry.seq for entry in entries])

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from analyzers.ids import id_check_char
 from common.settings import Settings
 from common.vocab import Source
-from indexer.context import ingest_context, run_sealed_check
+from indexer.context import ingest_context, run_sealed_check, run_sealed_reconcile
 from indexer.pipeline import IngestReport, ingest_drop
 from indexer.sealed import open_sealed_store, read_complainants
 from indexer.sealed_keys import load_keyring, load_sealed_key
@@ -338,3 +338,37 @@ def test_cli_rotate_key_reseals_everything_and_the_old_key_is_not_needed(
     )
     assert sealed_fields(local) == before
     assert xiansuo(local, "sealed", "check").returncode == 0
+
+
+# --- a store an earlier version left in plain text ----------------------------------------------
+
+
+def test_a_plaintext_store_is_sealed_when_opened_and_adopted_for_the_indexed_petitions(
+    local: Settings, tmp_path: Path
+) -> None:
+    files = random_drop(seeded(RNG_SEED + 4), 30)
+    write_petitions(tmp_path / "drop", files)
+    assert ingest(local, tmp_path / "drop").ok
+    expected = sealed_fields(local)
+    database = Path(str(make_url(local.effective_sealed_database_url).database))
+    for path in database.parent.iterdir():
+        path.unlink()
+    legacy = [
+        (no, *(fields or (None, None, None)), "petition-1.jsonl") for no, fields in expected.items()
+    ]
+    legacy.append(("XF-NOT-INDEXED", "孙悟空", "460106199001010011", "14999999999", "old.csv"))
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "CREATE TABLE sealed_complainant (petition_no VARCHAR(64) PRIMARY KEY, "
+            "complainant_name TEXT, complainant_id TEXT, complainant_phone TEXT, "
+            "source_file TEXT NOT NULL)"
+        )
+        db.executemany("INSERT INTO sealed_complainant VALUES (?, ?, ?, ?, ?)", legacy)
+    with ingest_context(local, local.state_dir / "rejects"):
+        pass  # opening the store for an ingest seals the plaintext rows
+    raw = b"".join(path.read_bytes() for path in database.parent.iterdir())
+    planted = {value for row in legacy for value in row[1:4] if value}
+    assert sorted(value for value in planted if value.encode() in raw) == []
+    run_sealed_reconcile(local)
+    assert sealed_fields(local) == expected
+    assert run_sealed_check(local).consistent
