@@ -176,6 +176,7 @@ def ingest_source(
     sink = IndexSink(ctx.client, ctx.index_prefix)
     index: str | None = None
     at = 0  # the file being ingested
+    swapped = False  # a reload's index is behind the alias
     try:
         if source in PROSE_SOURCES and ctx.on_words is not None:
             ctx.on_words(harvest_words(drop, PROSE_SOURCES, ctx.analysis))
@@ -193,10 +194,11 @@ def ingest_source(
         sink.refresh(index)
         if reload:
             sink.swap_alias(spec, index)
+            swapped = True
             if writer is not None:
                 sealed.adopt_generation(ctx.sealed, index)
     except Exception as exc:
-        _fail_source(exc, reports, at, sink, index, reload=reload)
+        _fail_source(exc, reports, at, sink, index, discard=reload and not swapped)
     finally:
         rejects.close()
     if rejects.opened:
@@ -227,9 +229,12 @@ def _fail_source(
     sink: IndexSink,
     index: str | None,
     *,
-    reload: bool,
+    discard: bool,
 ) -> None:
-    """Report why the source stopped; restore what the index needs to serve searches."""
+    """Report why the source stopped; restore what the index needs to serve searches.
+
+    ``discard``: the index is a reload's that never went behind the alias; it is dropped.
+    """
     error = describe_error(exc)
     source = reports[0].source if reports else ""
     log.error(
@@ -240,7 +245,7 @@ def _fail_source(
         exc_info=not isinstance(exc, StatementError),  # its text holds SQL parameters
     )
     for position, report in enumerate(reports):
-        if reload:  # nothing of a failed reload goes behind the alias
+        if discard:  # nothing of a failed reload goes behind the alias
             report.indexed = report.duplicates = 0
             report.settle_failure(error)
         elif position == at:
@@ -250,7 +255,7 @@ def _fail_source(
     if index is None:
         return
     try:
-        if reload:
+        if discard:
             sink.delete_index(index)  # the alias still points at the previous index
         else:
             sink.set_bulk_mode(index, False)

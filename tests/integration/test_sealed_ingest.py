@@ -256,6 +256,26 @@ def test_after_a_sealed_store_failure_a_rerun_leaves_both_stores_consistent(
     assert run_sealed_check(local).consistent
 
 
+def test_a_failed_reload_keeps_the_previous_index_and_its_sealed_rows(
+    local: Settings, os_client: OpenSearch, tmp_path: Path
+) -> None:
+    files = random_drop(seeded(RNG_SEED + 5), 40)
+    write_petitions(tmp_path / "drop", files)
+    assert ingest(local, tmp_path / "drop").ok
+    held, complainants = indexed(os_client, local), sealed_fields(local)
+    break_table(local, "sealed_record")
+    with ingest_context(local, local.state_dir / "rejects") as ctx:
+        report = ingest_drop(tmp_path / "drop", ctx, reload=True)
+    repair(local)
+    assert not report.ok
+    assert sum(f.indexed for f in report.files) == 0
+    assert indexed(os_client, local) == held
+    assert sealed_fields(local) == complainants
+    assert len(os_client.indices.get(index=f"{local.index_prefix}-petition-*")) == 1
+    run_sealed_reconcile(local)
+    assert run_sealed_check(local).consistent
+
+
 def test_a_failure_after_the_engine_leaves_a_journal_the_check_reports(
     local: Settings, tmp_path: Path
 ) -> None:
