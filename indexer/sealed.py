@@ -103,6 +103,7 @@ journal = Table(
     Column("digest", String(64), nullable=False),
     Column("source_file", Text, nullable=False),
     Column("line", Integer, nullable=False),
+    sqlite_autoincrement=True,  # seqs are never reused: a settle cannot take another's
 )
 state = Table(
     "sealed_state",
@@ -303,10 +304,28 @@ def write_ahead(
         return list(written.scalars())
 
 
+class SealedJournalError(RuntimeError):
+    """The journal no longer holds a batch's entries: another process settled them."""
+
+
 def settle(store: Engine, generation: str, seqs: Sequence[int], accepted: Iterable[int]) -> None:
     """In one transaction: accepted journal entries become their petitions' rows; every entry of
-    ``seqs`` leaves the journal."""
+    ``seqs`` leaves the journal.
+
+    Refused (SealedJournalError) if the entries are gone: a second petition ingest reconciled
+    them meanwhile, and the rows would not follow this batch. The next ingest settles it.
+    """
     with store.begin() as conn:
+        held = conn.execute(
+            select(func.count())
+            .select_from(journal)
+            .where(journal.c.seq.in_(list(seqs)), journal.c.generation == generation)
+        ).scalar_one()
+        if held != len(seqs):
+            raise SealedJournalError(
+                "the sealed journal lost entries of the batch being settled: another petition "
+                "ingest ran at the same time (run one at a time); re-run the ingest"
+            )
         promote(conn, generation, list(accepted))
         discard(conn, seqs)
 

@@ -15,7 +15,14 @@ from sqlalchemy import Engine, select, update
 
 from common.vocab import Source
 from indexer import sealed
-from indexer.sealed import SealedEntry, open_keyring, read_complainants, settle, write_ahead
+from indexer.sealed import (
+    SealedEntry,
+    SealedJournalError,
+    open_keyring,
+    read_complainants,
+    settle,
+    write_ahead,
+)
 from indexer.sealed_keys import (
     Keyring,
     SealedKeyError,
@@ -183,6 +190,19 @@ def test_journal_entries_wait_until_settled(store: Engine, key_file: Path) -> No
     assert fields(store, key_file) == {}
     with store.connect() as conn:
         assert [e.petition_no for e in sealed.journal_entries(conn, GENERATION)] == ["XF-1"]
+
+
+def test_settling_a_batch_whose_entries_another_process_settled_is_refused(
+    store: Engine, key_file: Path
+) -> None:
+    keyring = open_keyring(store, key_file)
+    seqs = write_ahead(store, keyring, GENERATION, [signed("XF-1")])
+    with store.begin() as conn:
+        sealed.discard(conn, seqs)  # as a second ingest's reconciliation would
+    write_ahead(store, keyring, GENERATION, [signed("XF-2")])  # must not take the freed seq
+    with pytest.raises(SealedJournalError, match="one at a time"):
+        settle(store, GENERATION, seqs, accepted=seqs)
+    assert fields(store, key_file) == {}
 
 
 def test_missing_key_file_is_not_replaced_while_values_need_it(
