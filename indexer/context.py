@@ -19,6 +19,7 @@ from indexer.dictionary import load_user_words, save_user_words, usable_words
 from indexer.engine import create_ingest_client
 from indexer.pipeline import IngestContext, Progress
 from indexer.sealed import open_keyring, open_sealed_store
+from indexer.sealed_legacy import migrate_plaintext
 from indexer.sealed_rotation import Rotation, rotate_sealed_key
 from indexer.sealing import Reconciled, SealedCheck, check_sealed, reconcile_sealed
 from indexer.sink import IndexSink
@@ -67,6 +68,7 @@ def ingest_context(
     sealed = open_sealed_store(settings.effective_sealed_database_url)
     try:
         keyring = open_keyring(sealed, settings.effective_sealed_key_file)
+        migrate_plaintext(sealed, keyring)
     except Exception:
         client.close()
         sealed.dispose()

@@ -1,10 +1,10 @@
 """The ingest pipeline: drop -> readers -> records -> bulk batches -> sink, with exact accounting.
 
 For every file, ``read = indexed + rejected + duplicates + failed`` (see ``indexer.reports``).
-Documents go to the engine in batches; within a batch only the row that the engine would keep
-for a record is sent (the later version, the later row on equal versions), so a batch never
-holds one id twice and the others are duplicates at once. For petitions, each batch's sealed
-complainant values are written ahead and settled after (``indexer.sealing``).
+Documents go to the engine in batches (``indexer.batches``); within a batch only the row that
+the engine would keep for a record is sent (the later version, the later row on equal versions),
+so a batch never holds one id twice and the others are duplicates at once. For petitions, each
+batch's sealed complainant values are written ahead and settled after (``indexer.sealing``).
 
 An error that stops a source (the engine or the sealed store unavailable, an unreadable file)
 does not stop the run: the source's files are reported with the error and their unsettled rows
@@ -21,7 +21,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,14 +36,15 @@ from sqlalchemy.exc import StatementError
 from analyzers.values import clean_name, clean_text, split_aligned
 from common.vocab import Source
 from indexer import sealed
+from indexer.batches import Candidate, Target, batches, write_batch
 from indexer.building import Record, record_builder
 from indexer.drop import Drop, DropInput, discover_drop, read_file
 from indexer.readers import RawRow
-from indexer.records import Built, Rejected, TextAnalysis
+from indexer.records import Rejected, TextAnalysis
 from indexer.reports import FileReport, IngestReport, Tally
 from indexer.sealed_keys import Keyring
 from indexer.sealing import SealedWriter, document_digest, reconcile_sealed
-from indexer.sink import BULK_CHUNK_BYTES, BULK_CHUNK_DOCS, IndexSink, prefetch
+from indexer.sink import IndexSink, prefetch
 from indexer.sources import Kind, SourceSpec, load_sources
 from indexer.vectors import EMBEDDED_SOURCES, TextEmbedder, with_vectors
 
@@ -186,7 +187,7 @@ def ingest_source(
         writer = _sealed_writer(spec, ctx, index, reload)
         sink.set_bulk_mode(index, True)
         tally = Tally()
-        target = _Target(sink, index, tally, writer)
+        target = Target(sink, index, tally, writer)
         for position, (drop_file, report) in enumerate(zip(files, reports, strict=True)):
             at = position
             _ingest_file(drop_file, spec, target, rejects, ctx, report)
@@ -270,30 +271,10 @@ def describe_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """Where a source's batches go and how their rows are settled."""
-
-    sink: IndexSink
-    index: str
-    tally: Tally
-    writer: SealedWriter | None
-
-
-@dataclass(slots=True)
-class _Candidate:
-    """A built row on its way to the engine."""
-
-    row: RawRow
-    built: Built
-    report: FileReport
-    digest: str | None  # of the document, for sources with sealed fields
-
-
 def _ingest_file(
     drop_file: DropInput,
     spec: SourceSpec,
-    target: _Target,
+    target: Target,
     rejects: _Rejects,
     ctx: IngestContext,
     report: FileReport,
@@ -316,7 +297,7 @@ def _ingest_file(
                 continue
             yield row
 
-    def candidates(records: Records) -> Iterator[_Candidate]:
+    def candidates(records: Records) -> Iterator[Candidate]:
         for row, built in records:
             if isinstance(built, Rejected):
                 report.rejected += 1
@@ -327,7 +308,7 @@ def _ingest_file(
             if not isinstance(built.document, str):  # the JSON text sent is the one digested
                 built.document = orjson.dumps(built.document).decode()
             digest = document_digest(built.document) if target.writer is not None else None
-            yield _Candidate(row, built, report, digest)
+            yield Candidate(row, built, report, digest)
 
     with record_builder(spec, ctx.analysis, name, ctx.workers) as build:
         records: Records = build(good_rows())
@@ -335,71 +316,9 @@ def _ingest_file(
             records = with_vectors(records, ctx.embedder, ctx.analysis.simplified)
         with closing(prefetch(batches(candidates(records)), PREFETCH_BATCHES)) as ahead:
             for batch in ahead:
-                _write_batch(batch, target, rejects)
+                write_batch(batch, target, rejects.write)
     if ctx.on_words is not None and words:
         ctx.on_words(list(dict.fromkeys(words)))
     report.unknown_columns = list(unknown)
     if unknown:
         log.warning("ingest.unknown_columns", file=name, columns=report.unknown_columns)
-
-
-def batches(candidates: Iterable[_Candidate]) -> Iterator[list[_Candidate]]:
-    """Bulk batches of at most ``BULK_CHUNK_DOCS`` documents and about ``BULK_CHUNK_BYTES``."""
-    batch: list[_Candidate] = []
-    size = 0
-    for candidate in candidates:
-        batch.append(candidate)
-        size += len(candidate.built.document)
-        if len(batch) >= BULK_CHUNK_DOCS or size >= BULK_CHUNK_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
-def pick_winners(batch: list[_Candidate]) -> tuple[list[_Candidate], list[_Candidate]]:
-    """(rows to send, rows that lose within the batch), each in batch order.
-
-    Per document id, the row the engine would keep: the highest version (the later 登记日期),
-    and of equal versions (or without one) the later row, as external_gte does.
-    """
-    best: dict[str, int] = {}
-    for position, candidate in enumerate(batch):
-        held = best.get(candidate.built.doc_id)
-        if held is None or (candidate.built.version or 0) >= (batch[held].built.version or 0):
-            best[candidate.built.doc_id] = position
-    chosen = set(best.values())
-    winners = [c for position, c in enumerate(batch) if position in chosen]
-    losers = [c for position, c in enumerate(batch) if position not in chosen]
-    return winners, losers
-
-
-def _write_batch(batch: list[_Candidate], target: _Target, rejects: _Rejects) -> None:
-    """Send one batch; sealed values ahead of it and settled after; then count its rows."""
-    winners, losers = pick_winners(batch)
-    seqs: list[int] = []
-    if target.writer is not None:
-        seqs = target.writer.ahead([_sealed_entry(c) for c in winners])
-    actions = [(c.built.doc_id, c.built.document, c.built.version) for c in winners]
-    outcomes = target.sink.send(target.index, actions)
-    if target.writer is not None:
-        target.writer.settle(seqs, outcomes)
-    for candidate in losers:
-        target.tally.lost(candidate.report)
-    for candidate, outcome in zip(winners, outcomes, strict=True):
-        target.tally.answered(candidate.built.doc_id, candidate.report, outcome)
-        if not (outcome.ok or outcome.superseded):
-            rejects.write(candidate.row, outcome.error or "engine refused the document")
-
-
-def _sealed_entry(candidate: _Candidate) -> sealed.SealedEntry:
-    built = candidate.built
-    return sealed.SealedEntry(
-        petition_no=built.key,
-        doc_id=built.doc_id,
-        fields=built.sealed,
-        version=built.version,
-        digest=candidate.digest or "",
-        source_file=candidate.report.file,
-        line=candidate.row.line,
-    )

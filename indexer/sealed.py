@@ -49,7 +49,6 @@ from sqlalchemy import (
     event,
     func,
     insert,
-    inspect,
     select,
     update,
 )
@@ -64,10 +63,6 @@ from indexer.sealed_keys import (
 )
 
 SEALED_FIELDS: tuple[str, ...] = ("complainant_name", "complainant_id", "complainant_phone")
-# Earlier versions kept the fields in plain text in this table; see ``migrate_plaintext``.
-LEGACY_TABLE = "sealed_complainant"
-LEGACY_GENERATION = "*legacy*"  # journal entries of migrated rows: adopted by the next reconcile
-LEGACY_DIGEST = ""  # a migrated row matches whatever version of its petition the index holds
 ACTIVE_KEY = "active_key_id"  # sealed_state: the key new values are sealed with
 CURRENT_GENERATION = "current_generation"  # sealed_state: the index the readable rows mirror
 
@@ -219,49 +214,7 @@ def open_keyring(store: Engine, key_file: Path) -> Keyring:
             )
         with contextlib.suppress(FileExistsError):  # another process made it first
             generate_sealed_key(key_file)
-    keyring = load_keyring(key_file)
-    migrate_plaintext(store, keyring)
-    return keyring
-
-
-def migrate_plaintext(store: Engine, keyring: Keyring) -> int:
-    """Seal the rows of the plaintext table earlier versions kept, then drop it.
-
-    The rows become journal entries of no generation; ``indexer.sealing.reconcile_sealed``
-    adopts each one whose petition the index holds. SQLite is vacuumed and its WAL truncated,
-    so the plaintext pages leave the database files too. Returns the number of rows migrated.
-    """
-    if LEGACY_TABLE not in inspect(store).get_table_names():
-        return 0
-    legacy = Table(LEGACY_TABLE, MetaData(), autoload_with=store)
-    with store.begin() as conn:
-        rows = [dict(row) for row in conn.execute(select(legacy)).mappings()]
-        key_id = active_key_id(conn, keyring)
-        entries = [
-            {
-                "generation": LEGACY_GENERATION,
-                "petition_no": row["petition_no"],
-                "doc_id": "",
-                "key_id": key_id,
-                **{
-                    name: keyring.seal(key_id, row["petition_no"], name, row.get(name))
-                    for name in SEALED_FIELDS
-                },
-                "version": None,
-                "digest": LEGACY_DIGEST,
-                "source_file": row.get("source_file") or "",
-                "line": 0,
-            }
-            for row in rows
-        ]
-        if entries:
-            conn.execute(insert(journal), entries)
-        legacy.drop(conn)
-    if store.dialect.name == "sqlite":
-        with store.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM")
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return len(entries)
+    return load_keyring(key_file)
 
 
 def stored_key_ids(store: Engine) -> set[str]:
@@ -343,21 +296,6 @@ def promote(conn: Connection, generation: str, seqs: Sequence[int]) -> None:
         )
     )
     conn.execute(insert(records), [row | {"generation": generation} for row in rows])
-
-
-def adopt_legacy_entries(conn: Connection, generation: str) -> None:
-    """Migrated plaintext rows join ``generation``'s journal, to be settled against it."""
-    conn.execute(
-        update(journal)
-        .where(journal.c.generation == LEGACY_GENERATION)
-        .values(generation=generation)
-    )
-
-
-def set_digests(conn: Connection, digests: dict[int, str]) -> None:
-    """Give journal entries (by seq) the digest of the document they are settled with."""
-    for seq, digest in digests.items():
-        conn.execute(update(journal).where(journal.c.seq == seq).values(digest=digest))
 
 
 def discard(conn: Connection, seqs: Sequence[int]) -> None:

@@ -38,6 +38,7 @@ from indexer import sealed
 from indexer.records import document_id
 from indexer.sealed import SealedEntry
 from indexer.sealed_keys import Keyring
+from indexer.sealed_legacy import LEGACY_DIGEST, adopt_legacy_entries, set_digests
 from indexer.sink import IndexSink, WriteOutcome
 from indexer.sources import SourceSpec
 
@@ -89,7 +90,7 @@ def reconcile_sealed(store: Engine, sink: IndexSink, spec: SourceSpec) -> Reconc
     generation = sink.aliased_index(spec)
     with store.begin() as conn:
         if generation is not None:
-            sealed.adopt_legacy_entries(conn, generation)
+            adopt_legacy_entries(conn, generation)
         other = sealed.drop_other_generations(conn, generation)
         entries = sealed.journal_entries(conn, generation) if generation else []
         if generation is not None:
@@ -126,15 +127,13 @@ def _settle_journal(
             gone.append(petition_no)  # the index holds no version: no row may exist
             continue
         digest = document_digest(document)
-        match = next(
-            (e for e in reversed(group) if e.digest in (digest, sealed.LEGACY_DIGEST)), None
-        )
+        match = next((e for e in reversed(group) if e.digest in (digest, LEGACY_DIGEST)), None)
         if match is not None:
             promote.append(match.seq)
-            if match.digest == sealed.LEGACY_DIGEST:
+            if match.digest == LEGACY_DIGEST:
                 adopted[match.seq] = digest
     with store.begin() as conn:
-        sealed.set_digests(conn, adopted)
+        set_digests(conn, adopted)
         sealed.promote(conn, generation, promote)
         sealed.delete_records(conn, generation, gone)
         sealed.discard(conn, [entry.seq for entry in entries])
