@@ -5,6 +5,7 @@ Store tests run on SQLite and on PostgreSQL (the ``sql_engine`` fixture).
 
 from __future__ import annotations
 
+import ast
 import os
 import stat
 from collections.abc import Callable
@@ -308,3 +309,37 @@ def test_key_files_are_not_world_readable_after_rotation(store: Engine, key_file
     filled_store(store, key_file)
     rotate_sealed_key(store, key_file)
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+
+
+# --- who may read the store ----------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+SEALED_MODULES = (
+    "indexer.sealed",
+    "indexer.sealed_keys",
+    "indexer.sealing",
+    "indexer.sealed_rotation",
+    "indexer.sealed_legacy",
+    "indexer.context",  # it opens the store and its keys
+)
+
+
+def imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.update([node.module, *(f"{node.module}.{a.name}" for a in node.names)])
+    return found
+
+
+@pytest.mark.parametrize("package", ["search_api", "graph", "query_logs"])
+def test_no_module_serving_requests_can_reach_the_sealed_store(package: str) -> None:
+    offenders = sorted(
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in (ROOT / package).rglob("*.py")
+        for module in imported_modules(path)
+        if module in SEALED_MODULES
+    )
+    assert offenders == []
