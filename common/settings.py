@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     sealed_database_url: str | None = Field(
         default=None, description="The sealed complainant store; defaults to its own SQLite file."
     )
+    sealed_key_file: Path | None = Field(
+        default=None,
+        description="AES-256 key that encrypts the sealed complainant store, held apart from "
+        "that database (mode 0600; created on first use); default <state dir>/keys/sealed.key.",
+    )
     redis_url: str = "redis://127.0.0.1:6390/0"
     ingest_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
@@ -203,6 +208,12 @@ class Settings(BaseSettings):
         return (
             self.sealed_database_url or f"sqlite:///{self.state_dir / 'sealed' / 'complainants.db'}"
         )
+
+    @property
+    def effective_sealed_key_file(self) -> Path:
+        """The sealed store's key file: configured, or under state_dir/keys beside the
+        audit signing key (production keeps it off the database's disk)."""
+        return self.sealed_key_file or self.state_dir / "keys" / "sealed.key"
 
     @property
     def effective_embedding_model_path(self) -> Path:

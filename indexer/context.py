@@ -9,13 +9,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from analyzers.chinese import TextAnalyzer, build_text_analyzer
 from analyzers.embeddings import Embedder, shared_embedder
 from common.settings import Settings
+from common.vocab import Source
 from indexer.dictionary import load_user_words, save_user_words, usable_words
 from indexer.engine import create_ingest_client
 from indexer.pipeline import IngestContext, Progress
-from indexer.sealed import open_sealed_store
+from indexer.sealed import open_keyring, open_sealed_store
+from indexer.sealed_legacy import migrate_plaintext
+from indexer.sealed_rotation import Rotation, rotate_sealed_key
+from indexer.sealing import Reconciled, SealedCheck, check_sealed, reconcile_sealed
+from indexer.sink import IndexSink
+from indexer.sources import SourceSpec, load_sources
 
 
 def build_analyzer(settings: Settings) -> TextAnalyzer:
@@ -58,6 +66,13 @@ def ingest_context(
     """
     client = create_ingest_client(settings.opensearch_url)
     sealed = open_sealed_store(settings.effective_sealed_database_url)
+    try:
+        keyring = open_keyring(sealed, settings.effective_sealed_key_file)
+        migrate_plaintext(sealed, keyring)
+    except Exception:
+        client.close()
+        sealed.dispose()
+        raise
     analyzer = build_analyzer(settings)
     new_words: list[str] = []
 
@@ -72,6 +87,7 @@ def ingest_context(
             index_prefix=settings.index_prefix,
             analysis=analyzer,
             sealed=sealed,
+            keyring=keyring,
             rejects_dir=rejects_dir,
             on_words=on_words,
             progress=progress,
@@ -83,3 +99,37 @@ def ingest_context(
             save_user_words(settings.analysis_dir, new_words)
         client.close()
         sealed.dispose()
+
+
+@contextmanager
+def sealed_session(settings: Settings) -> Iterator[tuple[Engine, IndexSink, SourceSpec]]:
+    """The sealed store, the ingest's engine door and the petition source, for the
+    ``xiansuo sealed`` commands."""
+    client = create_ingest_client(settings.opensearch_url)
+    store = open_sealed_store(settings.effective_sealed_database_url)
+    try:
+        yield store, IndexSink(client, settings.index_prefix), load_sources()[Source.PETITION]
+    finally:
+        client.close()
+        store.dispose()
+
+
+def run_sealed_check(settings: Settings) -> SealedCheck:
+    """Compare every sealed row with the petition index (read-only)."""
+    with sealed_session(settings) as (store, sink, spec):
+        return check_sealed(store, sink, spec)
+
+
+def run_sealed_reconcile(settings: Settings) -> Reconciled:
+    """Settle a journal an interrupted ingest left, without ingesting anything."""
+    with sealed_session(settings) as (store, sink, spec):
+        return reconcile_sealed(store, sink, spec)
+
+
+def run_key_rotation(settings: Settings) -> Rotation:
+    """Re-encrypt the sealed store under a new key and retire the old one."""
+    store = open_sealed_store(settings.effective_sealed_database_url)
+    try:
+        return rotate_sealed_key(store, settings.effective_sealed_key_file)
+    finally:
+        store.dispose()

@@ -1,8 +1,16 @@
-"""The ingest pipeline: drop -> readers -> records -> sink, with exact per-file accounting.
+"""The ingest pipeline: drop -> readers -> records -> bulk batches -> sink, with exact accounting.
 
-For every file, ``read = indexed + rejected + duplicates``. A duplicate is a row whose natural
-key was already written in this run (an exact repeat, or an older or newer version of the same
-record: the engine keeps the later 登记日期), or one the index already holds in a later version.
+For every file, ``read = indexed + rejected + duplicates + failed`` (see ``indexer.reports``).
+Documents go to the engine in batches (``indexer.batches``); within a batch only the row that
+the engine would keep for a record is sent (the later version, the later row on equal versions),
+so a batch never holds one id twice and the others are duplicates at once. For petitions, each
+batch's sealed complainant values are written ahead and settled after (``indexer.sealing``).
+
+An error that stops a source (the engine or the sealed store unavailable, an unreadable file)
+does not stop the run: the source's files are reported with the error and their unsettled rows
+as failed, the other sources are ingested, and the command exits non-zero. Re-running the ingest
+completes the source; nothing half-written is reported as indexed.
+
 Rejected rows are written whole to ``<rejects_dir>/<source>.rejects.jsonl`` with file, line and
 reason; a person can fix them and feed the file back (renamed ``<source>.jsonl``).
 """
@@ -13,24 +21,30 @@ import json
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from contextlib import closing
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
+import orjson
 import structlog
 from opensearchpy import OpenSearch
 from sqlalchemy import Engine
+from sqlalchemy.exc import StatementError
 
 from analyzers.values import clean_name, clean_text, split_aligned
 from common.vocab import Source
+from indexer import sealed
+from indexer.batches import Candidate, Target, batches, write_batch
 from indexer.building import Record, record_builder
 from indexer.drop import Drop, DropInput, discover_drop, read_file
 from indexer.readers import RawRow
 from indexer.records import Rejected, TextAnalysis
-from indexer.sealed import store_complainants
-from indexer.sink import IndexSink
+from indexer.reports import FileReport, IngestReport, Tally
+from indexer.sealed_keys import Keyring
+from indexer.sealing import SealedWriter, document_digest, reconcile_sealed
+from indexer.sink import IndexSink, prefetch
 from indexer.sources import Kind, SourceSpec, load_sources
 from indexer.vectors import EMBEDDED_SOURCES, TextEmbedder, with_vectors
 
@@ -54,59 +68,19 @@ INGEST_ORDER: tuple[Source, ...] = (
 
 Progress = Callable[[str, int], None]  # (file name, rows read so far)
 Records = Iterator[tuple[RawRow, Record]]
+# Sources whose rows carry sealed fields: their batches are written ahead to the sealed store.
+SEALED_SOURCES: frozenset[Source] = frozenset({Source.PETITION})
+# Bulk batches built ahead of the sender while it waits for the engine.
+PREFETCH_BATCHES = 2
 
-
-@dataclass(slots=True)
-class FileReport:
-    source: str
-    file: str
-    read: int = 0
-    indexed: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    warnings: int = 0
-    unknown_columns: list[str] = field(default_factory=list)
-    rejects_file: str | None = None
-
-    @property
-    def balanced(self) -> bool:
-        return self.read == self.indexed + self.rejected + self.duplicates
-
-
-@dataclass(slots=True)
-class IngestReport:
-    files: list[FileReport] = field(default_factory=list)
-    unknown_files: list[str] = field(default_factory=list)
-    elapsed_s: float = 0.0
-
-    def by_source(self) -> dict[str, dict[str, Any]]:
-        """Per-source totals in the shape of ``xiansuo ingest --json``."""
-        out: dict[str, dict[str, Any]] = {}
-        for report in self.files:
-            entry = out.setdefault(
-                report.source,
-                {
-                    "read": 0,
-                    "indexed": 0,
-                    "rejected": 0,
-                    "duplicates": 0,
-                    "warnings": 0,
-                    "rejects_file": None,
-                },
-            )
-            for key in ("read", "indexed", "rejected", "duplicates", "warnings"):
-                entry[key] += getattr(report, key)
-            if report.rejects_file:
-                entry["rejects_file"] = report.rejects_file
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "sources": self.by_source(),
-            "elapsed_s": round(self.elapsed_s, 3),
-            "files": [asdict(f) for f in self.files],
-            "unknown_files": self.unknown_files,
-        }
+__all__ = [
+    "INGEST_ORDER",
+    "FileReport",
+    "IngestContext",
+    "IngestReport",
+    "ingest_drop",
+    "ingest_source",
+]
 
 
 @dataclass
@@ -117,6 +91,7 @@ class IngestContext:
     index_prefix: str
     analysis: TextAnalysis
     sealed: Engine
+    keyring: Keyring  # the sealed store's keys
     rejects_dir: Path
     on_words: Callable[[list[str]], None] | None = None  # new user-dictionary words
     progress: Progress | None = None
@@ -147,6 +122,10 @@ class _Rejects:
         }
         record["_reject"] = {"file": row.file, "line": row.line, "reason": reason, "raw": row.raw}
         self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    @property
+    def opened(self) -> bool:
+        return self._fh is not None
 
     def close(self) -> None:
         if self._fh is not None:
@@ -185,45 +164,122 @@ def harvest_words(drop: Drop, sources: tuple[Source, ...], analysis: TextAnalysi
 def ingest_source(
     drop: Drop, source: Source, ctx: IngestContext, *, reload: bool = False
 ) -> list[FileReport]:
-    """Ingest the files of one source; the unit of work of a Celery task (idempotent)."""
+    """Ingest the files of one source; the unit of work of a Celery task (idempotent).
+
+    Never raises for an error of the source's own (see the module docstring): the reports carry
+    it. For petitions, what an interrupted run left in the sealed journal is settled first.
+    """
     spec = load_sources()[source]
-    if source in PROSE_SOURCES and ctx.on_words is not None:
-        ctx.on_words(harvest_words(drop, PROSE_SOURCES, ctx.analysis))
-    sink = IndexSink(ctx.client, ctx.index_prefix)
-    index = sink.create_index(spec) if reload else sink.current_index(spec)
-    sink.set_bulk_mode(index, True)
+    files = drop.for_source(source)
+    reports = [FileReport(source=str(source), file=f.name) for f in files]
     rejects = _Rejects(ctx.rejects_dir / f"{source}.rejects.jsonl")
     rejects.path.unlink(missing_ok=True)  # a clean re-ingest leaves no stale rejects behind
-    seen: set[str] = set()
-    reports: list[FileReport] = []
+    sink = IndexSink(ctx.client, ctx.index_prefix)
+    index: str | None = None
+    at = 0  # the file being ingested
+    swapped = False  # a reload's index is behind the alias
     try:
-        for drop_file in drop.for_source(source):
-            reports.append(_ingest_file(drop_file, spec, sink, index, seen, rejects, ctx))
+        if source in PROSE_SOURCES and ctx.on_words is not None:
+            ctx.on_words(harvest_words(drop, PROSE_SOURCES, ctx.analysis))
+        if source in SEALED_SOURCES:
+            reconcile_sealed(ctx.sealed, sink, spec)
+        index = sink.create_index(spec) if reload else sink.current_index(spec)
+        writer = _sealed_writer(spec, ctx, index, reload)
+        sink.set_bulk_mode(index, True)
+        tally = Tally()
+        target = Target(sink, index, tally, writer)
+        for position, (drop_file, report) in enumerate(zip(files, reports, strict=True)):
+            at = position
+            _ingest_file(drop_file, spec, target, rejects, ctx, report)
+        sink.set_bulk_mode(index, False)
+        sink.refresh(index)
+        if reload:
+            sink.swap_alias(spec, index)
+            swapped = True
+            if writer is not None:
+                sealed.adopt_generation(ctx.sealed, index)
+    except Exception as exc:
+        _fail_source(exc, reports, at, sink, index, discard=reload and not swapped)
     finally:
         rejects.close()
-        sink.set_bulk_mode(index, False)
-    sink.refresh(index)
-    if reload:
-        sink.swap_alias(spec, index)
-    if rejects._fh is not None:
+    if rejects.opened:
         for r in reports:
             r.rejects_file = str(rejects.path) if r.rejected else None
+    for r in reports:
+        log.info("ingest.file", **{k: v for k, v in asdict(r).items() if k != "unknown_columns"})
     return reports
+
+
+def _sealed_writer(
+    spec: SourceSpec, ctx: IngestContext, index: str, reload: bool
+) -> SealedWriter | None:
+    """The sealed writer of ``index`` for a source with sealed fields; a plain ingest's index is
+    the readable generation from now on (a reload's becomes it at the alias swap)."""
+    if spec.source not in SEALED_SOURCES:
+        return None
+    if not reload:
+        with ctx.sealed.begin() as conn:
+            sealed.set_state(conn, sealed.CURRENT_GENERATION, index)
+    return SealedWriter(ctx.sealed, ctx.keyring, index)
+
+
+def _fail_source(
+    exc: Exception,
+    reports: list[FileReport],
+    at: int,
+    sink: IndexSink,
+    index: str | None,
+    *,
+    discard: bool,
+) -> None:
+    """Report why the source stopped; restore what the index needs to serve searches.
+
+    ``discard``: the index is a reload's that never went behind the alias; it is dropped.
+    """
+    error = describe_error(exc)
+    source = reports[0].source if reports else ""
+    log.error(
+        "ingest.source_failed",
+        source=source,
+        file=reports[at].file if reports else None,
+        error=error,
+        exc_info=not isinstance(exc, StatementError),  # its text holds SQL parameters
+    )
+    for position, report in enumerate(reports):
+        if discard:  # nothing of a failed reload goes behind the alias
+            report.indexed = report.duplicates = 0
+            report.settle_failure(error)
+        elif position == at:
+            report.settle_failure(error)
+        elif position > at:
+            report.error = f"not ingested: {source} stopped on {reports[at].file}: {error}"
+    if index is None:
+        return
+    try:
+        if discard:
+            sink.delete_index(index)  # the alias still points at the previous index
+        else:
+            sink.set_bulk_mode(index, False)
+    except Exception as cleanup:  # the engine may be the reason the source failed
+        log.warning("ingest.cleanup_failed", index=index, error=describe_error(cleanup))
+
+
+def describe_error(exc: Exception) -> str:
+    """One line for the report; a database error without its SQL parameters."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        return f"sealed store error: {type(exc.orig).__name__}: {exc.orig}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _ingest_file(
     drop_file: DropInput,
     spec: SourceSpec,
-    sink: IndexSink,
-    index: str,
-    seen: set[str],
+    target: Target,
     rejects: _Rejects,
     ctx: IngestContext,
-) -> FileReport:
+    report: FileReport,
+) -> None:
     name = drop_file.name
-    report = FileReport(source=str(spec.source), file=name)
-    pending: deque[tuple[RawRow, bool]] = deque()
-    sealed_rows: list[tuple[str, dict[str, str], str]] = []
     unknown: dict[str, None] = {}
     words: list[str] = []
 
@@ -241,7 +297,7 @@ def _ingest_file(
                 continue
             yield row
 
-    def documents(records: Records) -> Iterator[tuple[str, dict[str, Any] | str, int | None]]:
+    def candidates(records: Records) -> Iterator[Candidate]:
         for row, built in records:
             if isinstance(built, Rejected):
                 report.rejected += 1
@@ -249,31 +305,20 @@ def _ingest_file(
                 continue
             report.warnings += len(built.warnings)
             words.extend(built.dictionary_words)
-            if built.sealed:
-                sealed_rows.append((built.key, built.sealed, name))
-            repeat = built.doc_id in seen
-            seen.add(built.doc_id)
-            pending.append((row, repeat))
-            yield built.doc_id, built.document, built.version
+            if not isinstance(built.document, str):  # the JSON text sent is the one digested
+                built.document = orjson.dumps(built.document).decode()
+            digest = document_digest(built.document) if target.writer is not None else None
+            yield Candidate(row, built, report, digest)
 
     with record_builder(spec, ctx.analysis, name, ctx.workers) as build:
         records: Records = build(good_rows())
         if ctx.embedder is not None and spec.source in EMBEDDED_SOURCES:
             records = with_vectors(records, ctx.embedder, ctx.analysis.simplified)
-        for outcome in sink.write(index, documents(records)):
-            row, repeat = pending.popleft()
-            if repeat or outcome.superseded:
-                report.duplicates += 1
-            elif outcome.ok:
-                report.indexed += 1
-            else:
-                report.rejected += 1
-                rejects.write(row, outcome.error or "engine refused the document")
-    store_complainants(ctx.sealed, sealed_rows)
+        with closing(prefetch(batches(candidates(records)), PREFETCH_BATCHES)) as ahead:
+            for batch in ahead:
+                write_batch(batch, target, rejects.write)
     if ctx.on_words is not None and words:
         ctx.on_words(list(dict.fromkeys(words)))
     report.unknown_columns = list(unknown)
     if unknown:
         log.warning("ingest.unknown_columns", file=name, columns=report.unknown_columns)
-    log.info("ingest.file", **{k: v for k, v in asdict(report).items() if k != "unknown_columns"})
-    return report

@@ -94,6 +94,12 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     except DropError as exc:
         print(f"xiansuo ingest: {exc}", file=sys.stderr)
         return 2
+    for failed in report.failures():
+        print(
+            f"xiansuo ingest: {failed.source} FAILED on {failed.file} "
+            f"({failed.failed} rows not ingested): {failed.error}; re-run the ingest to finish",
+            file=sys.stderr,
+        )
     # The edges index follows the sources it is read from: rebuilt after every ingest (the
     # indexer cannot call the graph pass itself: graph sits above it).
     graph = None if args.no_graph else _run_graph_build(settings)
@@ -110,7 +116,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"elapsed {report.elapsed_s:.1f}s")
         if graph is not None:
             print(f"graph: {graph.edges:,} edges in {graph.index} ({graph.elapsed_s:.1f}s)")
-    return 0 if graph is None or graph.failed == 0 else 1
+    return 0 if report.ok and (graph is None or graph.failed == 0) else 1
 
 
 def _progress_printer() -> Callable[[str, int], None]:
@@ -229,6 +235,28 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _sealed(args: argparse.Namespace, settings: Settings) -> int:
+    """rotate-key / check / reconcile: the sealed complainant store's maintenance."""
+    from dataclasses import asdict
+
+    from indexer.context import run_key_rotation, run_sealed_check, run_sealed_reconcile
+    from indexer.sealed_keys import SealedKeyError
+
+    try:
+        if args.sealed == "rotate-key":
+            print(json.dumps(asdict(run_key_rotation(settings))))
+            return 0
+        if args.sealed == "reconcile":
+            print(json.dumps(asdict(run_sealed_reconcile(settings))))
+            return 0
+        check = run_sealed_check(settings)
+    except SealedKeyError as exc:
+        print(f"xiansuo sealed {args.sealed}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(asdict(check) | {"consistent": check.consistent}, ensure_ascii=False))
+    return 0 if check.consistent else 1
+
+
 def _run_graph_build(settings: Settings) -> BuildReport:
     from graph.build import run_graph_build
     from query_logs.db import create_db_engine
@@ -307,6 +335,16 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_parser("build", help="rebuild the edges index from the source indices").set_defaults(
         handler=_graph_build
     )
+
+    sealed = commands.add_parser("sealed", help="the sealed complainant store").add_subparsers(
+        dest="sealed", required=True
+    )
+    for action, text in (
+        ("rotate-key", "re-encrypt every value under a new key, then retire the old key"),
+        ("check", "compare the sealed rows with the petition index (exit 1 if they differ)"),
+        ("reconcile", "settle what an interrupted ingest left, against the petition index"),
+    ):
+        sealed.add_parser(action, help=text).set_defaults(handler=_sealed)
 
     audit = commands.add_parser("audit", help="the query log").add_subparsers(
         dest="audit", required=True

@@ -2,7 +2,8 @@
 
 Rejected rows are extra copies of ordinary rows with one key column damaged, so every entity the
 drop describes still has its valid rows. Warnings and bad non-key IDs damage ordinary rows in
-place (the row stays valid). Exact duplicates are copies inserted somewhere after the original.
+place (the row stays valid). Older versions of records are planted by ``versions``; exact
+duplicates are copies inserted somewhere after the original.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from indexer.demo_data.quirks import (
     wrong_credit_check,
 )
 from indexer.demo_data.table import Row, Table
+from indexer.demo_data.versions import plant_versions
 
 MISSING_KEY = "missing_key"
 ID_SCIENTIFIC = "id_scientific_notation"
@@ -105,17 +107,23 @@ BAD_NON_KEY_IDS: dict[Source, tuple[Damage, ...]] = {
     Source.PROPERTY: (Damage(ID_WRONG_CHECK, "证件号码", 1),),
 }
 
+# Exact copies, in every source.
 DUPLICATES: dict[Source, int] = {
     Source.HOUSEHOLD: 3,
+    Source.COMPANY: 1,
+    Source.SHAREHOLDER: 1,
+    Source.COMPANY_OFFICER: 1,
     Source.INSURED: 2,
     Source.BENEFIT: 3,
     Source.PROPERTY: 1,
-    Source.COMPANY_OFFICER: 1,
+    Source.PETITION: 2,
+    Source.OFFICIAL: 1,
 }
 
 
 def damage_table(rng: random.Random, table: Table) -> None:
-    """Plant this source's warnings, bad non-key IDs, rejects and exact duplicates, in place."""
+    """Plant this source's warnings, bad non-key IDs, rejects, older versions of records and
+    exact duplicates, in place."""
     source = table.source
     for damage in WARNINGS[source]:
         for index in range(damage.count):
@@ -142,6 +150,7 @@ def damage_table(rng: random.Random, table: Table) -> None:
             table.rows.insert(
                 rng.randrange(len(table.rows) + 1), Row(values, reject=(damage.column, damage.kind))
             )
+    plant_versions(rng, table)
     for _ in range(DUPLICATES.get(source, 0)):
         original = _pick(rng, table, table.header[0])
         at = table.rows.index(original)

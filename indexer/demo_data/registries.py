@@ -69,8 +69,9 @@ def household_table(rng: random.Random, world: World) -> Table:
             reported = min(person.died + timedelta(days=rng.randint(3, 60)), REFERENCE_DAY)
             later["登记日期"] = format_date(rng, reported)
             row.values.update({"人员状态": "正常", "死亡日期": pick_empty(rng)})
-            row.superseded = True
-            updates.append(Row(later, protected=True))
+            update = Row(later, protected=True)
+            row.superseded, row.winner = True, update
+            updates.append(update)
     return Table(Source.HOUSEHOLD, list(HEADERS[Source.HOUSEHOLD]), rows + updates)
 
 

@@ -22,6 +22,27 @@ class RowNote:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionNote:
+    """A superseded row (data row number and start line) and the row whose record replaces it."""
+
+    row: int
+    line: int
+    winner_row: int
+    winner_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedReport:
+    """The counts ``xiansuo ingest`` must report for the file (``indexer.reports.FileReport``)."""
+
+    read: int
+    indexed: int
+    rejected: int
+    duplicates: int  # exact copies and superseded versions alike
+    warnings: int  # unparseable non-key values and invalid non-key ID numbers
+
+
+@dataclass(frozen=True, slots=True)
 class FileTruth:
     """Per file: what was written and the outcome the ingest should report."""
 
@@ -36,7 +57,9 @@ class FileTruth:
     rejected: int
     rejected_by_reason: dict[str, int]
     duplicates: int  # exact copies of an earlier row
-    superseded: int  # rows replaced by a later row with the same key and a later 登记日期
+    # Rows whose record another row replaces: a later version date (登记日期), the later row on
+    # an equal date, and the later row in a source without a version date.
+    superseded: int
     warnings: int  # unparseable non-key values (the row is indexed)
     warnings_by_kind: dict[str, int]
     expected_documents: int  # rows_written - rejected - duplicates - superseded
@@ -45,6 +68,8 @@ class FileTruth:
     superseded_rows: list[int]
     warning_rows: list[RowNote]
     invalid_non_key_ids: list[RowNote]  # bad ID in a non-key column: kept raw, no identity link
+    superseded_by: list[VersionNote]  # each superseded row with the row the index must hold
+    expected_report: ExpectedReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +213,15 @@ def file_truth(
     """Count what the rows of ``table`` were planted to be."""
     rejects, warnings, bad_ids = [], [], []
     duplicates, superseded = [], []
+    numbered = {
+        id(row): (number, line)
+        for number, (row, line) in enumerate(zip(table.rows, lines, strict=True), start=1)
+    }
+    versions = [
+        VersionNote(*numbered[id(row)], *numbered[id(row.winner)])
+        for row in table.rows
+        if row.superseded and row.winner is not None
+    ]
     for number, (row, line) in enumerate(zip(table.rows, lines, strict=True), start=1):
         if row.reject:
             column, kind = row.reject
@@ -201,12 +235,16 @@ def file_truth(
         if row.superseded:
             superseded.append(number)
     extra = [c for c in table.header if c not in HEADERS[table.source]]
+    documents = len(table.rows) - len(rejects) - len(duplicates) - len(superseded)
+    expected = ExpectedReport(
+        len(table.rows), documents, len(rejects), len(duplicates) + len(superseded),
+        len(warnings) + len(bad_ids),
+    )  # fmt: skip
     return FileTruth(
         table.source.value, file, encoding, newline, title, list(table.header), extra,
         len(table.rows), len(rejects), dict(Counter(r.kind for r in rejects)),
         len(duplicates), len(superseded), len(warnings), dict(Counter(w.kind for w in warnings)),
-        len(table.rows) - len(rejects) - len(duplicates) - len(superseded),
-        rejects, duplicates, superseded, warnings, bad_ids,
+        documents, rejects, duplicates, superseded, warnings, bad_ids, versions, expected,
     )  # fmt: skip
 
 

@@ -73,7 +73,11 @@ class Row:
     protected: bool = False  # planted rows: never damaged, duplicated or superseded
     reject: tuple[str, str] | None = None  # (key column, reason) when the key is missing or invalid
     duplicate: bool = False  # an exact copy of an earlier row
-    superseded: bool = False  # a later row with the same key and a later 登记日期 replaces it
+    # Another row of the file replaces this one's record (``winner``): a later version date, the
+    # later row on an equal date, or, for a source without a version date, the later row.
+    superseded: bool = False
+    winner: Row | None = None
+    has_versions: bool = False  # the winner of a record planted with older versions
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (column, kind)
     invalid_ids: list[str] = field(default_factory=list)  # non-key columns with a bad ID on purpose
 
@@ -82,7 +86,7 @@ class Row:
         """Still an ordinary valid row that damage may be planted on."""
         return not (
             self.protected or self.reject or self.duplicate or self.superseded or self.warnings
-            or self.invalid_ids
+            or self.invalid_ids or self.has_versions
         )  # fmt: skip
 
 

@@ -17,7 +17,8 @@ from analyzers.ids import id_check_char
 from common.settings import Settings
 from indexer.context import ingest_context
 from indexer.pipeline import IngestReport, ingest_drop
-from indexer.sealed import open_sealed_store
+from indexer.sealed import open_sealed_store, read_complainants
+from indexer.sealed_keys import load_keyring
 
 HOUSEHOLD_HEADER = [
     "公民身份号码", "姓名", "曾用名", "性别", "民族", "出生日期", "户号", "与户主关系",
@@ -123,12 +124,13 @@ def test_no_complainant_field_or_value_reaches_an_index(
 ) -> None:
     local, _ = sample_report
     sealed = open_sealed_store(local.effective_sealed_database_url)
-    with sealed.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT petition_no, complainant_name, complainant_id, complainant_phone"
-            " FROM sealed_complainant"
-        ).all()
-    assert rows, "the sample petitions have complainants"
+    complainants = read_complainants(sealed, load_keyring(local.effective_sealed_key_file))
+    sealed.dispose()
+    rows = [
+        (c.petition_no, c.complainant_name, c.complainant_id, c.complainant_phone)
+        for c in complainants.values()
+    ]
+    assert any(row[1] for row in rows), "the sample petitions have complainants"
     mappings = json.dumps(
         os_client.indices.get_mapping(index=f"{local.index_prefix}-*"), ensure_ascii=False
     )

@@ -187,6 +187,14 @@ def valid_rows(
     return [row for n, row in enumerate(tables[source][1], start=1) if n not in rejected]
 
 
+def kept_rows(summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]], source: str) -> Rows:
+    """The rows whose values the index holds: no reject, exact copy or superseded version."""
+    truth = summary.files[source]
+    dropped = {note.row for note in truth.reject_rows} | set(truth.duplicate_rows)
+    dropped |= set(truth.superseded_rows)
+    return [row for n, row in enumerate(tables[source][1], start=1) if n not in dropped]
+
+
 def test_the_drop_holds_nine_source_files_and_the_truth(folder: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == sorted([*FILES.values(), TRUTH_FILE])
 
@@ -394,6 +402,78 @@ def test_superseded_household_rows_are_followed_by_a_later_death_record(
         assert early["人员状态"] == "正常"
         assert [r["人员状态"] for r in later] == ["死亡"]
         assert parse_date(later[0]["登记日期"]) > parse_date(early["登记日期"])
+
+
+@pytest.mark.parametrize("source", sorted(FILES))
+def test_every_source_has_exact_duplicates_and_superseded_versions(
+    summary: DemoSummary, source: str
+) -> None:
+    truth = summary.files[source]
+    assert truth.duplicates >= 1
+    assert truth.superseded >= 2
+    assert sorted(note.row for note in truth.superseded_by) == truth.superseded_rows
+
+
+VERSION_DATE = {"household": "登记日期", "property": "登记日期", "petition": "登记日期"}
+
+
+@pytest.mark.parametrize("source", sorted(FILES))
+def test_each_superseded_row_is_another_version_of_its_winners_record(
+    summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]], source: str
+) -> None:
+    rows = tables[source][1]
+    for note in summary.files[source].superseded_by:
+        old, new = rows[note.row - 1], rows[note.winner_row - 1]
+        assert [person_id(old[c]) for c in KEY_COLUMNS[source]] == [
+            person_id(new[c]) for c in KEY_COLUMNS[source]
+        ]
+        assert old != new
+        if source in VERSION_DATE:
+            old_day, new_day = (parse_date(r[VERSION_DATE[source]]) for r in (old, new))
+            assert old_day < new_day or (old_day == new_day and note.row < note.winner_row)
+        else:  # no version date: the later row wins
+            assert note.row < note.winner_row
+
+
+def test_dated_versions_come_before_after_and_on_the_same_day(
+    summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]]
+) -> None:
+    rows = tables["petition"][1]
+    kinds = set()
+    for note in summary.files["petition"].superseded_by:
+        same_day = parse_date(rows[note.row - 1]["登记日期"]) == parse_date(
+            rows[note.winner_row - 1]["登记日期"]
+        )
+        kinds.add(("same_day" if same_day else "earlier", note.row < note.winner_row))
+    assert kinds == {("earlier", True), ("earlier", False), ("same_day", True)}
+
+
+def test_petition_versions_differ_in_their_complainant_fields(
+    summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]]
+) -> None:
+    rows = tables["petition"][1]
+    pairs = [
+        (rows[n.row - 1], rows[n.winner_row - 1]) for n in summary.files["petition"].superseded_by
+    ]
+    changed = [
+        (is_empty(new["反映人姓名"]), is_empty(old["反映人姓名"]))
+        for old, new in pairs
+        if [old[c] for c in COMPLAINANT_COLUMNS] != [new[c] for c in COMPLAINANT_COLUMNS]
+    ]
+    assert (False, False) in changed  # an older phone of the same complainant
+    assert (True, False) in changed  # signed before, anonymous in the version that counts
+
+
+@pytest.mark.parametrize("source", sorted(FILES))
+def test_expected_report_balances_and_counts_every_replaced_row_as_a_duplicate(
+    summary: DemoSummary, source: str
+) -> None:
+    truth = summary.files[source]
+    report = truth.expected_report
+    assert report.read == truth.rows_written
+    assert report.read == report.indexed + report.rejected + report.duplicates
+    assert report.duplicates == truth.duplicates + truth.superseded
+    assert report.indexed == truth.expected_documents
 
 
 def test_warning_rows_hold_the_unparseable_values(
@@ -644,7 +724,7 @@ def test_shareholder_percentages_sum_to_about_100_per_company(
     summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]]
 ) -> None:
     totals: dict[str, float] = defaultdict(float)
-    for row in valid_rows(summary, tables, "shareholder"):
+    for row in kept_rows(summary, tables, "shareholder"):
         totals[text(row["统一社会信用代码"])] += float(text(row["出资比例(%)"]))
     assert all(99.9 <= total <= 100.01 for total in totals.values()), totals
 
@@ -675,7 +755,7 @@ def test_signed_petitions_carry_all_complainant_fields_and_anonymous_ones_none(
 def test_each_complainant_appears_in_the_petitions_the_summary_lists(
     summary: DemoSummary, tables: dict[str, tuple[list[str], Rows]]
 ) -> None:
-    rows = {r["信访件编号"]: r for r in valid_rows(summary, tables, "petition")}
+    rows = {r["信访件编号"]: r for r in kept_rows(summary, tables, "petition")}
     for person in summary.complainants:
         assert person.petitions
         for number in person.petitions:

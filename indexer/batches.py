@@ -1,0 +1,104 @@
+"""Bulk batches of one source: which row of a record is sent, and what happens around the send.
+
+Built rows are grouped into batches; within a batch only the row the engine would keep for a
+record is sent (``pick_winners``), so one batch never writes an id twice. For a source with
+sealed fields, the batch's sealed values are written ahead of the send and settled after it
+(``indexer.sealing``); then the engine's answers settle each row's count (``indexer.reports``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from indexer import sealed
+from indexer.readers import RawRow
+from indexer.records import Built
+from indexer.reports import FileReport, Tally
+from indexer.sealing import SealedWriter
+from indexer.sink import BULK_CHUNK_BYTES, BULK_CHUNK_DOCS, IndexSink
+
+Reject = Callable[[RawRow, str], None]  # writes a row whole to the rejects file, with a reason
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a source's batches go and how their rows are settled."""
+
+    sink: IndexSink
+    index: str
+    tally: Tally
+    writer: SealedWriter | None
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A built row on its way to the engine."""
+
+    row: RawRow
+    built: Built
+    report: FileReport
+    digest: str | None  # of the document, for sources with sealed fields
+
+
+def batches(candidates: Iterable[Candidate]) -> Iterator[list[Candidate]]:
+    """Bulk batches of at most ``BULK_CHUNK_DOCS`` documents and about ``BULK_CHUNK_BYTES``."""
+    batch: list[Candidate] = []
+    size = 0
+    for candidate in candidates:
+        batch.append(candidate)
+        size += len(candidate.built.document)
+        if len(batch) >= BULK_CHUNK_DOCS or size >= BULK_CHUNK_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def pick_winners(batch: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
+    """(rows to send, rows that lose within the batch), each in batch order.
+
+    Per document id, the row the engine would keep: the highest version (the later 登记日期),
+    and of equal versions (or without one) the later row, as external_gte does.
+    """
+    best: dict[str, int] = {}
+    for position, candidate in enumerate(batch):
+        held = best.get(candidate.built.doc_id)
+        if held is None or (candidate.built.version or 0) >= (batch[held].built.version or 0):
+            best[candidate.built.doc_id] = position
+    chosen = set(best.values())
+    winners = [c for position, c in enumerate(batch) if position in chosen]
+    losers = [c for position, c in enumerate(batch) if position not in chosen]
+    return winners, losers
+
+
+def write_batch(batch: list[Candidate], target: Target, reject: Reject) -> None:
+    """Send one batch; sealed values ahead of it and settled after; then count its rows."""
+    winners, losers = pick_winners(batch)
+    seqs: list[int] = []
+    if target.writer is not None:
+        seqs = target.writer.ahead([sealed_entry(c) for c in winners])
+    actions = [(c.built.doc_id, c.built.document, c.built.version) for c in winners]
+    outcomes = target.sink.send(target.index, actions)
+    if target.writer is not None:
+        target.writer.settle(seqs, outcomes)
+    for candidate in losers:
+        target.tally.lost(candidate.report)
+    for candidate, outcome in zip(winners, outcomes, strict=True):
+        target.tally.answered(candidate.built.doc_id, candidate.report, outcome)
+        if not (outcome.ok or outcome.superseded):
+            reject(candidate.row, outcome.error or "engine refused the document")
+
+
+def sealed_entry(candidate: Candidate) -> sealed.SealedEntry:
+    """The journal entry of a row with sealed fields (the petition number is its key)."""
+    built = candidate.built
+    return sealed.SealedEntry(
+        petition_no=built.key,
+        doc_id=built.doc_id,
+        fields=built.sealed,
+        version=built.version,
+        digest=candidate.digest or "",
+        source_file=candidate.report.file,
+        line=candidate.row.line,
+    )

@@ -1,0 +1,112 @@
+"""Per-file accounting of an ingest: read = indexed + rejected + duplicates + failed.
+
+A row is *indexed* when the index holds its document at the end of the run, *rejected* when its
+key is missing or invalid or the engine refused it, a *duplicate* when another row of the run (or
+a later version already in the index) holds its record instead, and *failed* when its source
+stopped on an error before the row was settled (a re-run completes it). Which row of a record is
+indexed is the engine's decision (the later 登记日期 via external_gte versioning, the later row on
+equal dates and for sources without a version date); ``Tally`` follows the engine's answers, so
+the counts are the same for a first ingest, a re-ingest and a re-run after a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from indexer.sink import WriteOutcome
+
+COUNTS = ("read", "indexed", "rejected", "duplicates", "failed", "warnings")
+
+
+@dataclass(slots=True)
+class FileReport:
+    source: str
+    file: str
+    read: int = 0
+    indexed: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    failed: int = 0  # rows not settled because the source stopped on ``error``
+    warnings: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+    rejects_file: str | None = None
+    error: str | None = None  # why the source stopped (None: the file was ingested whole)
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.indexed + self.rejected + self.duplicates + self.failed
+
+    def settle_failure(self, error: str) -> None:
+        """Mark the file failed: every row read but not settled counts as failed."""
+        self.error = error
+        self.failed = self.read - self.indexed - self.rejected - self.duplicates
+
+
+@dataclass(slots=True)
+class IngestReport:
+    files: list[FileReport] = field(default_factory=list)
+    unknown_files: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no source stopped on an error."""
+        return all(report.error is None for report in self.files)
+
+    def failures(self) -> list[FileReport]:
+        return [report for report in self.files if report.error is not None]
+
+    def by_source(self) -> dict[str, dict[str, Any]]:
+        """Per-source totals in the shape of ``xiansuo ingest --json``."""
+        out: dict[str, dict[str, Any]] = {}
+        for report in self.files:
+            entry = out.setdefault(
+                report.source,
+                {key: 0 for key in COUNTS} | {"rejects_file": None, "error": None},
+            )
+            for key in COUNTS:
+                entry[key] += getattr(report, key)
+            if report.rejects_file:
+                entry["rejects_file"] = report.rejects_file
+            if report.error and entry["error"] is None:
+                entry["error"] = report.error
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "sources": self.by_source(),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "files": [asdict(f) for f in self.files],
+            "unknown_files": self.unknown_files,
+        }
+
+
+class Tally:
+    """Settles rows as the engine answers; one per source, across its files.
+
+    The row whose write the engine accepted last for a record is the indexed one: when a later
+    row of the run replaces it, it becomes a duplicate, in whichever file it was.
+    """
+
+    def __init__(self) -> None:
+        self._holders: dict[str, FileReport] = {}
+
+    def lost(self, report: FileReport) -> None:
+        """A row that lost to a later row of its own batch (never sent)."""
+        report.duplicates += 1
+
+    def answered(self, doc_id: str, report: FileReport, outcome: WriteOutcome) -> None:
+        """The engine's answer for a row of ``report``'s file (not for a refusal)."""
+        if outcome.ok:
+            previous = self._holders.get(doc_id)
+            if previous is not None:
+                previous.indexed -= 1
+                previous.duplicates += 1
+            self._holders[doc_id] = report
+            report.indexed += 1
+        elif outcome.superseded:
+            report.duplicates += 1
+        else:
+            report.rejected += 1
