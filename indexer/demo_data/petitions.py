@@ -151,6 +151,8 @@ def _disguise(rng: random.Random, content: str, ordinal: int) -> str:
     elif rng.random() < 0.08:
         index = rng.randrange(len(paragraphs))
         paragraphs[index] = paragraphs[index].translate(TRADITIONAL)
-    if ordinal == 0 or rng.random() < 0.08:
+    if ordinal == 0:  # a script tag: the fragment every escaping test looks for
+        paragraphs.insert(rng.randrange(len(paragraphs) + 1), HOSTILE_FRAGMENTS[0])
+    elif rng.random() < 0.08:
         paragraphs.insert(rng.randrange(len(paragraphs) + 1), rng.choice(HOSTILE_FRAGMENTS))
     return ("\n\n" if rng.random() < 0.2 else "\n").join(paragraphs)

@@ -111,6 +111,17 @@ CHANGES: dict[Source, Changer] = {
 def plant_versions(rng: random.Random, table: Table) -> None:
     """Insert this source's older versions beside randomly chosen ordinary rows, in place."""
     for plan in PLANS[table.source]:
+        winner, stale = _older_version(rng, table, plan)
+        at = table.rows.index(winner)
+        where = rng.randrange(at + 1, len(table.rows) + 1) if plan.after else rng.randrange(at + 1)
+        table.rows.insert(where, Row(stale, superseded=True, winner=winner))
+        winner.has_versions = True
+
+
+def _older_version(rng: random.Random, table: Table, plan: Plan) -> tuple[Row, dict[str, Cell]]:
+    """A winner and an older version of it that differs from it in at least one value: a
+    change that happens to restore the winner's own values would be an exact duplicate."""
+    for _ in range(1000):
         winner = _pick(rng, table, plan)
         stale = dict(winner.values)
         CHANGES[table.source](rng, stale)
@@ -120,10 +131,9 @@ def plant_versions(rng: random.Random, table: Table) -> None:
             stale["是否匿名"] = "否"
         if plan.earlier:
             stale[VERSION_DATE] = _earlier(rng, winner.values[VERSION_DATE])
-        at = table.rows.index(winner)
-        where = rng.randrange(at + 1, len(table.rows) + 1) if plan.after else rng.randrange(at + 1)
-        table.rows.insert(where, Row(stale, superseded=True, winner=winner))
-        winner.has_versions = True
+        if stale != winner.values:
+            return winner, stale
+    raise ValueError(f"no row of {table.source} gives an older version that differs from it")
 
 
 def _pick(rng: random.Random, table: Table, plan: Plan) -> Row:

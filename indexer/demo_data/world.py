@@ -75,7 +75,7 @@ def build_world(seed: int, persons: int) -> World:
     population.fill(persons)
     officials, partial = _roster(rng, population, max(24, persons // 50), homes)
     market, hub, companies, chains, drawn = _companies(
-        rng, population, officials, partial, max(15, persons // 20)
+        rng, population, officials, partial, max(30, persons // 20)
     )
     jobs = employ(rng, population, officials, market, hub, math.ceil(min(3000, persons / 5)))
     deceased = homes[2][0]
@@ -256,8 +256,8 @@ def _companies(
     roster: _Roster,
     count: int,
 ) -> tuple[Market, Company, list[Company], list[Chain], list[Person]]:
-    """The hub, the three planted companies, the control chains, then random companies with
-    some corporate owners. Nobody of a planted household represents, holds or runs a random
+    """The hub, the three planted companies, the control chains, then ``count`` random companies
+    with some corporate owners. Nobody of a planted household represents, holds or runs a random
     company (what the planted officials' families control is exactly what the truth says);
     returns the chains and the outsiders they drew (to be written plainly)."""
     homes = {p.pid for home in roster.homes for p in home}
@@ -296,9 +296,21 @@ def _companies(
     chains += planted_chains
     drawn.append(planted[2].legal_rep)  # written plainly, so the subsidiary's rows stay whole
     drawn += [e for chain in chains for e, _ in chain.decoys if isinstance(e, Person)]
+    plain = {p.pid for p in drawn}
+
+    def outsider() -> Person:
+        """Anyone not drawn into a planted pattern: those are written plainly (never damaged),
+        so a random company they represented would leave a small world no ordinary rows."""
+        for _ in range(len(pool)):
+            if (person := anyone()).pid not in plain:
+                return person
+        return anyone()
+
     randoms: list[Company] = []
-    while len(market.companies) < count:
-        rep = rng.choice(randoms).legal_rep if randoms and rng.random() < 0.1 else anyone()
+    # ``count`` ordinary companies besides the planted ones: a small world still has ordinary
+    # rows left for every kind of damage the formats allow.
+    while len(randoms) < count:
+        rep = rng.choice(randoms).legal_rep if randoms and rng.random() < 0.1 else outsider()
         company = market.new_company(population, rep)
         add_shareholders(rng, company, [anyone() for _ in range(rng.choice((0, 1, 1, 2, 3)))])
         add_officers(rng, company, [anyone(), anyone(), anyone(), anyone()])
