@@ -12,6 +12,7 @@ application; only this module changes one.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -37,6 +38,7 @@ from sqlalchemy import (
 from common.vocab import Source
 from query_logs.db import Bind, connection
 from query_logs.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from query_logs.identifiers import holds_identifier
 from query_logs.roles import Permission, require_permission
 from query_logs.user_fields import jurisdiction_covers, parse_id_number, parse_jurisdiction
 from query_logs.users import User
@@ -74,6 +76,9 @@ class SubjectKind(StrEnum):
     PERSON = "person_id"  # 公民身份号码
     COMPANY = "credit_code"  # 统一社会信用代码
     NAME = "name"  # a person known by name only (with the regions, never alone in the graph)
+    # An opaque handle of a person from a card, profile or graph node (search_api.handles): only
+    # ever in a request, resolved to the person's number before it is parsed, never stored.
+    HANDLE = "handle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +185,8 @@ def create_case(engine: Engine, actor: User, case_no: str, title: str, now: date
     case_no, title = case_no.strip(), title.strip()
     if not case_no or not title:
         raise InvalidInputError("a case needs a case number and a title")
+    if holds_identifier(case_no):  # the case number is written into every entry of the log
+        raise InvalidInputError("a case number must not contain an ID or phone number")
     with engine.begin() as conn:
         if conn.execute(select(cases.c.id).where(cases.c.case_no == case_no)).first():
             raise ConflictError(f"case {case_no} exists already")
@@ -192,15 +199,20 @@ def create_case(engine: Engine, actor: User, case_no: str, title: str, now: date
         )
 
 
-def parse_subject(kind: str, value: str) -> Subject:
-    """A validated subject; ID numbers are checked, names must be 2 to 30 characters."""
+def parse_subject(
+    kind: str, value: str, open_handle: Callable[[str], str] | None = None
+) -> Subject:
+    """A validated subject; ID numbers are checked, names must be 2 to 30 characters. A handle
+    is resolved by ``open_handle`` (the API's, which holds the key) to a person's number."""
     try:
         subject_kind = SubjectKind(kind)
     except ValueError:
-        raise InvalidInputError(
-            f"subject kind {kind!r} is not one of {', '.join(SubjectKind)}"
-        ) from None
+        raise InvalidInputError(f"subject kind is not one of {', '.join(SubjectKind)}") from None
     text = value.strip()
+    if subject_kind is SubjectKind.HANDLE:
+        if open_handle is None:
+            raise InvalidInputError("a handle cannot be resolved here")
+        subject_kind, text = SubjectKind.PERSON, open_handle(text)
     if subject_kind is SubjectKind.PERSON:
         text = parse_id_number(text)
     elif subject_kind is SubjectKind.COMPANY:

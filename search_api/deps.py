@@ -47,6 +47,7 @@ from query_logs.errors import DomainError, InvalidInputError, NotAuthenticatedEr
 from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
 from query_logs.grants import active_grant_regions
 from query_logs.users import User
+from search_api.handles import Handles, handles_for, looks_like_handle
 from search_api.masking import protect_identifiers
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 
@@ -117,8 +118,19 @@ def record(
     return written
 
 
+def log_key(request: Request) -> bytes:
+    """The key of the log's pseudonyms (search_api.masking.pseudonym)."""
+    settings = cast(Settings, request.app.state.settings)
+    return settings.secret_key.get_secret_value().encode()
+
+
 def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fields: Any) -> None:
-    """Log a refused request (before the refusal is raised by the caller)."""
+    """Log a refused request (before the refusal is raised by the caller). A reason may quote
+    what was sent, and a refused application id is what the client wrote: both are logged with
+    any number in them pseudonymised."""
+    key = log_key(request)
+    if isinstance(fields.get("application_id"), str):
+        fields["application_id"] = protect_identifiers(fields["application_id"], key)
     record(
         audit,
         request,
@@ -129,7 +141,7 @@ def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fi
             source_ip=client_ip(request),
             route=route_of(request),
             outcome=AuditOutcome.DENIED,
-            detail={"reason": reason},
+            detail={"reason": protect_identifiers(reason, key)},
             **fields,
         ),
     )
@@ -223,6 +235,7 @@ class GateKeeper:
     def __init__(self, request: Request, db: Engine, audit: AuditLog, settings: Settings) -> None:
         self._request, self._db, self._audit, self._settings = request, db, audit, settings
         self._log_key = settings.secret_key.get_secret_value().encode()
+        self._handles = handles_for(settings.secret_key.get_secret_value())
         self._account: User | None = None
 
     def _authenticated(self, bind: Bind) -> User:
@@ -255,9 +268,12 @@ class GateKeeper:
 
     def subject(self, kind: SubjectKind, value: str) -> Subject:
         """The subject a subject-bound route names, validated; malformed input is a logged
-        refusal (422) whose log entry and message name the field, never what was typed."""
+        refusal (422) whose log entry and message name the field, never what was typed. A
+        person may be named by a handle (search_api.handles) instead of the number."""
+        if kind is SubjectKind.PERSON and looks_like_handle(value):
+            kind = SubjectKind.HANDLE
         try:
-            return parse_subject(kind, value)
+            return parse_subject(kind, value, self._handles.open)
         except InvalidInputError as exc:
             raise self.refuse(exc, {"invalid": [str(kind)]}) from None
 
@@ -297,7 +313,10 @@ class GateKeeper:
                     case_id=application.case_no,
                     purpose=protect_identifiers(application.purpose, self._log_key),
                     params=protect_identifiers(params, self._log_key),
-                    scope=protect_identifiers(_jsonable(asdict(scope)), self._log_key),
+                    # The regions are validated 行政区划代码 of an approved application: logged
+                    # as codes (a 12-digit code starting 13-19 reads as a phone in free text).
+                    scope=protect_identifiers(_jsonable(asdict(scope)), self._log_key)
+                    | {"regions": list(scope.regions)},
                 ),
                 first=count_quota,
             )
@@ -380,3 +399,10 @@ async def get_gate(
 
 
 Gate = Annotated[GateKeeper, Depends(get_gate)]
+
+
+async def get_handles(settings: SettingsDep) -> Handles:
+    return handles_for(settings.secret_key.get_secret_value())
+
+
+HandlesDep = Annotated[Handles, Depends(get_handles)]

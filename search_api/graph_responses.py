@@ -1,7 +1,8 @@
 """Wire models of the graph routes, and the converters from graph results to them.
 
-Every node id goes through the route's ``show`` (search_api.graph_queries.node_shower), so a
-person's number is masked unless the application grants unmasking.
+Everything goes through the route's ``View`` (search_api.graph_queries.graph_view): a person's
+number in a node key is masked unless the application grants unmasking, a person node carries
+its handle (search_api.handles), and record and edge ids are the server's pseudonyms.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph.export import Show, node_data
+from graph.export import View, node_data
 from graph.neighbourhood import Neighbourhood
 from graph.rank import Path
 from graph.resolve import Decision
@@ -22,6 +23,7 @@ class NodeResponse(BaseModel):
     kind: str
     name: str | None
     hop: int | None
+    handle: str | None = Field(default=None, description="a person's handle (subject kind)")
 
 
 class ResolutionCandidateResponse(BaseModel):
@@ -86,6 +88,7 @@ class LinkedEntityResponse(BaseModel):
     key: str
     kind: str
     name: str | None
+    handle: str | None = Field(default=None, description="a person's handle (subject kind)")
     hops: int
     score: float
     edge_kinds: list[str]
@@ -147,7 +150,8 @@ class DecisionResponse(BaseModel):
     takes_effect: str
 
 
-def path_response(path: Path, hood: Neighbourhood, show: Show) -> PathResponse:
+def path_response(path: Path, hood: Neighbourhood, view: View) -> PathResponse:
+    show = view.show
     steps = [
         StepResponse(
             src=show(s.frm),
@@ -157,7 +161,7 @@ def path_response(path: Path, hood: Neighbourhood, show: Show) -> PathResponse:
             label=s.label,
             kind=str(s.edge.kind),
             source=s.edge.source,
-            record_ids=list(s.edge.record_ids),
+            record_ids=[view.record_id(r) for r in s.edge.record_ids],
             start_date=s.edge.start_date,
             end_date=s.edge.end_date,
         )
@@ -166,31 +170,35 @@ def path_response(path: Path, hood: Neighbourhood, show: Show) -> PathResponse:
     return PathResponse(chain=path.chain, strength=path.strength, steps=steps)
 
 
-def cut_responses(hood: Neighbourhood, show: Show) -> list[CutResponse]:
+def cut_responses(hood: Neighbourhood, view: View) -> list[CutResponse]:
     return [
         CutResponse(
-            key=show(c.node), name=hood.names.get(c.node), hop=c.hop, degree=c.degree, kept=c.kept
+            key=view.show(c.node),
+            name=hood.names.get(c.node),
+            hop=c.hop,
+            degree=c.degree,
+            kept=c.kept,
         )
         for c in hood.cuts
     ]
 
 
-def expansion_fields(hood: Neighbourhood, show: Show) -> dict[str, Any]:
+def expansion_fields(hood: Neighbourhood, view: View) -> dict[str, Any]:
     return {
-        "start": NodeResponse(**node_data(hood, hood.start, show)),
+        "start": NodeResponse(**node_data(hood, hood.start, view)),
         "hops": hood.hops,
         "fan_out": hood.fan_out,
         "nodes_reached": len(hood.distance) - 1,
         "edges_pulled": len(hood.edges),
-        "cuts": cut_responses(hood, show),
+        "cuts": cut_responses(hood, view),
         "node_budget_reached": hood.node_budget_reached,
     }
 
 
 def share_responses(
-    pairs: Iterable[tuple[str, float]], hood: Neighbourhood, show: Show
+    pairs: Iterable[tuple[str, float]], hood: Neighbourhood, view: View
 ) -> list[ShareResponse]:
     return [
-        ShareResponse(key=show(n), name=hood.names.get(n), effective_percent=round(f * 100, 4))
+        ShareResponse(key=view.show(n), name=hood.names.get(n), effective_percent=round(f * 100, 4))
         for n, f in pairs
     ]

@@ -2,7 +2,9 @@
 in, models out).
 
 Masking happens here, once, for everything these responses carry: person ID numbers are masked
-unless the scope unmasks.
+and birth dates cut to the month unless the scope unmasks (search_api.masking); record ids are
+the server's pseudonyms of the engine's ids, and every person listed carries a handle
+(search_api.handles) that names them in an application without the number.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pydantic import BaseModel
 from common.vocab import Source
 from indexer.sources import load_sources
 from search_api.cards import SOURCE_LABELS, SourceCountResponse
-from search_api.masking import mask_id, mask_record
+from search_api.handles import Handles
+from search_api.masking import mask_birth_date, mask_id, mask_record
 
 
 class RecordResponse(BaseModel):
@@ -34,6 +37,7 @@ class MemberResponse(BaseModel):
     name: str | None
     relation: str | None
     id_number: str | None  # always masked: a member is not a subject of the application
+    handle: str | None
 
 
 class HouseholdResponse(BaseModel):
@@ -84,9 +88,10 @@ class PetitionReferenceResponse(BaseModel):
 
 class PersonProfileResponse(BaseModel):
     id_number: str
+    handle: str
     names: list[str]
     gender: str | None = None
-    birth_date: str | None = None
+    birth_date: str | None = None  # the month only unless the application unmasks
     ethnicity: str | None = None
     region_code: str | None = None
     status: str | None = None
@@ -100,16 +105,16 @@ class PersonProfileResponse(BaseModel):
     mentions_total: int
 
 
-def masked_record(hit: dict[str, Any], unmask: bool) -> RecordResponse:
+def masked_record(hit: dict[str, Any], unmask: bool, handles: Handles) -> RecordResponse:
     """A record as a profile shows it: masked by ``mask_record`` (ID and phone fields by kind,
-    numbers written into prose by shape) unless the application unmasks."""
+    numbers written into prose by shape) unless the application unmasks; its id pseudonymised."""
     source = Source(hit["_source"]["source"])
     record = mask_record(load_sources()[source], hit["_source"], unmask=unmask)
-    return RecordResponse(id=hit["_id"], source=str(source), record=record)
+    return RecordResponse(id=handles.record_id(hit["_id"]), source=str(source), record=record)
 
 
 def read_groups(
-    answers: list[tuple[Source, dict[str, Any]]], unmask: bool
+    answers: list[tuple[Source, dict[str, Any]]], unmask: bool, handles: Handles
 ) -> list[SourceGroupResponse]:
     """One group per source that holds records, in the fixed order of the registries."""
     groups = []
@@ -119,7 +124,7 @@ def read_groups(
         if total:
             groups.append(SourceGroupResponse(
                 source=str(source), label=SOURCE_LABELS[source], total=total,
-                records=[masked_record(h, unmask) for h in hits.get("hits", [])],
+                records=[masked_record(h, unmask, handles) for h in hits.get("hits", [])],
             ))  # fmt: skip
     return groups
 
@@ -205,7 +210,7 @@ def household_numbers(answers: list[tuple[Source, dict[str, Any]]]) -> list[str]
 
 
 def read_members(
-    answer: dict[str, Any], id_number: str, limit: int
+    answer: dict[str, Any], id_number: str, limit: int, handles: Handles
 ) -> tuple[list[HouseholdResponse], list[str]]:
     """Households with their other members (masked), and the member record ids for the log."""
     hits = answer.get("hits", {}).get("hits", [])
@@ -217,9 +222,11 @@ def read_members(
         if member.get("id_number") == id_number:
             continue
         ids.append(hit["_id"])
+        number = member.get("id_number")
         members.append(MemberResponse(
             name=member.get("name"), relation=member.get("relation"),
-            id_number=mask_id(member["id_number"]) if member.get("id_number") else None,
+            id_number=mask_id(number) if number else None,
+            handle=handles.of(number),
         ))  # fmt: skip
     truncated = len(hits) > limit
     return [HouseholdResponse(household_no=no, members=m, truncated=truncated)
@@ -232,6 +239,7 @@ def person_profile(
     households: list[HouseholdResponse],
     mentions: tuple[list[PetitionReferenceResponse], int],
     unmask: bool,
+    handles: Handles,
 ) -> PersonProfileResponse:
     """The 一人一档 of one person from the answers of ``linked_records_searches``."""
     household = next(iter(_raw(answers, Source.HOUSEHOLD)), {})
@@ -243,11 +251,13 @@ def person_profile(
                           if r.get("id_number") == id_number and r.get("name")]  # fmt: skip
             else:
                 names += record.get("names", [])
+    birth_date = household.get("birth_date")
     return PersonProfileResponse(
         id_number=id_number if unmask else mask_id(id_number),
+        handle=handles.handle(id_number),
         names=list(dict.fromkeys(names)),
         gender=household.get("gender"),
-        birth_date=household.get("birth_date"),
+        birth_date=birth_date if unmask or birth_date is None else mask_birth_date(birth_date),
         ethnicity=household.get("ethnicity"),
         region_code=household.get("region_code"),
         status=household.get("status"),
@@ -256,7 +266,7 @@ def person_profile(
         companies=_company_roles(answers, id_number),
         employers=_employers(answers),
         benefits=_benefits(answers),
-        groups=read_groups(answers, unmask),
+        groups=read_groups(answers, unmask, handles),
         mentions=mentions[0],
         mentions_total=mentions[1],
     )
@@ -266,6 +276,7 @@ class ShareholderResponse(BaseModel):
     holder_name: str | None
     holder_type: str | None
     holder_id: str | None  # a person's ID masked unless unmasked; a company's code as is
+    handle: str | None  # a person holder's handle
     share_percent: float | None
     subscribed_capital: float | None
     contributed_on: str | None
@@ -275,6 +286,7 @@ class OfficerResponse(BaseModel):
     name: str | None
     post: str | None
     id_number: str | None
+    handle: str | None
 
 
 class InvestmentResponse(BaseModel):
@@ -286,6 +298,7 @@ class InvestmentResponse(BaseModel):
 class EmployeeResponse(BaseModel):
     name: str | None
     id_number: str
+    handle: str | None
     status: str | None
     insured_on: str | None
     stopped_on: str | None
@@ -319,7 +332,7 @@ def _masked(value: str | None, unmask: bool) -> str | None:
 
 
 def _employees(
-    answers: list[tuple[Source, dict[str, Any]]], unmask: bool
+    answers: list[tuple[Source, dict[str, Any]]], unmask: bool, handles: Handles
 ) -> EmployeesResponse | None:
     answer = next((a for s, a in answers if s is Source.INSURED), None)
     if answer is None:
@@ -331,8 +344,8 @@ def _employees(
         id_number = str(bucket["key"]).upper()
         listed.append(EmployeeResponse(
             name=latest.get("name"), id_number=id_number if unmask else mask_id(id_number),
-            status=latest.get("status"), insured_on=latest.get("insured_on"),
-            stopped_on=latest.get("stopped_on"),
+            handle=handles.of(id_number), status=latest.get("status"),
+            insured_on=latest.get("insured_on"), stopped_on=latest.get("stopped_on"),
         ))  # fmt: skip
     count = int(aggs.get("persons", {}).get("value", 0))
     return EmployeesResponse(count=count, listed=listed, truncated=count > len(listed))
@@ -351,7 +364,7 @@ def company_names(answers: list[tuple[Source, dict[str, Any]]], code: str) -> li
 
 
 def petition_references(
-    answer: dict[str, Any], names: list[str], link: str | None = None
+    answer: dict[str, Any], names: list[str], handles: Handles, link: str | None = None
 ) -> tuple[list[PetitionReferenceResponse], int]:
     """References to the petitions found, and how many there are in scope; the link is
     ``link``, or for a company whether a reported unit or only the text names it."""
@@ -360,7 +373,7 @@ def petition_references(
         petition = hit["_source"]
         units = {r.get("unit") for r in petition.get("reported", [])}
         references.append(PetitionReferenceResponse(
-            id=hit["_id"], petition_no=petition.get("petition_no"),
+            id=handles.record_id(hit["_id"]), petition_no=petition.get("petition_no"),
             registered_on=petition.get("registered_on"), category=petition.get("category"),
             status=petition.get("status"), handling_unit=petition.get("handling_unit"),
             handling_tier=petition.get("handling_tier"),
@@ -383,6 +396,7 @@ def company_profile(
     answers: list[tuple[Source, dict[str, Any]]],
     petitions: tuple[list[PetitionReferenceResponse], int],
     unmask: bool,
+    handles: Handles,
 ) -> CompanyProfileResponse:
     """The company's profile from the answers of ``linked_records_searches`` on ``companies``."""
     registry = next(iter(_hits(answers, Source.COMPANY)), None)
@@ -392,22 +406,24 @@ def company_profile(
     return CompanyProfileResponse(
         credit_code=code,
         names=company_names(answers, code),
-        registration=masked_record(registry, unmask) if registry else None,
+        registration=masked_record(registry, unmask, handles) if registry else None,
         shareholders=[ShareholderResponse(
             holder_name=h.get("holder_name"), holder_type=h.get("holder_type"),
             holder_id=h.get("holder_id") if h.get("holder_id") in h.get("companies", [])
             else _masked(h.get("holder_id"), unmask),
+            handle=handles.of(h.get("holder_id")),
             share_percent=h.get("share_percent"), subscribed_capital=h.get("subscribed_capital"),
             contributed_on=h.get("contributed_on"),
         ) for h in holders if h.get("credit_code") == code],
         officers=[OfficerResponse(name=o.get("name"), post=o.get("post"),
-                                  id_number=_masked(o.get("id_number"), unmask))
+                                  id_number=_masked(o.get("id_number"), unmask),
+                                  handle=handles.of(o.get("id_number")))
                   for o in (h["_source"] for h in _hits(answers, Source.COMPANY_OFFICER))],
         investments=[InvestmentResponse(credit_code=h.get("credit_code"),
                                         company_name=h.get("company_name"),
                                         share_percent=h.get("share_percent"))
                      for h in holders if h.get("holder_id") == code],
-        employees=_employees(answers, unmask),
+        employees=_employees(answers, unmask, handles),
         petitions=petitions[0],
         petitions_total=petitions[1],
         counts=[SourceCountResponse(source=str(s), label=SOURCE_LABELS[s], count=n)

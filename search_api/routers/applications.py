@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from query_logs.applications import (
     Application,
+    SubjectKind,
     create_case,
     decide_application,
     file_application,
@@ -22,7 +23,16 @@ from query_logs.grants import active_grant_regions
 from query_logs.roles import Permission, role_rules
 from query_logs.user_fields import jurisdiction_covers
 from search_api.access import Access, access
-from search_api.deps import Audit, CurrentUser, Database, SettingsDep, client_ip, record, route_of
+from search_api.deps import (
+    Audit,
+    CurrentUser,
+    Database,
+    HandlesDep,
+    SettingsDep,
+    client_ip,
+    record,
+    route_of,
+)
 from search_api.masking import mask_id, protect_identifiers
 
 router = APIRouter(tags=["applications"])
@@ -96,7 +106,7 @@ class ApplicationResponse(BaseModel):
             # Subjects are masked here too: an application lists people, it does not unmask them.
             subjects=[
                 SubjectResponse(
-                    kind=s.kind, value=mask_id(s.value) if s.kind != "name" else s.value
+                    kind=s.kind, value=mask_id(s.value) if s.kind is SubjectKind.PERSON else s.value
                 )
                 for s in app.subjects
             ],
@@ -147,8 +157,11 @@ def file(
     db: Database,
     audit: Audit,
     settings: SettingsDep,
+    handles: HandlesDep,
 ) -> ApplicationResponse:
     now = datetime.now(UTC)
+    # A subject of kind "handle" is resolved here to the person's number (search_api.handles).
+    subjects = [parse_subject(s.kind, s.value, handles.open) for s in body.subjects]
     app = file_application(
         db,
         user,
@@ -157,7 +170,7 @@ def file(
         category=body.category,
         sources=body.sources,
         regions=body.regions,
-        subjects=[parse_subject(s.kind, s.value) for s in body.subjects],
+        subjects=subjects,
         unmask=body.unmask,
         export=body.export,
         valid_days=body.valid_days,
@@ -166,7 +179,7 @@ def file(
     )
     _log(request, audit, settings, AuditKind.APPLICATION_REQUEST, user, app,
          {"sources": body.sources, "regions": body.regions,
-          "subjects": [{"kind": s.kind, "value": s.value} for s in body.subjects],
+          "subjects": [{"kind": s.kind, "value": s.value} for s in subjects],
           "unmask": body.unmask, "export": body.export})  # fmt: skip
     return ApplicationResponse.of(app, now)
 

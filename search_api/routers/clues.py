@@ -24,6 +24,7 @@ from query_logs.gate import RESULT_WINDOW_CAP, QueryRequest
 from search_api.access import Access, access
 from search_api.deps import (
     Gate,
+    HandlesDep,
     Provider,
 )
 from search_api.ledger import (
@@ -88,6 +89,7 @@ def _groups(aggregations: dict[str, Any]) -> list[TierGroupResponse]:
 def clue_search(
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
     region: list[RegionPrefix] | None = Query(default=None),  # noqa: B008
@@ -122,7 +124,7 @@ def clue_search(
     return ClueSearchResponse(
         total=total,
         groups=_groups(result.get("aggregations", {})),
-        hits=[masked_hit(h, scope.unmask) for h in hits],
+        hits=[masked_hit(h, scope.unmask, handles) for h in hits],
     )
 
 
@@ -140,6 +142,7 @@ def clue_search(
 def export_clues(
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     format: LedgerFormat = LedgerFormat.CSV,
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
@@ -169,7 +172,9 @@ def export_clues(
     hits = result["hits"]["hits"]
     total = result["hits"]["total"]["value"]
     ids = [h["_id"] for h in hits]
-    content = write_ledger(ledger_rows(hits, unmask=scope.unmask), format)
+    content = write_ledger(
+        ledger_rows(hits, unmask=scope.unmask, record_id=handles.record_id), format
+    )
     admission.note(
         AuditKind.EXPORT,
         {
