@@ -2,9 +2,10 @@
 
 A ``View`` says how node ids appear (``show``: the API masks person numbers unless the
 application grants unmasking, so no full 公民身份号码 leaves through an export or a node key),
-which handle names a person node (``handle``) and how record and edge ids appear (``record_id``:
-the API shows keyed pseudonyms of them). A bare ``show`` function is a view with the ids as they
-are and no handles.
+which handle names a person node (``handle``), how record and edge ids appear (``record_id``:
+the API shows keyed pseudonyms of them) and how free text (names, posts, labels, evidence)
+appears (``text``: the API masks numbers written into it). A bare ``show`` function is a view with
+everything else as it is and no handles.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def _as_is(value: str) -> str:
     return value
 
 
+def _text_as_is(value: str | None) -> str | None:
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class View:
     """How node ids, person handles and record/edge ids appear (see the module docstring)."""
@@ -37,6 +42,10 @@ class View:
     show: Show
     handle: Callable[[str], str | None] = _no_handle
     record_id: Callable[[str], str] = _as_is
+    text: Callable[[str | None], str | None] = _text_as_is
+
+    def label(self, value: str) -> str:
+        return self.text(value) or ""
 
 
 def as_view(view: View | Show) -> View:
@@ -48,26 +57,27 @@ def node_data(hood: Neighbourhood, node: str, view: View | Show) -> dict[str, An
     return {
         "key": view.show(node),
         "kind": str(node_kind(node)),
-        "name": hood.names.get(node),
+        "name": view.text(hood.names.get(node)),
         "hop": hood.distance.get(node),
         "handle": view.handle(node),
     }
 
 
-def resolution_data(edge: LinkEdge, show: Show) -> dict[str, Any] | None:
-    """How a mention end of ``edge`` was resolved, candidates shown through ``show``."""
+def resolution_data(edge: LinkEdge, view: View | Show) -> dict[str, Any] | None:
+    """How a mention end of ``edge`` was resolved, candidates shown through the view."""
     if not edge.resolution:
         return None
+    view = as_view(view)
     res = edge.resolution
     return {
         "mention": res.get("mention"),
         "status": res.get("status"),
         "score": res.get("score"),
         "method": res.get("method"),
-        "evidence": list(res.get("evidence") or ()),
+        "evidence": [view.label(e) for e in res.get("evidence") or ()],
         "candidates": [
-            {"key": show(c["node"]), "score": c.get("score"),
-             "evidence": list(c.get("evidence") or ())}
+            {"key": view.show(c["node"]), "score": c.get("score"),
+             "evidence": [view.label(e) for e in c.get("evidence") or ()]}
             for c in res.get("candidates") or ()
         ],
     }  # fmt: skip
@@ -81,17 +91,17 @@ def edge_data(edge: LinkEdge, view: View | Show) -> dict[str, Any]:
         "kind": str(edge.kind),
         "src": show(edge.src),
         "dst": show(edge.dst),
-        "label": edge.label,
-        "label_back": edge.label_back,
+        "label": view.label(edge.label),
+        "label_back": view.label(edge.label_back),
         "strength": edge.strength,
         "percent": edge.percent,
-        "post": edge.post,
+        "post": view.text(edge.post),
         "relation": edge.relation,
         "source": edge.source,
         "record_ids": [view.record_id(r) for r in edge.record_ids],
         "start_date": edge.start_date,
         "end_date": edge.end_date,
-        "resolution": resolution_data(edge, show),
+        "resolution": resolution_data(edge, view),
     }
 
 

@@ -12,6 +12,7 @@ application; only this module changes one.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -251,6 +252,8 @@ def file_application(
     """
     require_permission(applicant.roles, Permission.APPLY)
     purpose = purpose.strip()
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in purpose):
+        raise InvalidInputError("the purpose must not contain control characters")
     if not MIN_PURPOSE_CHARS <= len(purpose) <= MAX_PURPOSE_CHARS:
         raise InvalidInputError(
             f"the purpose must say what is sought and why, in {MIN_PURPOSE_CHARS} to "

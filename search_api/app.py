@@ -25,6 +25,7 @@ from query_logs.errors import DomainError, NotAuthenticatedError
 from query_logs.users import create_user_schema
 from search_api.access import ACCESS_KEY, Access
 from search_api.deps import deny
+from search_api.masking import mask_text
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 from search_api.routers import (
     admin,
@@ -119,7 +120,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticatedError) else None
-        return JSONResponse(status_code=exc.status, content={"detail": exc.detail}, headers=headers)
+        # A message may quote what was sent (a region, a code): numbers in it are masked.
+        detail = mask_text(exc.detail)
+        return JSONResponse(status_code=exc.status, content={"detail": detail}, headers=headers)
 
     async def _log_refused_input(request: Request, reason: str, invalid: list[str]) -> None:
         route = request.scope.get("route")
@@ -138,7 +141,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         # The client's own input is not echoed back (a login body holds a password), and an
         # invalid request to a governed or admin route is a refusal: it is logged.
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+        # A location may be a key the client chose: numbers in it are masked, like in messages.
+        errors = [{"loc": [mask_text(p) if isinstance(p, str) else p for p in e.get("loc", ())],
+                   "msg": mask_text(str(e.get("msg"))), "type": e.get("type")}
                   for e in exc.errors()]  # fmt: skip
         invalid = [".".join(str(p) for p in e["loc"]) for e in errors]
         await _log_refused_input(request, "invalid request parameters", invalid)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from common.vocab import Source
 from search_api.entity_queries import Candidate, EntityKind, QueryType, match_label
 from search_api.handles import Handles
-from search_api.masking import mask_birth_date, mask_id
+from search_api.masking import mask_birth_date, mask_id, shown_text, shown_texts
 
 # Short labels of the registries, as investigators name them.
 SOURCE_LABELS: dict[Source, str] = {
@@ -99,29 +99,29 @@ def _person_card(
     return PersonCardResponse(
         id_number=key if unmask else mask_id(key),
         handle=handles.of(key),
-        names=list(dict.fromkeys(names)),
+        names=shown_texts(list(dict.fromkeys(names)), unmask),
         gender=household.get("gender"),
         birth_date=birth_date if unmask or birth_date is None else mask_birth_date(birth_date),
         region_code=household.get("region_code"),
         status=household.get("status"),
-        unit=roster.get("unit"),
-        post=roster.get("post"),
+        unit=shown_text(roster.get("unit"), unmask),
+        post=shown_text(roster.get("post"), unmask),
         total=int(agg["doc_count"]),
         counts=source_counts(agg["sources"]["buckets"]),
     )
 
 
-def _company_card(key: str, agg: dict[str, Any]) -> CompanyCardResponse:
+def _company_card(key: str, agg: dict[str, Any], unmask: bool) -> CompanyCardResponse:
     registry = _top(agg["registry"])
     names = [registry["company_name"]] if registry.get("company_name") else []
     names += _values(agg["names"]) + _values(agg["employer_names"])
     return CompanyCardResponse(
         credit_code=key,
-        names=list(dict.fromkeys(names)),
+        names=shown_texts(list(dict.fromkeys(names)), unmask),
         company_type=registry.get("company_type"),
         status=registry.get("status"),
         region_code=registry.get("region_code"),
-        legal_rep=registry.get("legal_rep"),
+        legal_rep=shown_text(registry.get("legal_rep"), unmask),
         total=int(agg["doc_count"]),
         counts=source_counts(agg["sources"]["buckets"]),
     )
@@ -149,7 +149,7 @@ def read_cards(
         card: PersonCardResponse | CompanyCardResponse = (
             _person_card(candidate.key, agg, unmask, handles)
             if candidate.kind is EntityKind.PERSON
-            else _company_card(candidate.key, agg)
+            else _company_card(candidate.key, agg, unmask)
         )
         card.match = match_label(candidate.score, query_type)
         ranked.append((candidate.score, i, card))

@@ -126,11 +126,13 @@ def log_key(request: Request) -> bytes:
 
 def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fields: Any) -> None:
     """Log a refused request (before the refusal is raised by the caller). A reason may quote
-    what was sent, and a refused application id is what the client wrote: both are logged with
-    any number in them pseudonymised."""
+    what was sent, a refused application id is what the client wrote and the parameters may
+    name a key the client chose: all are logged with any number in them pseudonymised
+    (pseudonymising twice changes nothing)."""
     key = log_key(request)
-    if isinstance(fields.get("application_id"), str):
-        fields["application_id"] = protect_identifiers(fields["application_id"], key)
+    for name in ("application_id", "params"):
+        if fields.get(name) is not None:
+            fields[name] = protect_identifiers(fields[name], key)
     record(
         audit,
         request,
@@ -313,10 +315,7 @@ class GateKeeper:
                     case_id=application.case_no,
                     purpose=protect_identifiers(application.purpose, self._log_key),
                     params=protect_identifiers(params, self._log_key),
-                    # The regions are validated 行政区划代码 of an approved application: logged
-                    # as codes (a 12-digit code starting 13-19 reads as a phone in free text).
-                    scope=protect_identifiers(_jsonable(asdict(scope)), self._log_key)
-                    | {"regions": list(scope.regions)},
+                    scope=_logged_scope(scope, self._log_key),
                 ),
                 first=count_quota,
             )
@@ -382,6 +381,21 @@ class GateKeeper:
                 detail={"request_seq": admission.request_seq} | ({"error": error} if error else {}),
             ),
         )
+
+
+def _logged_scope(scope: Scope, key: bytes) -> dict[str, Any]:
+    """The scope as logged: numbers pseudonymised, but the validated codes of an approved
+    application (region prefixes, companies' credit codes) logged as codes, readable to the
+    auditor: as free text, a 12-digit region code starting 13-19 or a credit code holding 11
+    digits that start 1[3-9] reads as a phone number and would be hidden."""
+    logged: dict[str, Any] = protect_identifiers(_jsonable(asdict(scope)), key)
+    logged["regions"] = list(scope.regions)
+    logged["subjects"] = [
+        {"kind": str(s.kind),
+         "value": s.value if s.kind is SubjectKind.COMPANY else protect_identifiers(s.value, key)}
+        for s in scope.subjects
+    ]  # fmt: skip
+    return logged
 
 
 def _jsonable(value: Any) -> Any:

@@ -20,7 +20,7 @@ from query_logs.applications import Subject, SubjectKind
 from query_logs.errors import InvalidInputError
 from query_logs.gate import Scope
 from search_api.handles import Handles
-from search_api.masking import mask_id
+from search_api.masking import mask_id, mask_text
 
 _GRAPH_SUBJECTS = {SubjectKind.PERSON: NodeKind.PERSON, SubjectKind.COMPANY: NodeKind.COMPANY}
 
@@ -59,12 +59,16 @@ def node_shower(unmask: bool, key: bytes) -> Show:
 
 def graph_view(unmask: bool, key: bytes, handles: Handles) -> View:
     """How a route shows a neighbourhood: person keys through ``node_shower``, a handle on each
-    person node, record and edge ids as the server's pseudonyms (search_api.handles)."""
+    person node, record and edge ids as the server's pseudonyms (search_api.handles), numbers in
+    names, posts, labels and evidence masked unless the application unmasks."""
 
     def handle(node: str) -> str | None:
         return handles.of(node_key(node)) if node_kind(node) is NodeKind.PERSON else None
 
-    return View(node_shower(unmask, key), handle, handles.record_id)
+    def text(value: str | None) -> str | None:
+        return value if unmask or value is None else mask_text(value)
+
+    return View(node_shower(unmask, key), handle, handles.record_id, text)
 
 
 def graph_key(secret: str) -> bytes:

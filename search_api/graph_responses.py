@@ -155,10 +155,10 @@ def path_response(path: Path, hood: Neighbourhood, view: View) -> PathResponse:
     steps = [
         StepResponse(
             src=show(s.frm),
-            src_name=hood.names.get(s.frm),
+            src_name=view.text(hood.names.get(s.frm)),
             dst=show(s.to),
-            dst_name=hood.names.get(s.to),
-            label=s.label,
+            dst_name=view.text(hood.names.get(s.to)),
+            label=view.label(s.label),
             kind=str(s.edge.kind),
             source=s.edge.source,
             record_ids=[view.record_id(r) for r in s.edge.record_ids],
@@ -167,14 +167,14 @@ def path_response(path: Path, hood: Neighbourhood, view: View) -> PathResponse:
         )
         for s in path.steps
     ]
-    return PathResponse(chain=path.chain, strength=path.strength, steps=steps)
+    return PathResponse(chain=view.label(path.chain), strength=path.strength, steps=steps)
 
 
 def cut_responses(hood: Neighbourhood, view: View) -> list[CutResponse]:
     return [
         CutResponse(
             key=view.show(c.node),
-            name=hood.names.get(c.node),
+            name=view.text(hood.names.get(c.node)),
             hop=c.hop,
             degree=c.degree,
             kept=c.kept,
@@ -199,6 +199,10 @@ def share_responses(
     pairs: Iterable[tuple[str, float]], hood: Neighbourhood, view: View
 ) -> list[ShareResponse]:
     return [
-        ShareResponse(key=view.show(n), name=hood.names.get(n), effective_percent=round(f * 100, 4))
+        ShareResponse(
+            key=view.show(n),
+            name=view.text(hood.names.get(n)),
+            effective_percent=round(f * 100, 4),
+        )
         for n, f in pairs
     ]

@@ -58,13 +58,13 @@ def _derive(secret: str, purpose: bytes, length: int) -> bytes:
 class Handles:
     """Handles and record-id pseudonyms under one server secret (see the module docstring)."""
 
-    _siv_key: bytes
+    _siv: AESSIV
     _id_key: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Handles:
         return cls(
-            _derive(secret, b"xiansuo person handle v1", _SIV_KEY_BYTES),
+            AESSIV(_derive(secret, b"xiansuo person handle v1", _SIV_KEY_BYTES)),
             _derive(secret, b"xiansuo record id v1", 32),
         )
 
@@ -73,7 +73,7 @@ class Handles:
         if not _NUMBER.fullmatch(id_number) or id_check_char(id_number[:17]) != id_number[17]:
             raise ValueError("a handle names a valid, normalised 公民身份号码")
         body = int(id_number[:17]).to_bytes(_BODY_BYTES, "big")
-        sealed = AESSIV(self._siv_key).encrypt(body, [_PERSON_AD])
+        sealed = self._siv.encrypt(body, [_PERSON_AD])
         return HANDLE_PREFIX + _b32(sealed)
 
     def of(self, value: object) -> str | None:
@@ -91,7 +91,7 @@ class Handles:
         encoded = text[len(HANDLE_PREFIX) :].upper()
         try:
             sealed = base64.b32decode(encoded + "=" * (-len(encoded) % 8))
-            body = AESSIV(self._siv_key).decrypt(sealed, [_PERSON_AD])
+            body = self._siv.decrypt(sealed, [_PERSON_AD])
         except (binascii.Error, ValueError, InvalidTag):
             raise InvalidInputError(_INVALID) from None
         digits = f"{int.from_bytes(body, 'big'):017d}"

@@ -93,7 +93,7 @@ COLUMNS: tuple[tuple[str, Callable[[dict[str, Any], LedgerContext], str]], ...] 
     ("信访件编号", _field("petition_no")),
     ("登记日期", _field("record_date")),
     ("行政区划代码", _field("region_code")),
-    ("类别", _field("category")),
+    ("类别", _text("category")),
     ("涉及人员", _text("names")),
     ("证件号码", _ids),
     ("涉及单位", _text("orgs")),

@@ -22,11 +22,12 @@ together rebuilds a number: a reader must be left with at least 10,000 candidate
 
 Fields are chosen by their kind in the source definitions (``mask_id`` for ID kinds,
 ``mask_phone`` for phones, ``mask_birth_date`` for birth dates); every free-text value (prose
-kinds, names, ``orgs``, ``extra``, ``unparsed``, highlights, ledger cells) goes through
-``mask_text``, which finds numbers by their shape however they are written (touching letters or
-Han characters, full-width, spaced, inside longer digit runs: query_logs.identifiers) and masks
-each by the same functions. Only an application that grants unmasking sees numbers and birth
-dates whole.
+kinds, names, units, posts, ``orgs``, ``extra``, ``unparsed``, facet values, ledger cells, graph
+names and evidence, error messages: ``shown_text``) goes through ``mask_text``, which finds
+numbers by their shape however they are written (touching letters or Han characters, full-width,
+spaced, inside longer digit runs: query_logs.identifiers) and masks each by the same functions;
+a highlight fragment also hides a run of digits at its edges (``mask_fragment``). Only an
+application that grants unmasking sees numbers and birth dates whole.
 
 The log never holds a number at all, masked or not, whatever the application: ``protect_
 identifiers`` replaces every number in what is logged by its pseudonym (the masked form plus a
@@ -149,6 +150,16 @@ def mask_text(value: str) -> str:
     if not has_digits_enough(value):
         return value
     return _replace(value, sensitive_spans(value), _shown)
+
+
+def shown_text(value: str | None, unmask: bool) -> str | None:
+    """A free-text value (a name, a unit, a post) as a response shows it: masked by shape unless
+    the application unmasks."""
+    return value if value is None or unmask else mask_text(value)
+
+
+def shown_texts(values: list[str], unmask: bool) -> list[str]:
+    return values if unmask else [mask_text(v) for v in values]
 
 
 _EDGE_RUN = re.compile(r"^[\W_]*?\d[\d\s\-_xX*]*|[\d\s\-_xX*]*\d[\W_]*?$")

@@ -1,8 +1,9 @@
 """Profiles (一人一档 and the company profile) assembled from the engine's answers (pure: dicts
 in, models out).
 
-Masking happens here, once, for everything these responses carry: person ID numbers are masked
-and birth dates cut to the month unless the scope unmasks (search_api.masking); record ids are
+Masking happens here, once, for everything these responses carry: person ID numbers are masked,
+birth dates cut to the month and numbers in free text (names, units, posts) masked unless the
+scope unmasks (search_api.masking); record ids are
 the server's pseudonyms of the engine's ids, and every person listed carries a handle
 (search_api.handles) that names them in an application without the number.
 """
@@ -17,7 +18,14 @@ from common.vocab import Source
 from indexer.sources import load_sources
 from search_api.cards import SOURCE_LABELS, SourceCountResponse
 from search_api.handles import Handles
-from search_api.masking import mask_birth_date, mask_id, mask_record
+from search_api.masking import (
+    mask_birth_date,
+    mask_id,
+    mask_record,
+    mask_text,
+    shown_text,
+    shown_texts,
+)
 
 
 class RecordResponse(BaseModel):
@@ -137,7 +145,7 @@ def _raw(answers: list[tuple[Source, dict[str, Any]]], source: Source) -> list[d
 
 
 def _company_roles(
-    answers: list[tuple[Source, dict[str, Any]]], id_number: str
+    answers: list[tuple[Source, dict[str, Any]]], id_number: str, unmask: bool
 ) -> list[CompanyRoleResponse]:
     roles = [
         CompanyRoleResponse(
@@ -166,10 +174,15 @@ def _company_roles(
         for r in _raw(answers, Source.COMPANY_OFFICER)
         if r.get("id_number") == id_number
     ]
+    for role in roles:  # a unit's name and a post are free text
+        role.company_name = shown_text(role.company_name, unmask)
+        role.role = role.role if unmask else mask_text(role.role)
     return roles  # fmt: skip
 
 
-def _employers(answers: list[tuple[Source, dict[str, Any]]]) -> list[EmployerResponse]:
+def _employers(
+    answers: list[tuple[Source, dict[str, Any]]], unmask: bool
+) -> list[EmployerResponse]:
     by_employer: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
     for record in _raw(answers, Source.INSURED):
         key = (record.get("employer_code"), record.get("employer_name"))
@@ -179,7 +192,7 @@ def _employers(answers: list[tuple[Source, dict[str, Any]]]) -> list[EmployerRes
         insured = sorted(r["insured_on"] for r in records if r.get("insured_on"))
         stopped = sorted(r["stopped_on"] for r in records if r.get("stopped_on"))
         employers.append(EmployerResponse(
-            employer_code=code, employer_name=name,
+            employer_code=code, employer_name=shown_text(name, unmask),
             insurance_types=sorted({r["insurance_type"] for r in records
                                     if r.get("insurance_type")}),
             statuses=sorted({r["status"] for r in records if r.get("status")}),
@@ -224,7 +237,7 @@ def read_members(
         ids.append(hit["_id"])
         number = member.get("id_number")
         members.append(MemberResponse(
-            name=member.get("name"), relation=member.get("relation"),
+            name=shown_text(member.get("name"), False), relation=member.get("relation"),
             id_number=mask_id(number) if number else None,
             handle=handles.of(number),
         ))  # fmt: skip
@@ -255,7 +268,7 @@ def person_profile(
     return PersonProfileResponse(
         id_number=id_number if unmask else mask_id(id_number),
         handle=handles.handle(id_number),
-        names=list(dict.fromkeys(names)),
+        names=shown_texts(list(dict.fromkeys(names)), unmask),
         gender=household.get("gender"),
         birth_date=birth_date if unmask or birth_date is None else mask_birth_date(birth_date),
         ethnicity=household.get("ethnicity"),
@@ -263,8 +276,8 @@ def person_profile(
         status=household.get("status"),
         death_date=household.get("death_date"),
         household=households,
-        companies=_company_roles(answers, id_number),
-        employers=_employers(answers),
+        companies=_company_roles(answers, id_number, unmask),
+        employers=_employers(answers, unmask),
         benefits=_benefits(answers),
         groups=read_groups(answers, unmask, handles),
         mentions=mentions[0],
@@ -343,7 +356,8 @@ def _employees(
         latest = bucket["latest"]["hits"]["hits"][0]["_source"]
         id_number = str(bucket["key"]).upper()
         listed.append(EmployeeResponse(
-            name=latest.get("name"), id_number=id_number if unmask else mask_id(id_number),
+            name=shown_text(latest.get("name"), unmask),
+            id_number=id_number if unmask else mask_id(id_number),
             handle=handles.of(id_number), status=latest.get("status"),
             insured_on=latest.get("insured_on"), stopped_on=latest.get("stopped_on"),
         ))  # fmt: skip
@@ -364,7 +378,11 @@ def company_names(answers: list[tuple[Source, dict[str, Any]]], code: str) -> li
 
 
 def petition_references(
-    answer: dict[str, Any], names: list[str], handles: Handles, link: str | None = None
+    answer: dict[str, Any],
+    names: list[str],
+    handles: Handles,
+    unmask: bool,
+    link: str | None = None,
 ) -> tuple[list[PetitionReferenceResponse], int]:
     """References to the petitions found, and how many there are in scope; the link is
     ``link``, or for a company whether a reported unit or only the text names it."""
@@ -374,8 +392,9 @@ def petition_references(
         units = {r.get("unit") for r in petition.get("reported", [])}
         references.append(PetitionReferenceResponse(
             id=handles.record_id(hit["_id"]), petition_no=petition.get("petition_no"),
-            registered_on=petition.get("registered_on"), category=petition.get("category"),
-            status=petition.get("status"), handling_unit=petition.get("handling_unit"),
+            registered_on=petition.get("registered_on"),
+            category=shown_text(petition.get("category"), unmask), status=petition.get("status"),
+            handling_unit=shown_text(petition.get("handling_unit"), unmask),
             handling_tier=petition.get("handling_tier"),
             link=link or ("被反映人单位" if units & set(names) else "文中提及"),
         ))  # fmt: skip
@@ -405,22 +424,23 @@ def company_profile(
               for s, a in sorted(answers, key=lambda a: list(Source).index(a[0]))]  # fmt: skip
     return CompanyProfileResponse(
         credit_code=code,
-        names=company_names(answers, code),
+        names=shown_texts(company_names(answers, code), unmask),
         registration=masked_record(registry, unmask, handles) if registry else None,
         shareholders=[ShareholderResponse(
-            holder_name=h.get("holder_name"), holder_type=h.get("holder_type"),
+            holder_name=shown_text(h.get("holder_name"), unmask), holder_type=h.get("holder_type"),
             holder_id=h.get("holder_id") if h.get("holder_id") in h.get("companies", [])
             else _masked(h.get("holder_id"), unmask),
             handle=handles.of(h.get("holder_id")),
             share_percent=h.get("share_percent"), subscribed_capital=h.get("subscribed_capital"),
             contributed_on=h.get("contributed_on"),
         ) for h in holders if h.get("credit_code") == code],
-        officers=[OfficerResponse(name=o.get("name"), post=o.get("post"),
+        officers=[OfficerResponse(name=shown_text(o.get("name"), unmask),
+                                  post=shown_text(o.get("post"), unmask),
                                   id_number=_masked(o.get("id_number"), unmask),
                                   handle=handles.of(o.get("id_number")))
                   for o in (h["_source"] for h in _hits(answers, Source.COMPANY_OFFICER))],
         investments=[InvestmentResponse(credit_code=h.get("credit_code"),
-                                        company_name=h.get("company_name"),
+                                        company_name=shown_text(h.get("company_name"), unmask),
                                         share_percent=h.get("share_percent"))
                      for h in holders if h.get("holder_id") == code],
         employees=_employees(answers, unmask, handles),

@@ -33,7 +33,7 @@ from search_api.deps import (
     record,
     route_of,
 )
-from search_api.masking import mask_id, protect_identifiers
+from search_api.masking import mask_id, mask_text, protect_identifiers
 
 router = APIRouter(tags=["applications"])
 AUTH = access(Access.AUTH)
@@ -99,14 +99,16 @@ class ApplicationResponse(BaseModel):
             id=app.id,
             case_no=app.case_no,
             applicant_id=app.applicant_id,
-            purpose=app.purpose,
+            # Numbers written into the purpose or a name subject are masked like any text.
+            purpose=mask_text(app.purpose),
             category=app.category,
             sources=sorted(app.sources),
             regions=list(app.regions),
             # Subjects are masked here too: an application lists people, it does not unmask them.
             subjects=[
                 SubjectResponse(
-                    kind=s.kind, value=mask_id(s.value) if s.kind is SubjectKind.PERSON else s.value
+                    kind=s.kind,
+                    value=mask_id(s.value) if s.kind is SubjectKind.PERSON else mask_text(s.value),
                 )
                 for s in app.subjects
             ],

@@ -34,6 +34,7 @@ from search_api.ledger import (
     ledger_rows,
     write_ledger,
 )
+from search_api.masking import mask_text
 from search_api.routers.search import (
     CategoryLabel,
     RegionPrefix,
@@ -68,14 +69,18 @@ class ClueSearchResponse(BaseModel):
     hits: list[SearchHitResponse]
 
 
-def _groups(aggregations: dict[str, Any]) -> list[TierGroupResponse]:
+def _groups(aggregations: dict[str, Any], unmask: bool) -> list[TierGroupResponse]:
+    """Counts by tier and 承办单位; a unit's name is free text, masked like any other."""
     order = {str(t): i for i, t in enumerate(Tier)}
     groups = [
         TierGroupResponse(
             tier=str(bucket["key"]) or NO_TIER,
             count=bucket["doc_count"],
             units=[
-                UnitCountResponse(unit=str(u["key"]) or NO_UNIT, count=u["doc_count"])
+                UnitCountResponse(
+                    unit=(str(u["key"]) if unmask else mask_text(str(u["key"]))) or NO_UNIT,
+                    count=u["doc_count"],
+                )
                 for u in bucket["units"]["buckets"]
             ],
             other_units_count=bucket["units"].get("sum_other_doc_count", 0),
@@ -123,7 +128,7 @@ def clue_search(
     admission.complete(total, [h["_id"] for h in hits])
     return ClueSearchResponse(
         total=total,
-        groups=_groups(result.get("aggregations", {})),
+        groups=_groups(result.get("aggregations", {}), scope.unmask),
         hits=[masked_hit(h, scope.unmask, handles) for h in hits],
     )
 

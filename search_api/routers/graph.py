@@ -156,7 +156,7 @@ def linked(
         LinkedEntityResponse(
             key=view.show(e.node),
             kind=str(e.kind),
-            name=e.name,
+            name=view.text(e.name),
             handle=view.handle(e.node),
             hops=e.hops,
             score=e.score,

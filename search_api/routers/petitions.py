@@ -23,7 +23,7 @@ from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Admission, Gate, HandlesDep, Provider, SettingsDep
 from search_api.handles import Handles
-from search_api.masking import mask_record, mask_text
+from search_api.masking import mask_record, mask_text, shown_text
 from search_api.similar_queries import (
     SIMILAR_CANDIDATES,
     group_candidates_query,
@@ -213,7 +213,11 @@ def petition_groups(
                 count=len(g.members),
                 petition_numbers=[c.petition_no for c in g.members],
                 categories=sorted(
-                    {str(c.record["category"]) for c in g.members if c.record.get("category")}
+                    {
+                        str(shown_text(str(c.record["category"]), admission.scope.unmask))
+                        for c in g.members
+                        if c.record.get("category")
+                    }
                 ),
                 reported_names=_reported_names(g.members, admission.scope.unmask),
                 reasons=sorted(g.reasons),

@@ -113,7 +113,9 @@ def person_profile_route(
             person_mentions_search(scope, subject.value, names, unit),
             (Source.PETITION,),
         )
-        mentions = petition_references(mentioned, names, handles, link="姓名及单位相符")
+        mentions = petition_references(
+            mentioned, names, handles, scope.unmask, link="姓名及单位相符"
+        )
     profile = person_profile(subject.value, answers, households, mentions, scope.unmask, handles)
     returned = _record_ids(answers) + member_ids + _hit_ids(mentioned)
     admission.complete(sum(g.total for g in profile.groups) + mentions[1], returned)
@@ -145,7 +147,7 @@ def company_profile_route(
         found = admission.search(
             provider, petition_references_search(scope, names), (Source.PETITION,)
         )
-        references = petition_references(found, names, handles)
+        references = petition_references(found, names, handles, scope.unmask)
     profile = company_profile(subject.value, answers, references, scope.unmask, handles)
     returned = _record_ids(answers) + _hit_ids(found)
     admission.complete(sum(c.count for c in profile.counts) + references[1], returned)

@@ -19,7 +19,7 @@ from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Gate, GateKeeper, HandlesDep, Provider
 from search_api.handles import Handles
-from search_api.masking import mask_fragment, mask_record
+from search_api.masking import mask_fragment, mask_record, mask_text
 from search_api.query_syntax import Node, QuerySyntaxError, parse_query
 from search_api.search_queries import Facet, Filters, Sort, keyword_search_query
 
@@ -79,14 +79,18 @@ def masked_hit(hit: dict[str, Any], unmask: bool, handles: Handles) -> SearchHit
     )
 
 
-def facets_of(aggregations: dict[str, Any]) -> dict[str, list[FacetBucketResponse]]:
-    return {
-        facet: [
-            FacetBucketResponse(value=str(b.get("key_as_string", b["key"])), count=b["doc_count"])
-            for b in aggregations.get(facet, {}).get("buckets", [])
+def facets_of(aggregations: dict[str, Any], unmask: bool) -> dict[str, list[FacetBucketResponse]]:
+    """Facet buckets; a value is masked by shape like any text (a 问题类别 is what the export
+    wrote)."""
+    facets: dict[str, list[FacetBucketResponse]] = {}
+    for facet in Facet:
+        buckets = aggregations.get(facet, {}).get("buckets", [])
+        values = [str(b.get("key_as_string", b["key"])) for b in buckets]
+        facets[facet] = [
+            FacetBucketResponse(value=v if unmask else mask_text(v), count=b["doc_count"])
+            for v, b in zip(values, buckets, strict=True)
         ]
-        for facet in Facet
-    }
+    return facets
 
 
 def search_params(
@@ -148,5 +152,5 @@ def keyword_search(
     return SearchResponse(
         total=total,
         hits=[masked_hit(h, scope.unmask, handles) for h in hits],
-        facets=facets_of(result.get("aggregations", {})),
+        facets=facets_of(result.get("aggregations", {}), scope.unmask),
     )
