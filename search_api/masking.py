@@ -70,6 +70,7 @@ _ID_LISTS = ("persons",)
 _FREE_FIELDS = ("extra", "orgs", "names", "unparsed", "warnings")
 _YEAR_MONTH = re.compile(r"(1[89]\d\d|20\d\d)\D{0,3}?(0?[1-9]|1[0-2])(?!\d)")
 _ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
+_DIGIT_OR_X = re.compile(r"[\dxX\uff38\uff58]")
 # Tags of pseudonyms: hex, chosen so that they hold no number and end in a letter (a digit after
 # them in the text could otherwise join their last digits into one).
 _TAG_CHARS = 16
@@ -162,7 +163,11 @@ def shown_texts(values: list[str], unmask: bool) -> list[str]:
     return values if unmask else [mask_text(v) for v in values]
 
 
-_EDGE_RUN = re.compile(r"^[\W_]*?\d[\d\s\-_xX*]*|[\d\s\-_xX*]*\d[\W_]*?$")
+# A run of digits (with the separators and tags a number may hold) touching either end of a
+# fragment, past any punctuation or highlight tags.
+_EDGE_GAP = r"(?:</?em>|[\W_])*?"
+_RUN_CHAR = r"(?:</?em>|[\d\s\-_xX\uff38\uff58*])"
+_EDGE_RUN = re.compile(rf"^{_EDGE_GAP}\d{_RUN_CHAR}*|\d{_RUN_CHAR}*{_EDGE_GAP}$")
 
 
 def mask_fragment(value: str) -> str:
@@ -172,7 +177,7 @@ def mask_fragment(value: str) -> str:
     the part left at the edge (the tail of a number: its check character) is not a number by
     its shape, so it is hidden for being at the edge."""
     masked = mask_text(value)
-    return _EDGE_RUN.sub(lambda m: re.sub(r"[\dxX]", MASK, m.group(0)), masked)
+    return _EDGE_RUN.sub(lambda m: _DIGIT_OR_X.sub(MASK, m.group(0)), masked)
 
 
 def _mask_field(kind: Kind, value: Any) -> Any:

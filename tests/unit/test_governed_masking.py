@@ -113,6 +113,8 @@ def test_text_without_a_number_is_left_as_it_is(text: str) -> None:
         ("0300 16，反映<em>王某</em>违规", "**** **，反映<em>王某</em>违规"),
         ("反映<em>王某</em>身份证 4601 0619", "反映<em>王某</em>身份证 **** ****"),
         ("反映<em>王某</em>在2023年违规", "反映<em>王某</em>在2023年违规"),
+        ("<em>0300</em> 16，反映王某", "<em>****</em> **，反映王某"),
+        ("反映王某：4601 <em>0619</em>", "反映王某：**** <em>****</em>"),
     ],
 )
 def test_a_highlight_fragment_hides_a_number_cut_at_its_edge(fragment: str, masked: str) -> None:
