@@ -13,6 +13,8 @@ application; only this module changes one.
 from __future__ import annotations
 
 import json
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -76,6 +78,9 @@ class SubjectKind(StrEnum):
     PERSON = "person_id"  # 公民身份号码
     COMPANY = "credit_code"  # 统一社会信用代码
     NAME = "name"  # a person known by name only (with the regions, never alone in the graph)
+    # An opaque handle of a person from a card, profile or graph node (search_api.handles): only
+    # ever in a request, resolved to the person's number before it is parsed, never stored.
+    HANDLE = "handle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,15 +172,20 @@ def from_db_time(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def parse_subject(kind: str, value: str) -> Subject:
-    """A validated subject; ID numbers are checked, names must be 2 to 30 characters."""
+def parse_subject(
+    kind: str, value: str, open_handle: Callable[[str], str] | None = None
+) -> Subject:
+    """A validated subject; ID numbers are checked, names must be 2 to 30 characters. A handle
+    is resolved by ``open_handle`` (the API's, which holds the key) to a person's number."""
     try:
         subject_kind = SubjectKind(kind)
     except ValueError:
-        raise InvalidInputError(
-            f"subject kind {kind!r} is not one of {', '.join(SubjectKind)}"
-        ) from None
+        raise InvalidInputError(f"subject kind is not one of {', '.join(SubjectKind)}") from None
     text = value.strip()
+    if subject_kind is SubjectKind.HANDLE:
+        if open_handle is None:
+            raise InvalidInputError("a handle cannot be resolved here")
+        subject_kind, text = SubjectKind.PERSON, open_handle(text)
     if subject_kind is SubjectKind.PERSON:
         text = parse_id_number(text)
     elif subject_kind is SubjectKind.COMPANY:
@@ -214,6 +224,8 @@ def file_application(
     """
     require_permission(applicant.roles, Permission.APPLY)
     purpose = purpose.strip()
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in purpose):
+        raise InvalidInputError("the purpose must not contain control characters")
     if not MIN_PURPOSE_CHARS <= len(purpose) <= MAX_PURPOSE_CHARS:
         raise InvalidInputError(
             f"the purpose must say what is sought and why, in {MIN_PURPOSE_CHARS} to "

@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from query_logs.db import Bind, connection, in_row_range
 from query_logs.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from query_logs.identifiers import holds_identifier
 from query_logs.roles import Permission, require_permission, role_rules
 from query_logs.users import User, users_table
 
@@ -109,6 +110,8 @@ def create_case(engine: Engine, actor: User, case_no: str, title: str, now: date
     case_no, title = case_no.strip(), title.strip()
     if not case_no or not title:
         raise InvalidInputError("a case needs a case number and a title")
+    if holds_identifier(case_no):  # the case number is written into every entry of the log
+        raise InvalidInputError("a case number must not contain an ID or phone number")
     with engine.begin() as conn:
         if conn.execute(select(cases.c.id).where(cases.c.case_no == case_no)).first():
             raise ConflictError(f"case {case_no} exists already")

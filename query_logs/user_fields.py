@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from query_logs.errors import InvalidInputError
+from query_logs.identifiers import holds_identifier
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 MAX_DISPLAY_NAME = 64
@@ -38,7 +39,7 @@ def normalise_username(raw: str) -> str:
             "a username has 2 to 64 characters: letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
-    if _IDENTIFIER_LIKE.search(name):
+    if _IDENTIFIER_LIKE.search(name) or holds_identifier(name):
         # Usernames are written in full into every log entry; the log must not hold ID or
         # phone numbers.
         raise InvalidInputError("a username must not contain an ID or phone number")

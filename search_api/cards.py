@@ -1,6 +1,8 @@
 """Entity cards assembled from the engine's answers (pure: dicts in, models out).
 
-Person ID numbers are masked unless the scope unmasks; phone numbers are never put on a card.
+Person ID numbers are masked and birth dates cut to the month unless the scope unmasks
+(search_api.masking); phone numbers are never put on a card. Every person card carries the
+person's handle (search_api.handles), which names them in an application without the number.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from pydantic import BaseModel
 
 from common.vocab import Source
 from search_api.entity_queries import Candidate, EntityKind, QueryType, match_label
-from search_api.masking import mask_id
+from search_api.handles import Handles
+from search_api.masking import mask_birth_date, mask_id, shown_text, shown_texts
 
 # Short labels of the registries, as investigators name them.
 SOURCE_LABELS: dict[Source, str] = {
@@ -36,9 +39,10 @@ class SourceCountResponse(BaseModel):
 class PersonCardResponse(BaseModel):
     kind: Literal["person"] = "person"
     id_number: str  # masked unless the application unmasks
+    handle: str | None  # names the person in an application (subject kind "handle")
     names: list[str]
     gender: str | None = None
-    birth_date: str | None = None
+    birth_date: str | None = None  # the month only unless the application unmasks
     region_code: str | None = None
     status: str | None = None
     unit: str | None = None
@@ -86,34 +90,38 @@ def _top(agg: dict[str, Any]) -> dict[str, Any]:
     return dict(hits[0]["_source"]) if hits else {}
 
 
-def _person_card(key: str, agg: dict[str, Any], unmask: bool) -> PersonCardResponse:
+def _person_card(
+    key: str, agg: dict[str, Any], unmask: bool, handles: Handles
+) -> PersonCardResponse:
     names = _values(agg["names"]) + _values(agg["reported"]["self"])
     household, roster = _top(agg["household"]), _top(agg["roster"])
+    birth_date = household.get("birth_date")
     return PersonCardResponse(
         id_number=key if unmask else mask_id(key),
-        names=list(dict.fromkeys(names)),
+        handle=handles.of(key),
+        names=shown_texts(list(dict.fromkeys(names)), unmask),
         gender=household.get("gender"),
-        birth_date=household.get("birth_date"),
+        birth_date=birth_date if unmask or birth_date is None else mask_birth_date(birth_date),
         region_code=household.get("region_code"),
         status=household.get("status"),
-        unit=roster.get("unit"),
-        post=roster.get("post"),
+        unit=shown_text(roster.get("unit"), unmask),
+        post=shown_text(roster.get("post"), unmask),
         total=int(agg["doc_count"]),
         counts=source_counts(agg["sources"]["buckets"]),
     )
 
 
-def _company_card(key: str, agg: dict[str, Any]) -> CompanyCardResponse:
+def _company_card(key: str, agg: dict[str, Any], unmask: bool) -> CompanyCardResponse:
     registry = _top(agg["registry"])
     names = [registry["company_name"]] if registry.get("company_name") else []
     names += _values(agg["names"]) + _values(agg["employer_names"])
     return CompanyCardResponse(
         credit_code=key,
-        names=list(dict.fromkeys(names)),
+        names=shown_texts(list(dict.fromkeys(names)), unmask),
         company_type=registry.get("company_type"),
         status=registry.get("status"),
         region_code=registry.get("region_code"),
-        legal_rep=registry.get("legal_rep"),
+        legal_rep=shown_text(registry.get("legal_rep"), unmask),
         total=int(agg["doc_count"]),
         counts=source_counts(agg["sources"]["buckets"]),
     )
@@ -125,6 +133,7 @@ def read_cards(
     query_type: QueryType,
     *,
     unmask: bool,
+    handles: Handles,
 ) -> list[tuple[str, PersonCardResponse | CompanyCardResponse]]:
     """(entity key, card) from step 2's answer: the best kind of match first, then more records
     in scope. The key ("person:<ID>", "company:<code>") is what the outcome entry logs.
@@ -138,9 +147,9 @@ def read_cards(
         if not agg or not agg.get("doc_count"):
             continue
         card: PersonCardResponse | CompanyCardResponse = (
-            _person_card(candidate.key, agg, unmask)
+            _person_card(candidate.key, agg, unmask, handles)
             if candidate.kind is EntityKind.PERSON
-            else _company_card(candidate.key, agg)
+            else _company_card(candidate.key, agg, unmask)
         )
         card.match = match_label(candidate.score, query_type)
         ranked.append((candidate.score, i, card))

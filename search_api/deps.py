@@ -47,6 +47,7 @@ from query_logs.errors import DomainError, InvalidInputError, NotAuthenticatedEr
 from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
 from query_logs.grants import active_grant_regions
 from query_logs.users import User
+from search_api.handles import Handles, handles_for, looks_like_handle
 from search_api.masking import protect_identifiers
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 
@@ -155,13 +156,26 @@ class UnloggableInputError(InvalidInputError):
         )
 
 
+def log_key(request: Request) -> bytes:
+    """The key of the log's pseudonyms (search_api.masking.pseudonym)."""
+    settings = cast(Settings, request.app.state.settings)
+    return settings.secret_key.get_secret_value().encode()
+
+
 def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fields: Any) -> None:
     """Log a refused request (before the refusal is raised by the caller); the app's handlers
     then log no second denial for it.
 
-    What a client typed can be unfit for the log (a JWT pasted into a query, a NUL character):
-    the log refuses such an entry, and the denial is then written without the client's text,
-    so that the refusal is still logged and still a 4xx."""
+    A reason may quote what was sent, a refused application id is what the client wrote and the
+    parameters may name a key the client chose: all are logged with any number in them
+    pseudonymised (pseudonymising twice changes nothing). What a client typed can also be unfit
+    for the log (a JWT pasted into a query, a NUL character): the log refuses such an entry, and
+    the denial is then written without the client's text, so that the refusal is still logged
+    and still a 4xx."""
+    key = log_key(request)
+    for name in ("application_id", "params"):
+        if fields.get(name) is not None:
+            fields[name] = protect_identifiers(fields[name], key)
     entry = AuditEntryIn(
         kind=AuditKind.DENIAL,
         actor=user.username if user else None,
@@ -169,7 +183,7 @@ def deny(audit: AuditLog, request: Request, user: User | None, reason: str, **fi
         source_ip=client_ip(request),
         route=route_of(request),
         outcome=AuditOutcome.DENIED,
-        detail={"reason": reason},
+        detail={"reason": protect_identifiers(reason, key)},
         **fields,
     )
     try:
@@ -276,6 +290,7 @@ class GateKeeper:
         self._request, self._db, self._audit, self._settings = request, db, audit, settings
         self._application_id = application_id  # X-Application-Id, validated as a RowId
         self._log_key = settings.secret_key.get_secret_value().encode()
+        self._handles = handles_for(settings.secret_key.get_secret_value())
         self._account: User | None = None
 
     def _authenticated(self, bind: Bind) -> User:
@@ -310,9 +325,12 @@ class GateKeeper:
 
     def subject(self, kind: SubjectKind, value: str) -> Subject:
         """The subject a subject-bound route names, validated; malformed input is a logged
-        refusal (422) whose log entry and message name the field, never what was typed."""
+        refusal (422) whose log entry and message name the field, never what was typed. A
+        person may be named by a handle (search_api.handles) instead of the number."""
+        if kind is SubjectKind.PERSON and looks_like_handle(value):
+            kind = SubjectKind.HANDLE
         try:
-            return parse_subject(kind, value)
+            return parse_subject(kind, value, self._handles.open)
         except InvalidInputError as exc:
             raise self.refuse(exc, {"invalid": [str(kind)]}) from None
 
@@ -352,7 +370,7 @@ class GateKeeper:
                     case_id=application.case_no,
                     purpose=protect_identifiers(application.purpose, self._log_key),
                     params=protect_identifiers(params, self._log_key),
-                    scope=protect_identifiers(_jsonable(asdict(scope)), self._log_key),
+                    scope=_logged_scope(scope, self._log_key),
                 ),
                 first=count_quota,
             )
@@ -422,6 +440,21 @@ class GateKeeper:
         )
 
 
+def _logged_scope(scope: Scope, key: bytes) -> dict[str, Any]:
+    """The scope as logged: numbers pseudonymised, but the validated codes of an approved
+    application (region prefixes, companies' credit codes) logged as codes, readable to the
+    auditor: as free text, a 12-digit region code starting 13-19 or a credit code holding 11
+    digits that start 1[3-9] reads as a phone number and would be hidden."""
+    logged: dict[str, Any] = protect_identifiers(_jsonable(asdict(scope)), key)
+    logged["regions"] = list(scope.regions)
+    logged["subjects"] = [
+        {"kind": str(s.kind),
+         "value": s.value if s.kind is SubjectKind.COMPANY else protect_identifiers(s.value, key)}
+        for s in scope.subjects
+    ]  # fmt: skip
+    return logged
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
@@ -449,3 +482,10 @@ async def get_gate(
 
 
 Gate = Annotated[GateKeeper, Depends(get_gate)]
+
+
+async def get_handles(settings: SettingsDep) -> Handles:
+    return handles_for(settings.secret_key.get_secret_value())
+
+
+HandlesDep = Annotated[Handles, Depends(get_handles)]

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from graph.export import Show
+from graph.export import Show, View
 from graph.model import EdgeKind, NodeKind, node_id, node_key, node_kind
 from graph.neighbourhood import EdgeScope
 from query_logs.applications import Subject, SubjectKind
 from query_logs.errors import InvalidInputError
 from query_logs.gate import Scope
-from search_api.masking import mask_id
+from search_api.handles import Handles
+from search_api.masking import mask_id, mask_text
 
 _GRAPH_SUBJECTS = {SubjectKind.PERSON: NodeKind.PERSON, SubjectKind.COMPANY: NodeKind.COMPANY}
 
@@ -54,6 +55,20 @@ def node_shower(unmask: bool, key: bytes) -> Show:
         return f"p:{mask_id(number)}~{tag}"
 
     return show
+
+
+def graph_view(unmask: bool, key: bytes, handles: Handles) -> View:
+    """How a route shows a neighbourhood: person keys through ``node_shower``, a handle on each
+    person node, record and edge ids as the server's pseudonyms (search_api.handles), numbers in
+    names, posts, labels and evidence masked unless the application unmasks."""
+
+    def handle(node: str) -> str | None:
+        return handles.of(node_key(node)) if node_kind(node) is NodeKind.PERSON else None
+
+    def text(value: str | None) -> str | None:
+        return value if unmask or value is None else mask_text(value)
+
+    return View(node_shower(unmask, key), handle, handles.record_id, text)
 
 
 def graph_key(secret: str) -> bytes:

@@ -1,7 +1,8 @@
 """Wire models of the graph routes, and the converters from graph results to them.
 
-Every node id goes through the route's ``show`` (search_api.graph_queries.node_shower), so a
-person's number is masked unless the application grants unmasking.
+Everything goes through the route's ``View`` (search_api.graph_queries.graph_view): a person's
+number in a node key is masked unless the application grants unmasking, a person node carries
+its handle (search_api.handles), and record and edge ids are the server's pseudonyms.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph.control import Control
-from graph.export import Show, node_data
+from graph.export import View, node_data
 from graph.neighbourhood import Neighbourhood
 from graph.rank import Path
 from graph.resolve import Decision
@@ -23,6 +24,7 @@ class NodeResponse(BaseModel):
     kind: str
     name: str | None
     hop: int | None
+    handle: str | None = Field(default=None, description="a person's handle (subject kind)")
 
 
 class ResolutionCandidateResponse(BaseModel):
@@ -96,6 +98,7 @@ class LinkedEntityResponse(BaseModel):
     key: str
     kind: str
     name: str | None
+    handle: str | None = Field(default=None, description="a person's handle (subject kind)")
     hops: int
     standing: str = Field(description="close_relative, controlled or linked: the ranking's band")
     standing_label: str = Field(description="近亲属, 受控企业 or 其他关联")
@@ -163,63 +166,72 @@ class DecisionResponse(BaseModel):
     takes_effect: str
 
 
-def path_response(path: Path, hood: Neighbourhood, show: Show) -> PathResponse:
+def path_response(path: Path, hood: Neighbourhood, view: View) -> PathResponse:
+    show = view.show
     steps = [
         StepResponse(
             src=show(s.frm),
-            src_name=hood.names.get(s.frm),
+            src_name=view.text(hood.names.get(s.frm)),
             dst=show(s.to),
-            dst_name=hood.names.get(s.to),
-            label=s.label,
+            dst_name=view.text(hood.names.get(s.to)),
+            label=view.label(s.label),
             kind=str(s.edge.kind),
             source=s.edge.source,
-            record_ids=list(s.edge.record_ids),
+            record_ids=[view.record_id(r) for r in s.edge.record_ids],
             start_date=s.edge.start_date,
             end_date=s.edge.end_date,
         )
         for s in path.steps
     ]
-    return PathResponse(chain=path.chain, strength=path.strength, steps=steps)
+    return PathResponse(chain=view.label(path.chain), strength=path.strength, steps=steps)
 
 
-def cut_responses(hood: Neighbourhood, show: Show) -> list[CutResponse]:
+def cut_responses(hood: Neighbourhood, view: View) -> list[CutResponse]:
     return [
         CutResponse(
-            key=show(c.node), name=hood.names.get(c.node), hop=c.hop, degree=c.degree, kept=c.kept
+            key=view.show(c.node),
+            name=view.text(hood.names.get(c.node)),
+            hop=c.hop,
+            degree=c.degree,
+            kept=c.kept,
         )
         for c in hood.cuts
     ]
 
 
-def expansion_fields(hood: Neighbourhood, show: Show) -> dict[str, Any]:
+def expansion_fields(hood: Neighbourhood, view: View) -> dict[str, Any]:
     return {
-        "start": NodeResponse(**node_data(hood, hood.start, show)),
+        "start": NodeResponse(**node_data(hood, hood.start, view)),
         "hops": hood.hops,
         "fan_out": hood.fan_out,
         "nodes_reached": len(hood.distance) - 1,
         "edges_pulled": len(hood.edges),
-        "cuts": cut_responses(hood, show),
+        "cuts": cut_responses(hood, view),
         "node_budget_reached": hood.node_budget_reached,
     }
 
 
 def share_responses(
-    pairs: Iterable[tuple[str, float]], hood: Neighbourhood, show: Show
+    pairs: Iterable[tuple[str, float]], hood: Neighbourhood, view: View
 ) -> list[ShareResponse]:
     return [
-        ShareResponse(key=show(n), name=hood.names.get(n), effective_percent=round(f * 100, 4))
+        ShareResponse(
+            key=view.show(n),
+            name=view.text(hood.names.get(n)),
+            effective_percent=round(f * 100, 4),
+        )
         for n, f in pairs
     ]
 
 
 def control_response(
-    control: Control | None, hood: Neighbourhood, show: Show
+    control: Control | None, hood: Neighbourhood, view: View
 ) -> ControlResponse | None:
     if control is None:
         return None
     return ControlResponse(
         bases=[str(b) for b in control.bases],
         effective_percent=round(control.effective * 100, 4),
-        controller=show(control.controller),
-        controller_name=hood.names.get(control.controller),
+        controller=view.show(control.controller),
+        controller_name=view.text(hood.names.get(control.controller)),
     )

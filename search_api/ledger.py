@@ -2,9 +2,11 @@
 
 Rows are built from a fixed list of columns, never from the whole record: a field that is not
 listed (a complainant field, were one ever stored) cannot reach a ledger. ID numbers are masked
-and prose passes through `mask_text` unless the application grants unmasking. Cells that a
-spreadsheet would run as a formula (= + - @ and control characters first) are prefixed with an
-apostrophe.
+and every free-text cell (names, units, posts, the content excerpt) passes through `mask_text`
+unless the application grants unmasking; the excerpt is masked before it is cut, so the cut
+never leaves part of a number behind. The record id is the server's pseudonym of the engine's
+id (search_api.handles). Cells that a spreadsheet would run as a formula (= + - @ and control
+characters first) are prefixed with an apostrophe.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ MEDIA_TYPES = {
 class LedgerContext:
     unmask: bool
 
+    def text(self, value: str) -> str:
+        return value if self.unmask else mask_text(value)
+
 
 def _join(values: Any) -> str:
     if isinstance(values, list):
@@ -56,14 +61,15 @@ def _ids(source: dict[str, Any], ctx: LedgerContext) -> str:
 
 
 def _excerpt(source: dict[str, Any], ctx: LedgerContext) -> str:
-    text = str(source.get("content") or source.get("business_scope") or "")[:EXCERPT_CHARS]
-    return text if ctx.unmask else mask_text(text)
+    return ctx.text(str(source.get("content") or source.get("business_scope") or ""))[
+        :EXCERPT_CHARS
+    ]
 
 
-def _posts(source: dict[str, Any], _ctx: LedgerContext) -> str:
+def _posts(source: dict[str, Any], ctx: LedgerContext) -> str:
     posts = [source["post"]] if source.get("post") else []
     posts += [r["post"] for r in source.get("reported", []) if r.get("post")]
-    return _join(posts)
+    return ctx.text(_join(posts))
 
 
 def _label(source: dict[str, Any], _ctx: LedgerContext) -> str:
@@ -74,19 +80,24 @@ def _field(name: str) -> Callable[[dict[str, Any], LedgerContext], str]:
     return lambda source, _ctx: _join(source.get(name))
 
 
+def _text(name: str) -> Callable[[dict[str, Any], LedgerContext], str]:
+    """A free-text column: masked by shape unless the application unmasks."""
+    return lambda source, ctx: ctx.text(_join(source.get(name)))
+
+
 # (header, value of a hit's _source); the record id is added first.
 COLUMNS: tuple[tuple[str, Callable[[dict[str, Any], LedgerContext], str]], ...] = (
     ("承办层级", _field("handling_tier")),  # the level of the handling body: the clue's tier
-    ("承办单位", _field("handling_unit")),
+    ("承办单位", _text("handling_unit")),
     ("属地层级", _field("tier")),  # the tier of the record's region (问题属地)
     ("来源", _label),
     ("信访件编号", _field("petition_no")),
     ("登记日期", _field("record_date")),
     ("行政区划代码", _field("region_code")),
-    ("类别", _field("category")),
-    ("涉及人员", _field("names")),
+    ("类别", _text("category")),
+    ("涉及人员", _text("names")),
     ("证件号码", _ids),
-    ("涉及单位", _field("orgs")),
+    ("涉及单位", _text("orgs")),
     ("职务", _posts),
     ("办理状态", _field("status")),
     ("内容摘要", _excerpt),
@@ -98,14 +109,17 @@ def _safe(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
-def ledger_rows(hits: Sequence[dict[str, Any]], *, unmask: bool) -> list[list[str]]:
-    """One row per hit (``_id`` and ``_source``), header first."""
+def ledger_rows(
+    hits: Sequence[dict[str, Any]], *, unmask: bool, record_id: Callable[[str], str]
+) -> list[list[str]]:
+    """One row per hit (``_id`` and ``_source``), header first; ``record_id`` gives the id a
+    row shows for the engine's (search_api.handles)."""
     ctx = LedgerContext(unmask)
     rows = [list(HEADER)]
     for number, hit in enumerate(hits, start=1):
         source = hit["_source"]
         cells = [value(source, ctx) for _, value in COLUMNS]
-        rows.append([str(number), hit["_id"], *(_safe(c) for c in cells)])
+        rows.append([str(number), record_id(hit["_id"]), *(_safe(c) for c in cells)])
     return rows
 
 

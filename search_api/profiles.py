@@ -1,8 +1,11 @@
 """Profiles (一人一档 and the company profile) assembled from the engine's answers (pure: dicts
 in, models out).
 
-Masking happens here, once, for everything these responses carry: person ID numbers are masked
-unless the scope unmasks.
+Masking happens here, once, for everything these responses carry: person ID numbers are masked,
+birth dates cut to the month and numbers in free text (names, units, posts) masked unless the
+scope unmasks (search_api.masking); record ids are
+the server's pseudonyms of the engine's ids, and every person listed carries a handle
+(search_api.handles) that names them in an application without the number.
 """
 
 from __future__ import annotations
@@ -14,7 +17,15 @@ from pydantic import BaseModel
 from common.vocab import Source
 from indexer.sources import load_sources
 from search_api.cards import SOURCE_LABELS, SourceCountResponse
-from search_api.masking import mask_id, mask_record
+from search_api.handles import Handles
+from search_api.masking import (
+    mask_birth_date,
+    mask_id,
+    mask_record,
+    mask_text,
+    shown_text,
+    shown_texts,
+)
 
 
 class RecordResponse(BaseModel):
@@ -34,6 +45,7 @@ class MemberResponse(BaseModel):
     name: str | None
     relation: str | None
     id_number: str | None  # always masked: a member is not a subject of the application
+    handle: str | None
 
 
 class HouseholdResponse(BaseModel):
@@ -84,9 +96,10 @@ class PetitionReferenceResponse(BaseModel):
 
 class PersonProfileResponse(BaseModel):
     id_number: str
+    handle: str
     names: list[str]
     gender: str | None = None
-    birth_date: str | None = None
+    birth_date: str | None = None  # the month only unless the application unmasks
     ethnicity: str | None = None
     region_code: str | None = None
     status: str | None = None
@@ -100,16 +113,16 @@ class PersonProfileResponse(BaseModel):
     mentions_total: int
 
 
-def masked_record(hit: dict[str, Any], unmask: bool) -> RecordResponse:
+def masked_record(hit: dict[str, Any], unmask: bool, handles: Handles) -> RecordResponse:
     """A record as a profile shows it: masked by ``mask_record`` (ID and phone fields by kind,
-    numbers written into prose by shape) unless the application unmasks."""
+    numbers written into prose by shape) unless the application unmasks; its id pseudonymised."""
     source = Source(hit["_source"]["source"])
     record = mask_record(load_sources()[source], hit["_source"], unmask=unmask)
-    return RecordResponse(id=hit["_id"], source=str(source), record=record)
+    return RecordResponse(id=handles.record_id(hit["_id"]), source=str(source), record=record)
 
 
 def read_groups(
-    answers: list[tuple[Source, dict[str, Any]]], unmask: bool
+    answers: list[tuple[Source, dict[str, Any]]], unmask: bool, handles: Handles
 ) -> list[SourceGroupResponse]:
     """One group per source that holds records, in the fixed order of the registries."""
     groups = []
@@ -119,7 +132,7 @@ def read_groups(
         if total:
             groups.append(SourceGroupResponse(
                 source=str(source), label=SOURCE_LABELS[source], total=total,
-                records=[masked_record(h, unmask) for h in hits.get("hits", [])],
+                records=[masked_record(h, unmask, handles) for h in hits.get("hits", [])],
             ))  # fmt: skip
     return groups
 
@@ -132,7 +145,7 @@ def _raw(answers: list[tuple[Source, dict[str, Any]]], source: Source) -> list[d
 
 
 def _company_roles(
-    answers: list[tuple[Source, dict[str, Any]]], id_number: str
+    answers: list[tuple[Source, dict[str, Any]]], id_number: str, unmask: bool
 ) -> list[CompanyRoleResponse]:
     roles = [
         CompanyRoleResponse(
@@ -161,10 +174,15 @@ def _company_roles(
         for r in _raw(answers, Source.COMPANY_OFFICER)
         if r.get("id_number") == id_number
     ]
+    for role in roles:  # a unit's name and a post are free text
+        role.company_name = shown_text(role.company_name, unmask)
+        role.role = role.role if unmask else mask_text(role.role)
     return roles  # fmt: skip
 
 
-def _employers(answers: list[tuple[Source, dict[str, Any]]]) -> list[EmployerResponse]:
+def _employers(
+    answers: list[tuple[Source, dict[str, Any]]], unmask: bool
+) -> list[EmployerResponse]:
     by_employer: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
     for record in _raw(answers, Source.INSURED):
         key = (record.get("employer_code"), record.get("employer_name"))
@@ -174,7 +192,7 @@ def _employers(answers: list[tuple[Source, dict[str, Any]]]) -> list[EmployerRes
         insured = sorted(r["insured_on"] for r in records if r.get("insured_on"))
         stopped = sorted(r["stopped_on"] for r in records if r.get("stopped_on"))
         employers.append(EmployerResponse(
-            employer_code=code, employer_name=name,
+            employer_code=code, employer_name=shown_text(name, unmask),
             insurance_types=sorted({r["insurance_type"] for r in records
                                     if r.get("insurance_type")}),
             statuses=sorted({r["status"] for r in records if r.get("status")}),
@@ -205,7 +223,7 @@ def household_numbers(answers: list[tuple[Source, dict[str, Any]]]) -> list[str]
 
 
 def read_members(
-    answer: dict[str, Any], id_number: str, limit: int
+    answer: dict[str, Any], id_number: str, limit: int, handles: Handles
 ) -> tuple[list[HouseholdResponse], list[str]]:
     """Households with their other members (masked), and the member record ids for the log."""
     hits = answer.get("hits", {}).get("hits", [])
@@ -217,9 +235,11 @@ def read_members(
         if member.get("id_number") == id_number:
             continue
         ids.append(hit["_id"])
+        number = member.get("id_number")
         members.append(MemberResponse(
-            name=member.get("name"), relation=member.get("relation"),
-            id_number=mask_id(member["id_number"]) if member.get("id_number") else None,
+            name=shown_text(member.get("name"), False), relation=member.get("relation"),
+            id_number=mask_id(number) if number else None,
+            handle=handles.of(number),
         ))  # fmt: skip
     truncated = len(hits) > limit
     return [HouseholdResponse(household_no=no, members=m, truncated=truncated)
@@ -232,6 +252,7 @@ def person_profile(
     households: list[HouseholdResponse],
     mentions: tuple[list[PetitionReferenceResponse], int],
     unmask: bool,
+    handles: Handles,
 ) -> PersonProfileResponse:
     """The 一人一档 of one person from the answers of ``linked_records_searches``."""
     household = next(iter(_raw(answers, Source.HOUSEHOLD)), {})
@@ -243,20 +264,22 @@ def person_profile(
                           if r.get("id_number") == id_number and r.get("name")]  # fmt: skip
             else:
                 names += record.get("names", [])
+    birth_date = household.get("birth_date")
     return PersonProfileResponse(
         id_number=id_number if unmask else mask_id(id_number),
-        names=list(dict.fromkeys(names)),
+        handle=handles.handle(id_number),
+        names=shown_texts(list(dict.fromkeys(names)), unmask),
         gender=household.get("gender"),
-        birth_date=household.get("birth_date"),
+        birth_date=birth_date if unmask or birth_date is None else mask_birth_date(birth_date),
         ethnicity=household.get("ethnicity"),
         region_code=household.get("region_code"),
         status=household.get("status"),
         death_date=household.get("death_date"),
         household=households,
-        companies=_company_roles(answers, id_number),
-        employers=_employers(answers),
+        companies=_company_roles(answers, id_number, unmask),
+        employers=_employers(answers, unmask),
         benefits=_benefits(answers),
-        groups=read_groups(answers, unmask),
+        groups=read_groups(answers, unmask, handles),
         mentions=mentions[0],
         mentions_total=mentions[1],
     )
@@ -266,6 +289,7 @@ class ShareholderResponse(BaseModel):
     holder_name: str | None
     holder_type: str | None
     holder_id: str | None  # a person's ID masked unless unmasked; a company's code as is
+    handle: str | None  # a person holder's handle
     share_percent: float | None
     subscribed_capital: float | None
     contributed_on: str | None
@@ -275,6 +299,7 @@ class OfficerResponse(BaseModel):
     name: str | None
     post: str | None
     id_number: str | None
+    handle: str | None
 
 
 class InvestmentResponse(BaseModel):
@@ -286,6 +311,7 @@ class InvestmentResponse(BaseModel):
 class EmployeeResponse(BaseModel):
     name: str | None
     id_number: str
+    handle: str | None
     status: str | None
     insured_on: str | None
     stopped_on: str | None
@@ -319,7 +345,7 @@ def _masked(value: str | None, unmask: bool) -> str | None:
 
 
 def _employees(
-    answers: list[tuple[Source, dict[str, Any]]], unmask: bool
+    answers: list[tuple[Source, dict[str, Any]]], unmask: bool, handles: Handles
 ) -> EmployeesResponse | None:
     answer = next((a for s, a in answers if s is Source.INSURED), None)
     if answer is None:
@@ -330,9 +356,10 @@ def _employees(
         latest = bucket["latest"]["hits"]["hits"][0]["_source"]
         id_number = str(bucket["key"]).upper()
         listed.append(EmployeeResponse(
-            name=latest.get("name"), id_number=id_number if unmask else mask_id(id_number),
-            status=latest.get("status"), insured_on=latest.get("insured_on"),
-            stopped_on=latest.get("stopped_on"),
+            name=shown_text(latest.get("name"), unmask),
+            id_number=id_number if unmask else mask_id(id_number),
+            handle=handles.of(id_number), status=latest.get("status"),
+            insured_on=latest.get("insured_on"), stopped_on=latest.get("stopped_on"),
         ))  # fmt: skip
     count = int(aggs.get("persons", {}).get("value", 0))
     return EmployeesResponse(count=count, listed=listed, truncated=count > len(listed))
@@ -351,7 +378,11 @@ def company_names(answers: list[tuple[Source, dict[str, Any]]], code: str) -> li
 
 
 def petition_references(
-    answer: dict[str, Any], names: list[str], link: str | None = None
+    answer: dict[str, Any],
+    names: list[str],
+    handles: Handles,
+    unmask: bool,
+    link: str | None = None,
 ) -> tuple[list[PetitionReferenceResponse], int]:
     """References to the petitions found, and how many there are in scope; the link is
     ``link``, or for a company whether a reported unit or only the text names it."""
@@ -360,9 +391,10 @@ def petition_references(
         petition = hit["_source"]
         units = {r.get("unit") for r in petition.get("reported", [])}
         references.append(PetitionReferenceResponse(
-            id=hit["_id"], petition_no=petition.get("petition_no"),
-            registered_on=petition.get("registered_on"), category=petition.get("category"),
-            status=petition.get("status"), handling_unit=petition.get("handling_unit"),
+            id=handles.record_id(hit["_id"]), petition_no=petition.get("petition_no"),
+            registered_on=petition.get("registered_on"),
+            category=shown_text(petition.get("category"), unmask), status=petition.get("status"),
+            handling_unit=shown_text(petition.get("handling_unit"), unmask),
             handling_tier=petition.get("handling_tier"),
             link=link or ("被反映人单位" if units & set(names) else "文中提及"),
         ))  # fmt: skip
@@ -383,6 +415,7 @@ def company_profile(
     answers: list[tuple[Source, dict[str, Any]]],
     petitions: tuple[list[PetitionReferenceResponse], int],
     unmask: bool,
+    handles: Handles,
 ) -> CompanyProfileResponse:
     """The company's profile from the answers of ``linked_records_searches`` on ``companies``."""
     registry = next(iter(_hits(answers, Source.COMPANY)), None)
@@ -391,23 +424,26 @@ def company_profile(
               for s, a in sorted(answers, key=lambda a: list(Source).index(a[0]))]  # fmt: skip
     return CompanyProfileResponse(
         credit_code=code,
-        names=company_names(answers, code),
-        registration=masked_record(registry, unmask) if registry else None,
+        names=shown_texts(company_names(answers, code), unmask),
+        registration=masked_record(registry, unmask, handles) if registry else None,
         shareholders=[ShareholderResponse(
-            holder_name=h.get("holder_name"), holder_type=h.get("holder_type"),
+            holder_name=shown_text(h.get("holder_name"), unmask), holder_type=h.get("holder_type"),
             holder_id=h.get("holder_id") if h.get("holder_id") in h.get("companies", [])
             else _masked(h.get("holder_id"), unmask),
+            handle=handles.of(h.get("holder_id")),
             share_percent=h.get("share_percent"), subscribed_capital=h.get("subscribed_capital"),
             contributed_on=h.get("contributed_on"),
         ) for h in holders if h.get("credit_code") == code],
-        officers=[OfficerResponse(name=o.get("name"), post=o.get("post"),
-                                  id_number=_masked(o.get("id_number"), unmask))
+        officers=[OfficerResponse(name=shown_text(o.get("name"), unmask),
+                                  post=shown_text(o.get("post"), unmask),
+                                  id_number=_masked(o.get("id_number"), unmask),
+                                  handle=handles.of(o.get("id_number")))
                   for o in (h["_source"] for h in _hits(answers, Source.COMPANY_OFFICER))],
         investments=[InvestmentResponse(credit_code=h.get("credit_code"),
-                                        company_name=h.get("company_name"),
+                                        company_name=shown_text(h.get("company_name"), unmask),
                                         share_percent=h.get("share_percent"))
                      for h in holders if h.get("holder_id") == code],
-        employees=_employees(answers, unmask),
+        employees=_employees(answers, unmask, handles),
         petitions=petitions[0],
         petitions_total=petitions[1],
         counts=[SourceCountResponse(source=str(s), label=SOURCE_LABELS[s], count=n)

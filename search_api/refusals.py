@@ -29,7 +29,7 @@ from query_logs.db import Bind
 from query_logs.errors import DomainError, NotAuthenticatedError
 from query_logs.users import User
 from search_api.deps import caller_of, deny, refusal_logged
-from search_api.masking import protect_identifiers
+from search_api.masking import mask_text, protect_identifiers
 
 # What a handler-logged denial keeps of the request: enough to see what was tried, bounded so
 # that a hostile query string cannot blow up one log entry.
@@ -136,13 +136,17 @@ def install_refusal_handlers(app: FastAPI) -> None:
         if exc.status < 500 and not await _logged(request, exc.detail):
             return _log_unavailable()
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticatedError) else None
-        return JSONResponse(status_code=exc.status, content={"detail": exc.detail}, headers=headers)
+        # A message may quote what was sent (a region, a code): numbers in it are masked.
+        detail = mask_text(exc.detail)
+        return JSONResponse(status_code=exc.status, content={"detail": detail}, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         # The client's own input is not echoed back (a login body holds a password); the denial
-        # names the invalid fields, never their values.
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+        # names the invalid fields, never their values. A location may be a key the client
+        # chose: numbers in it are masked, like in messages.
+        errors = [{"loc": [mask_text(p) if isinstance(p, str) else p for p in e.get("loc", ())],
+                   "msg": mask_text(str(e.get("msg"))), "type": e.get("type")}
                   for e in exc.errors()]  # fmt: skip
         invalid = [".".join(str(p) for p in e["loc"]) for e in errors]
         if not await _logged(request, "invalid request parameters", {"invalid": invalid}):

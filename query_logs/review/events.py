@@ -16,11 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from query_logs.audit import AuditEntry, load_json
+from query_logs.identifiers import sensitive_spans
 
 _PSEUDONYM = re.compile(r"[0-9Xx*]{1,18}~([0-9a-f]{16})(?![0-9a-f])")
 _TAG = re.compile(r"[0-9a-f]{16}")
-# Full ID or mobile numbers in free text (a purpose): masked before a report quotes the text.
-_RAW_IDENTIFIER = re.compile(r"(?<![\dA-Za-z])(\d{17}[\dXx]|\d{15}|1\d{10})(?![\dA-Za-z])")
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -105,8 +104,13 @@ def normalise_purpose(text: str) -> str:
 
 
 def mask_raw_identifiers(text: str) -> str:
-    """``text`` with any full ID or mobile number starred out, before a report quotes it."""
-    return _RAW_IDENTIFIER.sub(lambda m: "*" * len(m.group(0)), text)
+    """``text`` with anything that could be an ID or phone number starred out, however it is
+    written (query_logs.identifiers), before a report quotes it."""
+    parts, at = [], 0
+    for span in sensitive_spans(text):
+        parts += [text[at : span.start], "*" * (span.end - span.start)]
+        at = span.end
+    return "".join([*parts, text[at:]])
 
 
 def quote(text: str, limit: int = 60) -> str:

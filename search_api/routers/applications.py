@@ -20,6 +20,7 @@ from query_logs.applications import (
     MAX_SUBJECTS,
     MAX_VALID_DAYS,
     Application,
+    SubjectKind,
     decide_application,
     file_application,
     get_application,
@@ -34,9 +35,9 @@ from query_logs.grants import active_grant_regions
 from query_logs.roles import Permission, role_rules
 from query_logs.user_fields import jurisdiction_covers
 from search_api.access import Access, access
-from search_api.deps import CurrentUser, Database
+from search_api.deps import CurrentUser, Database, HandlesDep
 from search_api.desk import Action, ApplicantDesk, ApproverDesk, Desk, RevokerDesk
-from search_api.masking import mask_id
+from search_api.masking import mask_id, mask_text
 
 router = APIRouter(tags=["applications"])
 AUTH = access(Access.AUTH)
@@ -92,14 +93,16 @@ class ApplicationResponse(BaseModel):
             id=app.id,
             case_no=app.case_no,
             applicant_id=app.applicant_id,
-            purpose=app.purpose,
+            # Numbers written into the purpose or a name subject are masked like any text.
+            purpose=mask_text(app.purpose),
             category=app.category,
             sources=sorted(app.sources),
             regions=list(app.regions),
             # Subjects are masked here too: an application lists people, it does not unmask them.
             subjects=[
                 SubjectResponse(
-                    kind=s.kind, value=mask_id(s.value) if s.kind != "name" else s.value
+                    kind=s.kind,
+                    value=mask_id(s.value) if s.kind is SubjectKind.PERSON else mask_text(s.value),
                 )
                 for s in app.subjects
             ],
@@ -125,14 +128,15 @@ def _envelope(desk: Desk, app: Application) -> dict[str, Any]:
 @router.post(
     "/applications", response_model=ApplicationResponse, status_code=201, openapi_extra=AUTH
 )
-def file(body: ApplicationRequest, desk: ApplicantDesk) -> ApplicationResponse:
+def file(body: ApplicationRequest, desk: ApplicantDesk, handles: HandlesDep) -> ApplicationResponse:
     """File under a case the caller owns or is a member of; written ahead (intent, then the
     ``application_request``), each refusal a denial."""
     now, action = datetime.now(UTC), Action.FILE_APPLICATION
     with desk.refusals(action, f"case {body.case_id}"):
         case = get_case(desk.db, body.case_id)
         require_case_access(case, desk.actor)
-        subjects = [parse_subject(s.kind, s.value) for s in body.subjects]
+        # A subject of kind "handle" is resolved here to the person's number (search_api.handles).
+        subjects = [parse_subject(s.kind, s.value, handles.open) for s in body.subjects]
     asked = {
         "sources": body.sources,
         "regions": body.regions,

@@ -28,6 +28,7 @@ from search_api.access import Access, access
 from search_api.clue_queries import ClueAgg, ClueFilters, clue_search_query
 from search_api.deps import (
     Gate,
+    HandlesDep,
     Provider,
 )
 from search_api.ledger import (
@@ -37,6 +38,7 @@ from search_api.ledger import (
     ledger_rows,
     write_ledger,
 )
+from search_api.masking import mask_text
 from search_api.routers.search import (
     CategoryLabel,
     RegionPrefix,
@@ -91,13 +93,17 @@ def _tier_counts(agg: dict[str, Any], empty: str) -> list[TierCountResponse]:
     return sorted(counts, key=lambda c: _TIER_ORDER.get(c.tier, len(_TIER_ORDER)))
 
 
-def _groups(aggregations: dict[str, Any]) -> list[TierGroupResponse]:
+def _groups(aggregations: dict[str, Any], unmask: bool) -> list[TierGroupResponse]:
+    """Counts by handling level and 承办单位; a unit's name is free text, masked like any other."""
     groups = [
         TierGroupResponse(
             tier=str(bucket["key"]) or NO_HANDLING_TIER,
             count=bucket["doc_count"],
             units=[
-                UnitCountResponse(unit=str(u["key"]) or NO_UNIT, count=u["doc_count"])
+                UnitCountResponse(
+                    unit=(str(u["key"]) if unmask else mask_text(str(u["key"]))) or NO_UNIT,
+                    count=u["doc_count"],
+                )
                 for u in bucket[ClueAgg.UNITS]["buckets"]
             ],
             other_units_count=bucket[ClueAgg.UNITS].get("sum_other_doc_count", 0),
@@ -112,6 +118,7 @@ def _groups(aggregations: dict[str, Any]) -> list[TierGroupResponse]:
 def clue_search(
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
     region: list[RegionPrefix] | None = Query(default=None),  # noqa: B008
@@ -153,9 +160,9 @@ def clue_search(
     aggregations = result.get("aggregations", {})
     return ClueSearchResponse(
         total=total,
-        groups=_groups(aggregations),
+        groups=_groups(aggregations, scope.unmask),
         locality_tiers=_tier_counts(aggregations.get(ClueAgg.LOCALITIES, {}), NO_TIER),
-        hits=[masked_hit(h, scope.unmask) for h in hits],
+        hits=[masked_hit(h, scope.unmask, handles) for h in hits],
     )
 
 
@@ -173,6 +180,7 @@ def clue_search(
 def export_clues(
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     format: LedgerFormat = LedgerFormat.CSV,
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
@@ -205,7 +213,9 @@ def export_clues(
     hits = result["hits"]["hits"]
     total = result["hits"]["total"]["value"]
     ids = [h["_id"] for h in hits]
-    content = write_ledger(ledger_rows(hits, unmask=scope.unmask), format)
+    content = write_ledger(
+        ledger_rows(hits, unmask=scope.unmask, record_id=handles.record_id), format
+    )
     admission.note(
         AuditKind.EXPORT,
         {

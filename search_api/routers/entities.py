@@ -13,7 +13,7 @@ from query_logs.errors import InvalidInputError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.cards import EntitySearchResponse, read_cards
-from search_api.deps import Gate, GateKeeper, Provider
+from search_api.deps import Gate, GateKeeper, HandlesDep, Provider
 from search_api.entity_queries import (
     DEFAULT_CARDS,
     MAX_CARDS,
@@ -41,6 +41,7 @@ def _parse(gate: GateKeeper, q: str, kind: EntityKind) -> EntityQuery:
 def search_entities(
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     q: str = Query(min_length=1, max_length=MAX_QUERY_CHARS,
                    description="ID number, 统一社会信用代码, phone, name or its pinyin"),
     kind: EntityKind = EntityKind.AUTO,
@@ -58,7 +59,11 @@ def search_entities(
     if candidates:
         described = admission.search(provider, cards_query(scope, candidates))
         keyed = read_cards(
-            candidates, described.get("aggregations", {}), query.type, unmask=scope.unmask
+            candidates,
+            described.get("aggregations", {}),
+            query.type,
+            unmask=scope.unmask,
+            handles=handles,
         )
     admission.complete(len(keyed), [key for key, _ in keyed])
     return EntitySearchResponse(

@@ -3,8 +3,9 @@
 The start node must be a subject of the application (the gate refuses any other); hops are
 capped at 3; the edges followed are those whose records lie in the application's sources and
 regions (search_api.graph_queries). Person numbers in node keys are masked unless the
-application grants unmasking. GraphML is an export: the application must allow export, and an
-``export`` entry is logged besides the query's own pair.
+application grants unmasking, person nodes carry their handle, and record and edge ids are the
+server's pseudonyms (search_api.handles). GraphML is an export: the application must allow
+export, and an ``export`` entry is logged besides the query's own pair.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy.exc import SQLAlchemyError
 
 from graph.decisions import MatchDecision, create_decision_schema, record_decision
-from graph.export import Show, node_data, subgraph
+from graph.export import View, node_data, subgraph
 from graph.export import graphml as to_graphml
 from graph.model import EdgeKind
 from graph.neighbourhood import (
@@ -48,10 +49,11 @@ from search_api.deps import (
     Database,
     Gate,
     GateKeeper,
+    HandlesDep,
     Provider,
     SettingsDep,
 )
-from search_api.graph_queries import edge_scope, graph_key, node_shower, subject_node
+from search_api.graph_queries import edge_scope, graph_key, graph_view, subject_node
 from search_api.graph_responses import (
     DecisionRequest,
     DecisionResponse,
@@ -91,9 +93,9 @@ def _subject(gate: GateKeeper, kind: StartKind, value: str) -> tuple[Subject, st
     return subject, subject_node(subject)
 
 
-def _show(settings: SettingsDep, admission: Admission) -> Show:
+def _view(settings: SettingsDep, admission: Admission, handles: HandlesDep) -> View:
     secret = settings.secret_key.get_secret_value()
-    return node_shower(admission.scope.unmask, graph_key(secret))
+    return graph_view(admission.scope.unmask, graph_key(secret), handles)
 
 
 def _edges(provider: Provider, admission: Admission, kinds: list[EdgeKind] | None) -> IndexEdges:
@@ -127,6 +129,7 @@ def linked(
     gate: Gate,
     provider: Provider,
     settings: SettingsDep,
+    handles: HandlesDep,
     hops: Hops = 2,
     fan_out: FanOut = DEFAULT_FAN_OUT,
     kinds: Kinds = None,
@@ -149,28 +152,29 @@ def linked(
         )
     except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
         raise _engine_failed(admission, exc) from exc
-    hood, show = result.hood, _show(settings, admission)
+    hood, view = result.hood, _view(settings, admission, handles)
     entities = [
         LinkedEntityResponse(
-            key=show(e.node),
+            key=view.show(e.node),
             kind=str(e.kind),
-            name=e.name,
+            name=view.text(e.name),
+            handle=view.handle(e.node),
             hops=e.hops,
             standing=str(e.standing),
             standing_label=STANDING_LABELS[e.standing],
             score=e.score,
-            control=control_response(e.control, hood, show),
+            control=control_response(e.control, hood, view),
             edge_kinds=list(e.edge_kinds),
-            paths=[path_response(p, hood, show) for p in e.paths],
-            holders=share_responses(result.holders_of(e.node), hood, show),
-            holdings=share_responses(result.holdings_of(e.node), hood, show),
+            paths=[path_response(p, hood, view) for p in e.paths],
+            holders=share_responses(result.holders_of(e.node), hood, view),
+            holdings=share_responses(result.holdings_of(e.node), hood, view),
         )
         for e in result.linked
     ]
     admission.complete(len(entities), _record_ids(p for e in result.linked for p in e.paths))
     return LinkedResponse(
-        **expansion_fields(hood, show),
-        start_holdings=share_responses(result.holdings_of(start), hood, show),
+        **expansion_fields(hood, view),
+        start_holdings=share_responses(result.holdings_of(start), hood, view),
         entities=entities,
     )
 
@@ -202,6 +206,7 @@ def subgraph_json(
     gate: Gate,
     provider: Provider,
     settings: SettingsDep,
+    handles: HandlesDep,
     hops: Hops = 2,
     fan_out: FanOut = DEFAULT_FAN_OUT,
     kinds: Kinds = None,
@@ -211,11 +216,11 @@ def subgraph_json(
     params = _params(kind, subject.value, hops=hops, fan_out=fan_out, kinds=sorted(kinds or []))
     admission = gate.admit(QueryRequest(subjects=(subject,)), params)
     hood = _pull(provider, admission, start, hops, fan_out, kinds)
-    show = _show(settings, admission)
-    data = subgraph(hood, show)
+    view = _view(settings, admission, handles)
+    data = subgraph(hood, view)
     admission.complete(len(data["nodes"]), _edge_records(hood))
     return SubgraphResponse(
-        **expansion_fields(hood, show), nodes=data["nodes"], edges=data["edges"]
+        **expansion_fields(hood, view), nodes=data["nodes"], edges=data["edges"]
     )
 
 
@@ -230,6 +235,7 @@ def graphml_export(
     gate: Gate,
     provider: Provider,
     settings: SettingsDep,
+    handles: HandlesDep,
     hops: Hops = 2,
     fan_out: FanOut = DEFAULT_FAN_OUT,
     kinds: Kinds = None,
@@ -241,7 +247,7 @@ def graphml_export(
     )
     admission = gate.admit(QueryRequest(subjects=(subject,), export=True), params)
     hood = _pull(provider, admission, start, hops, fan_out, kinds)
-    body = to_graphml(hood, _show(settings, admission))
+    body = to_graphml(hood, _view(settings, admission, handles))
     admission.complete(len(hood.distance), _edge_records(hood))
     admission.note(
         AuditKind.EXPORT,
@@ -261,6 +267,7 @@ def graph_path(
     gate: Gate,
     provider: Provider,
     settings: SettingsDep,
+    handles: HandlesDep,
     from_kind: StartKind,
     from_value: str,
     to_kind: StartKind,
@@ -286,15 +293,15 @@ def graph_path(
         hood, paths = path_between(_edges(provider, admission, kinds), a, b, hops, fan_out, limit)
     except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
         raise _engine_failed(admission, exc) from exc
-    show = _show(settings, admission)
+    view = _view(settings, admission, handles)
     admission.complete(len(paths), _record_ids(paths))
     return GraphPathResponse(
-        start=NodeResponse(**node_data(hood, a, show)),
-        end=NodeResponse(**node_data(hood, b, show)),
+        start=NodeResponse(**node_data(hood, a, view)),
+        end=NodeResponse(**node_data(hood, b, view)),
         max_hops=hops,
         found=bool(paths),
-        paths=[path_response(p, hood, show) for p in paths],
-        cuts=cut_responses(hood, show),
+        paths=[path_response(p, hood, view) for p in paths],
+        cuts=cut_responses(hood, view),
     )
 
 
@@ -325,6 +332,7 @@ def decide_match(
     provider: Provider,
     settings: SettingsDep,
     db: Database,
+    handles: HandlesDep,
 ) -> DecisionResponse:
     """An analyst confirms or rejects that a mention is a person (a subject of the application);
     stored, logged, and respected by every later graph build."""
@@ -360,7 +368,7 @@ def decide_match(
     admission.complete(len(edges), edges)
     return DecisionResponse(
         mention=mention,
-        candidate=_show(settings, admission)(candidate),
+        candidate=_view(settings, admission, handles).show(candidate),
         decision=body.decision,
         decision_id=decision_id,
         takes_effect="the next graph build (xiansuo graph build)",

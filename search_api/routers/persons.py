@@ -12,7 +12,7 @@ from indexer.sources import load_sources
 from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import Gate, Provider
+from search_api.deps import Gate, HandlesDep, Provider
 from search_api.masking import mask_record
 from search_api.queries import person_records_query
 
@@ -36,6 +36,7 @@ def person_records(
     id_number: str,
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
     page_size: int = Query(default=20, ge=1, le=100),
     offset: int = Query(default=0, ge=0, le=10_000),
@@ -64,7 +65,7 @@ def person_records(
         total=result["hits"]["total"]["value"],
         records=[
             RecordResponse(
-                id=h["_id"],
+                id=handles.record_id(h["_id"]),
                 source=h["_source"]["source"],
                 record=mask_record(
                     specs[Source(h["_source"]["source"])], h["_source"], unmask=scope.unmask

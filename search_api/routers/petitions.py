@@ -21,8 +21,9 @@ from indexer.sources import load_sources
 from query_logs.errors import DomainError, NotFoundError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import Admission, Gate, Provider, SettingsDep
-from search_api.masking import mask_record
+from search_api.deps import Admission, Gate, HandlesDep, Provider, SettingsDep
+from search_api.handles import Handles
+from search_api.masking import mask_record, mask_text, shown_text
 from search_api.similar_queries import (
     SIMILAR_CANDIDATES,
     group_candidates_query,
@@ -105,10 +106,10 @@ def _masked(record: dict[str, Any], unmask: bool) -> dict[str, Any]:
     return mask_record(load_sources()[Source.PETITION], record, unmask=unmask)
 
 
-def _hit(ranked: Ranked, unmask: bool) -> PetitionHitResponse:
+def _hit(ranked: Ranked, unmask: bool, handles: Handles) -> PetitionHitResponse:
     candidate = ranked.candidate
     return PetitionHitResponse(
-        id=candidate.doc_id,
+        id=handles.record_id(candidate.doc_id),
         petition_no=candidate.petition_no,
         score=ranked.score,
         similarity=ranked.similarity,
@@ -148,6 +149,7 @@ def search_petitions(
     gate: Gate,
     provider: Provider,
     settings: SettingsDep,
+    handles: HandlesDep,
     q: QueryText,
     hybrid: bool = False,
     vector_weight: float = Query(default=0.5, ge=0.0, le=1.0),
@@ -178,7 +180,7 @@ def search_petitions(
     total = int(result["hits"]["total"]["value"])
     admission.complete(total, [r.candidate.doc_id for r in ranked])
     return PetitionSearchResponse(
-        total=total, ranking=ranking, results=[_hit(r, scope.unmask) for r in ranked]
+        total=total, ranking=ranking, results=[_hit(r, scope.unmask, handles) for r in ranked]
     )
 
 
@@ -211,9 +213,13 @@ def petition_groups(
                 count=len(g.members),
                 petition_numbers=[c.petition_no for c in g.members],
                 categories=sorted(
-                    {str(c.record["category"]) for c in g.members if c.record.get("category")}
+                    {
+                        str(shown_text(str(c.record["category"]), admission.scope.unmask))
+                        for c in g.members
+                        if c.record.get("category")
+                    }
                 ),
-                reported_names=_reported_names(g.members),
+                reported_names=_reported_names(g.members, admission.scope.unmask),
                 reasons=sorted(g.reasons),
                 reason_labels=[GROUP_REASON_LABELS[r] for r in sorted(g.reasons)],
                 first_registered=g.members[0].record.get("registered_on"),
@@ -224,9 +230,9 @@ def petition_groups(
     )
 
 
-def _reported_names(members: list[Candidate]) -> list[str]:
+def _reported_names(members: list[Candidate], unmask: bool) -> list[str]:
     names = {
-        str(person["name"])
+        str(person["name"]) if unmask else mask_text(str(person["name"]))
         for c in members
         for person in c.record.get("reported") or []
         if isinstance(person, dict) and person.get("name")
@@ -240,6 +246,7 @@ def similar_petitions(
     petition_no: PetitionNo,
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     page_size: PageSize = 10,
 ) -> SimilarPetitionsResponse:
     """Petitions in scope most like this one (itself in scope): keyword candidates reranked by
@@ -263,5 +270,5 @@ def similar_petitions(
         petition_no=source.petition_no,
         ranking=Ranking.VECTOR if source.vector is not None else Ranking.KEYWORD,
         candidates=len(candidates),
-        results=[_hit(r, scope.unmask) for r in ranked],
+        results=[_hit(r, scope.unmask, handles) for r in ranked],
     )

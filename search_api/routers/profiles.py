@@ -19,7 +19,7 @@ from common.vocab import Source
 from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import Admission, Gate, Provider
+from search_api.deps import Admission, Gate, HandlesDep, Provider
 from search_api.profile_queries import (
     DEFAULT_PER_SOURCE,
     MAX_PER_SOURCE,
@@ -71,12 +71,19 @@ def _record_ids(answers: list[tuple[Source, dict[str, Any]]]) -> list[str]:
     return [h["_id"] for _, a in answers for h in a.get("hits", {}).get("hits", [])]
 
 
+def _hit_ids(answer: dict[str, Any]) -> list[str]:
+    """The engine's ids of an answer's hits: the outcome entry logs these, not the response's
+    pseudonyms."""
+    return [h["_id"] for h in answer.get("hits", {}).get("hits", [])]
+
+
 @router.get("/persons/{id_number}/profile", response_model=PersonProfileResponse,
             openapi_extra=access(Access.GOVERNED))  # fmt: skip
 def person_profile_route(
     id_number: str,
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     per_source: int = Query(default=DEFAULT_PER_SOURCE, ge=1, le=MAX_PER_SOURCE),
 ) -> PersonProfileResponse:
     subject = gate.subject(SubjectKind.PERSON, id_number)
@@ -96,18 +103,21 @@ def person_profile_route(
             household_members_search(scope, numbers, MAX_HOUSEHOLD_MEMBERS),
             (Source.HOUSEHOLD,),
         )
-        households, member_ids = read_members(found, subject.value, MAX_HOUSEHOLD_MEMBERS)
+        households, member_ids = read_members(found, subject.value, MAX_HOUSEHOLD_MEMBERS, handles)
     mentions: tuple[list[PetitionReferenceResponse], int] = ([], 0)
+    mentioned: dict[str, Any] = {}
     if (anchor := roster_anchor(answers)) and Source.PETITION in scope.sources:
         names, unit = anchor
-        found = admission.search(
+        mentioned = admission.search(
             provider,
             person_mentions_search(scope, subject.value, names, unit),
             (Source.PETITION,),
         )
-        mentions = petition_references(found, names, link="姓名及单位相符")
-    profile = person_profile(subject.value, answers, households, mentions, scope.unmask)
-    returned = _record_ids(answers) + member_ids + [r.id for r in mentions[0]]
+        mentions = petition_references(
+            mentioned, names, handles, scope.unmask, link="姓名及单位相符"
+        )
+    profile = person_profile(subject.value, answers, households, mentions, scope.unmask, handles)
+    returned = _record_ids(answers) + member_ids + _hit_ids(mentioned)
     admission.complete(sum(g.total for g in profile.groups) + mentions[1], returned)
     return profile
 
@@ -118,6 +128,7 @@ def company_profile_route(
     credit_code: str,
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     per_source: int = Query(default=DEFAULT_PER_SOURCE, ge=1, le=MAX_PER_SOURCE),
 ) -> CompanyProfileResponse:
     subject = gate.subject(SubjectKind.COMPANY, credit_code)
@@ -131,12 +142,13 @@ def company_profile_route(
     )
     names = company_names(answers, subject.value)
     references: tuple[list[PetitionReferenceResponse], int] = ([], 0)
+    found: dict[str, Any] = {}
     if names and Source.PETITION in scope.sources:
         found = admission.search(
             provider, petition_references_search(scope, names), (Source.PETITION,)
         )
-        references = petition_references(found, names)
-    profile = company_profile(subject.value, answers, references, scope.unmask)
-    returned = _record_ids(answers) + [r.id for r in references[0]]
+        references = petition_references(found, names, handles, scope.unmask)
+    profile = company_profile(subject.value, answers, references, scope.unmask, handles)
+    returned = _record_ids(answers) + _hit_ids(found)
     admission.complete(sum(c.count for c in profile.counts) + references[1], returned)
     return profile

@@ -17,8 +17,9 @@ from common.vocab import Source, Tier
 from indexer.sources import load_sources
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import Gate, GateKeeper, Provider
-from search_api.masking import mask_record, mask_text
+from search_api.deps import Gate, GateKeeper, HandlesDep, Provider
+from search_api.handles import Handles
+from search_api.masking import mask_fragment, mask_record, mask_text
 from search_api.query_syntax import Node, QuerySyntaxError, parse_query
 from search_api.search_queries import (
     Facet,
@@ -66,16 +67,17 @@ def parse_or_refuse(text: str, gate: GateKeeper, params: dict[str, Any]) -> Node
         raise gate.refuse(exc, params) from None
 
 
-def masked_hit(hit: dict[str, Any], unmask: bool) -> SearchHitResponse:
-    """One hit as returned: the record through mask_record, highlights masked as prose."""
+def masked_hit(hit: dict[str, Any], unmask: bool, handles: Handles) -> SearchHitResponse:
+    """One hit as returned: the record through mask_record, highlights masked as fragments of
+    prose, the engine's id as its pseudonym (search_api.handles)."""
     source = hit["_source"]
     spec = load_sources()[Source(source["source"])]
     highlights = {
-        field: [fragment if unmask else mask_text(fragment) for fragment in fragments]
+        field: [fragment if unmask else mask_fragment(fragment) for fragment in fragments]
         for field, fragments in merge_highlights(hit.get("highlight", {})).items()
     }
     return SearchHitResponse(
-        id=hit["_id"],
+        id=handles.record_id(hit["_id"]),
         source=source["source"],
         score=hit.get("_score"),
         record=mask_record(spec, source, unmask=unmask),
@@ -83,14 +85,18 @@ def masked_hit(hit: dict[str, Any], unmask: bool) -> SearchHitResponse:
     )
 
 
-def facets_of(aggregations: dict[str, Any]) -> dict[str, list[FacetBucketResponse]]:
-    return {
-        facet: [
-            FacetBucketResponse(value=str(b.get("key_as_string", b["key"])), count=b["doc_count"])
-            for b in aggregations.get(facet, {}).get("buckets", [])
+def facets_of(aggregations: dict[str, Any], unmask: bool) -> dict[str, list[FacetBucketResponse]]:
+    """Facet buckets; a value is masked by shape like any text (a 问题类别 is what the export
+    wrote)."""
+    facets: dict[str, list[FacetBucketResponse]] = {}
+    for facet in Facet:
+        buckets = aggregations.get(facet, {}).get("buckets", [])
+        values = [str(b.get("key_as_string", b["key"])) for b in buckets]
+        facets[facet] = [
+            FacetBucketResponse(value=v if unmask else mask_text(v), count=b["doc_count"])
+            for v, b in zip(values, buckets, strict=True)
         ]
-        for facet in Facet
-    }
+    return facets
 
 
 def search_params(
@@ -118,6 +124,7 @@ def search_params(
 def keyword_search(
     gate: Gate,
     provider: Provider,
+    handles: HandlesDep,
     q: str = Query(description="the query; see docs/search-syntax.md"),
     sources: list[Source] | None = Query(default=None),  # noqa: B008 - FastAPI's declaration
     region: list[RegionPrefix] | None = Query(default=None),  # noqa: B008
@@ -150,6 +157,6 @@ def keyword_search(
     admission.complete(total, [h["_id"] for h in hits])
     return SearchResponse(
         total=total,
-        hits=[masked_hit(h, scope.unmask) for h in hits],
-        facets=facets_of(result.get("aggregations", {})),
+        hits=[masked_hit(h, scope.unmask, handles) for h in hits],
+        facets=facets_of(result.get("aggregations", {}), scope.unmask),
     )

@@ -147,7 +147,7 @@ def test_approved_subject_records_come_back_masked_and_logged(world: World) -> N
     assert body["total"] >= 2  # household and official roster at least
     assert {r["source"] for r in body["records"]} >= {"household", "official"}
     assert world.official_id not in response.text
-    assert world.official_id[:6] + "********" + world.official_id[-4:] in response.text
+    assert world.official_id[:6] + "*" * 12 in response.text
     new = world.entries()[before:]
     assert [e.kind for e in new if e.kind != "checkpoint"] == ["query_request", "query_outcome"]
     request, outcome = (e for e in new if e.kind != "checkpoint")

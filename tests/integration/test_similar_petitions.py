@@ -295,7 +295,7 @@ def test_similar_request_and_outcome_are_logged(world: World) -> None:
 def test_similar_records_are_masked_and_carry_no_vector(world: World) -> None:
     response = _similar(world, "XFPL0000002", page_size=20)
     assert REPORTED_A not in response.text
-    assert REPORTED_A[:6] + "********" + REPORTED_A[-4:] in response.text
+    assert REPORTED_A[:6] + "*" * 12 in response.text
     assert VECTOR_FIELD not in response.text
 
 

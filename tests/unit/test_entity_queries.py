@@ -26,6 +26,7 @@ from search_api.entity_queries import (
     parse_entity_query,
     read_candidates,
 )
+from search_api.handles import handles_for
 from search_api.profile_queries import (
     household_members_search,
     linked_records_searches,
@@ -179,6 +180,9 @@ def test_cards_query_describes_each_candidate_within_the_scope() -> None:
     assert body["aggs"]["c1"]["filter"] == {"term": {"companies": CODE}}
 
 
+HANDLES = handles_for("a test secret")
+
+
 def _person_agg(total: int, household: dict[str, Any] | None = None) -> dict[str, Any]:
     top = {"top": {"hits": {"hits": [{"_source": household}] if household else []}}}
     return {
@@ -203,12 +207,14 @@ def test_cards_are_masked_ordered_and_keyed(unmask: bool) -> None:
         "c1": _person_agg(5, {"gender": "女", "birth_date": "1970-01-03"}),
         "c2": {"doc_count": 0},
     }
-    keyed = read_cards(candidates, aggregations, QueryType.NAME, unmask=unmask)
+    keyed = read_cards(candidates, aggregations, QueryType.NAME, unmask=unmask, handles=HANDLES)
     assert [key for key, _ in keyed] == [f"person:{other}", f"person:{PERSON_ID}"]
-    card = keyed[0][1]
-    assert card.model_dump()["id_number"] == (other if unmask else other[:6] + "*" * 8 + other[-4:])
-    assert card.model_dump()["names"] == ["陈建国", "陳建國"]
-    assert [(c.source, c.label, c.count) for c in card.counts] == [
+    card = keyed[0][1].model_dump()
+    assert card["id_number"] == (other if unmask else other[:6] + "*" * 12)
+    assert card["birth_date"] == ("1970-01-03" if unmask else "1970-01")
+    assert HANDLES.open(card["handle"]) == other
+    assert card["names"] == ["陈建国", "陳建國"]
+    assert [(c["source"], c["label"], c["count"]) for c in card["counts"]] == [
         ("household", "户籍", 4), ("official", "公职", 1)]  # fmt: skip
 
 
@@ -251,11 +257,13 @@ def test_a_profile_record_masks_ids_phones_and_numbers_in_prose() -> None:
         "persons": [PERSON_ID],
     }
     hit = {"_id": "x", "_source": source}
-    record = masked_record(hit, unmask=False).record
-    assert PERSON_ID not in json.dumps(record)
-    assert "13800001234" not in record["content"]
-    assert record["reported"][0]["id_number"] == PERSON_ID[:6] + "*" * 8 + PERSON_ID[-4:]
-    assert masked_record(hit, unmask=True).record["content"] == hit["_source"]["content"]
+    masked = masked_record(hit, False, HANDLES)
+    assert PERSON_ID not in json.dumps(masked.record)
+    assert "13800001234" not in masked.record["content"]
+    assert masked.record["reported"][0]["id_number"] == PERSON_ID[:6] + "*" * 12
+    assert masked.id == HANDLES.record_id("x")
+    unmasked = masked_record(hit, True, HANDLES).record
+    assert unmasked["content"] == hit["_source"]["content"]
 
 
 def test_a_corporate_shareholder_keeps_its_code_and_a_person_is_masked() -> None:
@@ -267,9 +275,10 @@ def test_a_corporate_shareholder_keeps_its_code_and_a_person_is_masked() -> None
     ]  # fmt: skip
     hits = [{"_id": str(i), "_source": h} for i, h in enumerate(holders)]
     answers = [(Source.SHAREHOLDER, {"hits": {"total": {"value": 2}, "hits": hits}})]
-    profile = company_profile(CODE, answers, ([], 0), unmask=False)
-    assert [h.holder_id for h in profile.shareholders] == [
-        "9146010636381868QY", PERSON_ID[:6] + "*" * 8 + PERSON_ID[-4:]]  # fmt: skip
+    profile = company_profile(CODE, answers, ([], 0), False, HANDLES)
+    assert [(h.holder_id, h.handle) for h in profile.shareholders] == [
+        ("9146010636381868QY", None),
+        (PERSON_ID[:6] + "*" * 12, HANDLES.handle(PERSON_ID))]  # fmt: skip
     assert [(c.source, c.count) for c in profile.counts] == [("shareholder", 2)]
 
 

@@ -11,7 +11,8 @@ from graph.neighbourhood import degree_query, edge_filters
 from query_logs.applications import Subject, SubjectKind
 from query_logs.errors import InvalidInputError
 from query_logs.gate import Scope
-from search_api.graph_queries import edge_scope, graph_key, node_shower, subject_node
+from search_api.graph_queries import edge_scope, graph_key, graph_view, node_shower, subject_node
+from search_api.handles import Handles
 
 PID = "46010619700101001" + id_check_char("46010619700101001")
 SCOPE = Scope(1, 1, (Source.HOUSEHOLD, Source.SHAREHOLDER), ("4601",),
@@ -43,7 +44,15 @@ def test_person_keys_are_masked_with_a_keyed_tag_unless_unmasked() -> None:
     key = graph_key("secret")
     masked = node_shower(False, key)(f"p:{PID}")
     assert PID not in masked
-    assert masked.startswith(f"p:{PID[:6]}********{PID[-4:]}~")
+    assert masked.startswith(f"p:{PID[:6]}{'*' * 12}~")
     assert masked != node_shower(False, graph_key("other"))(f"p:{PID}")
     assert node_shower(True, key)(f"p:{PID}") == f"p:{PID}"
     assert node_shower(False, key)("c:91460106MA5T000010") == "c:91460106MA5T000010"
+
+
+def test_a_graph_view_gives_person_nodes_a_handle_and_pseudonymous_record_ids() -> None:
+    handles = Handles.from_secret("secret")
+    view = graph_view(False, graph_key("secret"), handles)
+    assert view.handle(f"p:{PID}") == handles.handle(PID)
+    assert view.handle("c:91460106MA5T000010") is None
+    assert view.record_id("r1") == handles.record_id("r1") != "r1"

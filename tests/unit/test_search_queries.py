@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from common.vocab import Source
 from query_logs.gate import Scope
-from search_api.ledger import HEADER, LedgerFormat, ledger_rows, write_ledger
+from search_api.ledger import EXCERPT_CHARS, HEADER, LedgerFormat, ledger_rows, write_ledger
 from search_api.query_syntax import parse_query
 from search_api.search_queries import (
     BOOST_SUBSTRING,
@@ -215,28 +215,45 @@ PETITION_HIT = {
 }
 
 
+def _pseudonym(record_id: str) -> str:
+    return f"r-{record_id}"
+
+
 def test_ledger_rows_are_masked_and_follow_the_header() -> None:
-    rows = ledger_rows([PETITION_HIT], unmask=False)
+    rows = ledger_rows([PETITION_HIT], unmask=False, record_id=_pseudonym)
     assert rows[0] == list(HEADER)
     row = dict(zip(HEADER, rows[1], strict=True))
     assert row["序号"] == "1"
-    assert row["记录标识"] == "abc123"
+    assert row["记录标识"] == "r-abc123"
     assert row["来源"] == "信访举报件"
-    assert row["证件号码"] == "460106********0016"
+    assert row["证件号码"] == "460106************"
     assert "460106197001010016" not in row["内容摘要"]
     assert "13800001234" not in row["内容摘要"]
     assert row["职务"] == "'=局长"  # a spreadsheet would run it as a formula
 
 
 def test_unmasked_ledger_keeps_the_numbers() -> None:
-    row = dict(zip(HEADER, ledger_rows([PETITION_HIT], unmask=True)[1], strict=True))
+    rows = ledger_rows([PETITION_HIT], unmask=True, record_id=_pseudonym)
+    row = dict(zip(HEADER, rows[1], strict=True))
     assert row["证件号码"] == "460106197001010016"
 
 
 def test_ledger_files_parse_back() -> None:
-    rows = ledger_rows([PETITION_HIT], unmask=False)
+    rows = ledger_rows([PETITION_HIT], unmask=False, record_id=_pseudonym)
     text = write_ledger(rows, LedgerFormat.CSV).decode("utf-8")
     assert list(csv.reader(io.StringIO(text.removeprefix("\ufeff")))) == rows
     sheet = load_workbook(io.BytesIO(write_ledger(rows, LedgerFormat.XLSX))).active
     assert sheet is not None
     assert [[c or "" for c in r] for r in sheet.iter_rows(values_only=True)] == rows
+
+
+def test_a_number_cut_by_the_excerpt_is_masked_before_the_cut() -> None:
+    number = "460106197001010016"
+    content = "反" * (EXCERPT_CHARS - 10) + number + "。"
+    source = {"source": "petition", "content": content, "orgs": [f"某公司(身份证{number})"],
+              "names": [f"王伟{number}"]}  # fmt: skip
+    hit = {"_id": "a", "_source": source}
+    row = dict(zip(HEADER, ledger_rows([hit], unmask=False, record_id=_pseudonym)[1], strict=True))
+    assert row["内容摘要"].endswith("460106****")
+    assert row["涉及单位"] == "某公司(身份证460106************)"
+    assert number not in "".join(row.values())
