@@ -23,11 +23,11 @@ from pathlib import Path
 from common.logs import configure_logging
 from common.settings import Settings
 from common.vocab import Source
+from demo import write_demo_drop
 from indexer.context import build_embedder, ingest_context
-from indexer.demo_data import write_demo_drop
 from indexer.drop import discover_drop, read_file
 from indexer.pipeline import ingest_source
-from indexer.sources import load_sources
+from registry.sources import load_sources
 
 
 def petition_drop(tmp: Path, rows: int) -> Path:

@@ -31,10 +31,13 @@ from harness import Applications, Server, log_in, percentiles
 from opensearchpy import OpenSearch
 from sqlalchemy import Connection, Engine
 
+from accounts.roles import Role
+from accounts.users import add_user, create_user_schema, get_user, get_user_by_id
+from common.db import create_db_engine
 from common.logs import configure_logging
 from common.settings import Settings
+from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
-from indexer.demo_data import TRUTH_FILE, write_demo_drop
 from indexer.pipeline import ingest_drop
 from query_logs.applications import (
     DEFAULT_QUERY_QUOTA,
@@ -44,13 +47,10 @@ from query_logs.applications import (
     parse_subject,
 )
 from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditOutcome, digest_record_ids
-from query_logs.db import create_db_engine
 from query_logs.gate import QueryRequest, Scope, decide_scope
 from query_logs.grants import active_grant_regions
-from query_logs.roles import Role
-from query_logs.users import add_user, create_user_schema, get_user, get_user_by_id
 from search_api.provider import OpenSearchProvider
-from search_api.queries import person_records_query
+from search_api.queries.records import person_records_query
 
 PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious benchmark accounts
 PURPOSE = "核查举报反映的公职人员配偶经商办企业问题线索(性能基准)"

@@ -28,16 +28,16 @@ from typing import Any
 from harness import percentiles
 from opensearchpy import OpenSearch
 
+from common.db import create_db_engine
 from common.logs import configure_logging
 from common.settings import Settings
+from demo import TRUTH_FILE, write_demo_drop
 from graph.build import run_graph_build
 from graph.neighbourhood import DEFAULT_FAN_OUT, EdgeScope, IndexEdges
 from graph.operations import linked_entities
 from graph.store import edges_alias
 from indexer.context import ingest_context
-from indexer.demo_data import TRUTH_FILE, write_demo_drop
 from indexer.pipeline import ingest_drop
-from query_logs.db import create_db_engine
 
 TARGET_P95_MS = 300.0
 SOURCES = (

@@ -26,12 +26,12 @@ from opensearchpy.helpers import scan
 
 from common.logs import configure_logging
 from common.settings import Settings
+from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
-from indexer.demo_data import TRUTH_FILE, write_demo_drop
-from indexer.engine import create_ingest_client
 from indexer.pipeline import IngestReport, ingest_drop
 from indexer.sink import IndexSink
-from indexer.sources import load_sources
+from registry.engine import create_ingest_client
+from registry.sources import load_sources
 
 # Waiting for a merge to release the replaced segments: at most 60 polls of half a second.
 MERGE_POLLS = 60

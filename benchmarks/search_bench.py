@@ -37,21 +37,23 @@ import httpx
 from harness import Applications, Server, interleave, log_in, percentiles
 from opensearchpy import OpenSearch
 
+from accounts.roles import Role
+from accounts.users import add_user, create_user_schema, get_user
 from analyzers.chinese import simplifier
 from analyzers.ids import normalise_person_id
+from common.db import create_db_engine
 from common.logs import configure_logging
 from common.settings import Settings
 from common.vocab import Source
+from demo import write_demo_drop
 from indexer.context import ingest_context
-from indexer.demo_data import write_demo_drop
 from indexer.pipeline import ingest_drop
 from query_logs.applications import SubjectKind, get_application, parse_subject
-from query_logs.db import create_db_engine
 from query_logs.gate import QueryRequest, Scope, decide_scope
 from query_logs.grants import active_grant_regions
-from query_logs.roles import Role
-from query_logs.users import add_user, create_user_schema, get_user
-from search_api.entity_queries import (
+from search_api.profiles import household_numbers
+from search_api.provider import OpenSearchProvider
+from search_api.queries.entities import (
     DEFAULT_CARDS,
     EntityKind,
     candidates_query,
@@ -59,16 +61,14 @@ from search_api.entity_queries import (
     parse_entity_query,
     read_candidates,
 )
-from search_api.profile_queries import (
+from search_api.queries.profiles import (
     DEFAULT_PER_SOURCE,
     household_members_search,
     linked_records_searches,
 )
-from search_api.profiles import household_numbers
-from search_api.provider import OpenSearchProvider
-from search_api.queries import MAX_HOUSEHOLD_MEMBERS
-from search_api.query_syntax import parse_query
-from search_api.search_queries import Filters, Sort, keyword_search_query
+from search_api.queries.records import MAX_HOUSEHOLD_MEMBERS
+from search_api.queries.search import Filters, Sort, keyword_search_query
+from search_api.queries.syntax import parse_query
 
 PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious benchmark accounts
 PURPOSE = "核查举报反映的公职人员违纪违法问题线索(性能基准,检索与档案)"

@@ -34,7 +34,7 @@ deploy/opensearch.sh start --port "$os_port" --home "$state/opensearch" --name x
 # Demo data: generated once (deterministic), ingested every time (idempotent).
 persons=${XIANSUO_DEMO_PERSONS:-2000}
 drop=$state/drop-$persons
-[ -d "$drop" ] || .venv/bin/xiansuo demo-data "$drop" --persons "$persons" >/dev/null
+[ -d "$drop" ] || .venv/bin/python -m demo "$drop" --persons "$persons" >/dev/null
 echo "demo: ingesting $drop" >&2
 .venv/bin/xiansuo ingest "$drop"
 

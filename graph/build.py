@@ -315,7 +315,7 @@ def run_graph_build(settings: Settings, store: Engine) -> BuildReport:
     """The graph pass with the settings' engine and analyzer cache; decisions come from ``store``
     (the SQL store of users and the log: the caller creates it, graph does not configure it)."""
     from analyzers.chinese import build_text_analyzer
-    from indexer.engine import create_ingest_client
+    from registry.engine import create_ingest_client
 
     analyzer = build_text_analyzer((), settings.analysis_dir / "jieba")
     create_decision_schema(store)

@@ -20,7 +20,7 @@ import orjson
 
 from indexer.readers import RawRow
 from indexer.records import Built, Rejected, TextAnalysis, build_record
-from indexer.sources import SourceSpec
+from registry.sources import SourceSpec
 
 Record = Built | Rejected
 Builder = Callable[[Iterable[RawRow]], Iterator[tuple[RawRow, Record]]]

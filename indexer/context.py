@@ -16,14 +16,14 @@ from analyzers.embeddings import Embedder, shared_embedder
 from common.settings import Settings
 from common.vocab import Source
 from indexer.dictionary import load_user_words, save_user_words, usable_words
-from indexer.engine import create_ingest_client
 from indexer.pipeline import IngestContext, Progress
 from indexer.sealed import open_keyring, open_sealed_store
 from indexer.sealed_legacy import migrate_plaintext
 from indexer.sealed_rotation import Rotation, rotate_sealed_key
 from indexer.sealing import Reconciled, SealedCheck, check_sealed, reconcile_sealed
 from indexer.sink import IndexSink
-from indexer.sources import SourceSpec, load_sources
+from registry.engine import create_ingest_client
+from registry.sources import SourceSpec, load_sources
 
 
 def build_analyzer(settings: Settings) -> TextAnalyzer:

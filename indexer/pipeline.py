@@ -45,8 +45,9 @@ from indexer.reports import FileReport, IngestReport, Tally
 from indexer.sealed_keys import Keyring
 from indexer.sealing import SealedWriter, document_digest, reconcile_sealed
 from indexer.sink import IndexSink, prefetch
-from indexer.sources import Kind, SourceSpec, load_sources
-from indexer.vectors import EMBEDDED_SOURCES, TextEmbedder, with_vectors
+from indexer.vectors import TextEmbedder, with_vectors
+from registry.fields import EMBEDDED_SOURCES
+from registry.sources import Kind, SourceSpec, load_sources
 
 log = structlog.get_logger(__name__)
 

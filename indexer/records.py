@@ -31,7 +31,7 @@ from analyzers.values import (
     split_aligned,
     to_text,
 )
-from indexer.sources import Column, Kind, SourceSpec
+from registry.sources import Column, Kind, SourceSpec
 
 
 class TextAnalysis(Protocol):

@@ -40,7 +40,7 @@ from indexer.sealed import SealedEntry
 from indexer.sealed_keys import Keyring
 from indexer.sealed_legacy import LEGACY_DIGEST, adopt_legacy_entries, set_digests
 from indexer.sink import IndexSink, WriteOutcome
-from indexer.sources import SourceSpec
+from registry.sources import SourceSpec
 
 log = structlog.get_logger(__name__)
 

@@ -25,8 +25,8 @@ from opensearchpy.exceptions import OpenSearchException
 from opensearchpy.helpers import scan
 
 from analyzers.index_settings import index_settings
-from indexer.mapping import source_mapping
-from indexer.sources import SourceSpec
+from registry.mapping import source_mapping
+from registry.sources import SourceSpec
 
 # 500 documents (~0.5-1 MB) per request keeps a 1 GB node busy without queueing on 2 cores.
 BULK_CHUNK_DOCS = 500

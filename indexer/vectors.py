@@ -17,13 +17,11 @@ import numpy.typing as npt
 import orjson
 
 from analyzers.embeddings import encode_vector
-from common.vocab import Source
 from indexer.building import Record
 from indexer.readers import RawRow
 from indexer.records import Built
+from registry.fields import VECTOR_FIELD
 
-VECTOR_FIELD = "content_vector"
-EMBEDDED_SOURCES: frozenset[Source] = frozenset({Source.PETITION})
 # Built records held back for one model call: a few model batches, so the sink keeps moving.
 EMBED_ROWS = 128
 
@@ -32,11 +30,6 @@ class TextEmbedder(Protocol):
     """What the ingest needs of analyzers.embeddings.Embedder."""
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
-
-
-def vector_mapping() -> dict[str, Any]:
-    """The mapping of `VECTOR_FIELD`: base64 float32, kept in _source only (no k-NN engine)."""
-    return {"type": "binary"}
 
 
 def embedding_text(document: Mapping[str, Any], simplify: Callable[[str], str]) -> str | None:

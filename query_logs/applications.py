@@ -37,13 +37,13 @@ from sqlalchemy import (
     update,
 )
 
+from accounts.roles import Permission, require_permission
+from accounts.user_fields import jurisdiction_covers, parse_id_number, parse_jurisdiction
+from accounts.users import User
+from common.db import Bind, connection, in_row_range
+from common.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from common.vocab import Source
 from query_logs.cases import case_for_filing, cases, create_case_schema, metadata
-from query_logs.db import Bind, connection, in_row_range
-from query_logs.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from query_logs.roles import Permission, require_permission
-from query_logs.user_fields import jurisdiction_covers, parse_id_number, parse_jurisdiction
-from query_logs.users import User
 
 # A purpose must say what is looked for and why; "查询" alone is refused (the review flags vague
 # but long ones).

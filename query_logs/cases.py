@@ -33,11 +33,11 @@ from sqlalchemy import (
     select,
 )
 
-from query_logs.db import Bind, connection, in_row_range
-from query_logs.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from query_logs.identifiers import holds_identifier
-from query_logs.roles import Permission, require_permission, role_rules
-from query_logs.users import User, users_table
+from accounts.roles import Permission, require_permission, role_rules
+from accounts.users import User, users_table
+from analyzers.identifiers import holds_identifier
+from common.db import Bind, connection, in_row_range
+from common.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 
 MAX_CASE_NO_CHARS = 64
 MAX_TITLE_CHARS = 200

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from accounts.roles import Permission, role_rules
+from accounts.user_fields import jurisdiction_covers
+from accounts.users import User
+from common.errors import DomainError
 from common.vocab import Source
 from query_logs.applications import Application, State, Subject, within_reach
-from query_logs.errors import DomainError
-from query_logs.roles import Permission, role_rules
-from query_logs.user_fields import jurisdiction_covers
-from query_logs.users import User
 
 # Deepest result a request may reach (offset + size), whatever the application allows.
 RESULT_WINDOW_CAP = 1000

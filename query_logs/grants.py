@@ -26,6 +26,11 @@ from sqlalchemy import (
     update,
 )
 
+from accounts.roles import Permission, require_permission
+from accounts.user_fields import jurisdiction_covers, parse_jurisdiction
+from accounts.users import User
+from common.db import Bind, connection
+from common.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from query_logs.applications import (
     MAX_VALID_DAYS,
     ApplicationStateError,
@@ -34,11 +39,6 @@ from query_logs.applications import (
     from_db_time,
 )
 from query_logs.cases import metadata
-from query_logs.db import Bind, connection
-from query_logs.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from query_logs.roles import Permission, require_permission
-from query_logs.user_fields import jurisdiction_covers, parse_jurisdiction
-from query_logs.users import User
 
 grants = Table(
     "cross_tier_grant",

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from accounts.users import create_user_schema
+from common.db import create_db_engine
 from common.settings import Environment, Settings
 from query_logs.applications import create_application_schema
 from query_logs.audit import (
@@ -19,8 +21,6 @@ from query_logs.audit import (
     generate_signing_key,
     load_signing_key,
 )
-from query_logs.db import create_db_engine
-from query_logs.users import create_user_schema
 from search_api.access import ACCESS_KEY, Access
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 from search_api.refusals import install_refusal_handlers

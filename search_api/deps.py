@@ -21,6 +21,11 @@ from fastapi import Depends, Header, Request
 from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy import Connection, Engine
 
+from accounts.auth import TokenError, decode_token
+from accounts.auth import current_user as current_account
+from accounts.users import User
+from common.db import Bind, RowId
+from common.errors import DomainError, InvalidInputError, NotAuthenticatedError
 from common.settings import Settings
 from common.vocab import Source
 from query_logs.applications import (
@@ -40,13 +45,8 @@ from query_logs.audit import (
     AuditOutcome,
     digest_record_ids,
 )
-from query_logs.auth import TokenError, decode_token
-from query_logs.auth import current_user as current_account
-from query_logs.db import Bind, RowId
-from query_logs.errors import DomainError, InvalidInputError, NotAuthenticatedError
 from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
 from query_logs.grants import active_grant_regions
-from query_logs.users import User
 from search_api.handles import Handles, handles_for, looks_like_handle
 from search_api.masking import protect_identifiers
 from search_api.provider import EngineUnavailableError, OpenSearchProvider

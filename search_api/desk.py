@@ -24,18 +24,18 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
-from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditLogUnavailableError
-from query_logs.audit import AuditOutcome as Outcome
-from query_logs.errors import DomainError, PermissionDeniedError
-from query_logs.roles import (
+from accounts.roles import (
     Permission,
     check_may_administer,
     role_rules,
 )
-from query_logs.users import (
+from accounts.users import (
     User,
     get_user,
 )
+from common.errors import DomainError, PermissionDeniedError
+from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditLogUnavailableError
+from query_logs.audit import AuditOutcome as Outcome
 from search_api.deps import (
     Audit,
     CurrentUser,

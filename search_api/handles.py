@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from query_logs.errors import InvalidInputError
-from query_logs.identifiers import id_check_char
+from analyzers.identifiers import id_check_char
+from common.errors import InvalidInputError
 
 HANDLE_PREFIX = "h"
 # 17 decimal digits fit in 8 bytes; AES-SIV adds its 16-byte synthetic IV: 24 bytes, 39 base32.

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from common.vocab import Source
-from indexer.sources import load_sources
+from registry.sources import load_sources
 from search_api.masking import mask_id, mask_text
 
 # Most rows in one export, whatever the application's result cap (which also bounds it): a

@@ -25,7 +25,7 @@ Fields are chosen by their kind in the source definitions (``mask_id`` for ID ki
 kinds, names, units, posts, ``orgs``, ``extra``, ``unparsed``, facet values, ledger cells, graph
 names and evidence, error messages: ``shown_text``) goes through ``mask_text``, which finds
 numbers by their shape however they are written (touching letters or Han characters, full-width,
-spaced, inside longer digit runs: query_logs.identifiers) and masks each by the same functions;
+spaced, inside longer digit runs: analyzers.identifiers) and masks each by the same functions;
 a highlight fragment also hides a run of digits at its edges (``mask_fragment``). Only an
 application that grants unmasking sees numbers and birth dates whole.
 
@@ -42,14 +42,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from indexer.sources import Kind, SourceSpec
-from query_logs.identifiers import (
+from analyzers.identifiers import (
     IdentifierKind,
     Span,
     has_digits_enough,
     id_check_char,
     sensitive_spans,
 )
+from registry.sources import Kind, SourceSpec
 
 MASK = "*"
 # Shown characters: the region of an ID number; the head and tail of a phone number; at least

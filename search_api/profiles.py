@@ -15,8 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from common.vocab import Source
-from indexer.sources import load_sources
-from search_api.cards import SOURCE_LABELS, SourceCountResponse
+from registry.sources import load_sources
 from search_api.handles import Handles
 from search_api.masking import (
     mask_birth_date,
@@ -26,6 +25,7 @@ from search_api.masking import (
     shown_text,
     shown_texts,
 )
+from search_api.models.cards import SOURCE_LABELS, SourceCountResponse
 
 
 class RecordResponse(BaseModel):

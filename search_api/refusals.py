@@ -21,13 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from accounts.auth import TokenError, decode_token
+from accounts.auth import current_user as current_account
+from accounts.users import User
+from common.db import Bind
+from common.errors import DomainError, NotAuthenticatedError
 from common.settings import Settings
 from query_logs.audit import find_secret
-from query_logs.auth import TokenError, decode_token
-from query_logs.auth import current_user as current_account
-from query_logs.db import Bind
-from query_logs.errors import DomainError, NotAuthenticatedError
-from query_logs.users import User
 from search_api.deps import caller_of, deny, refusal_logged
 from search_api.masking import mask_text, protect_identifiers
 

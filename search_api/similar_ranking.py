@@ -1,6 +1,6 @@
 """Reranking and grouping of petition candidates in Python (pure: hits in, ranked lists out).
 
-The engine returns keyword candidates with their stored vectors (see search_api.similar_queries);
+The engine returns keyword candidates with their stored vectors (see search_api.queries.similar);
 here they are ordered by cosine similarity to a petition or a query, or by a blend of both, and
 repeats of one matter are grouped. A candidate without a usable vector (ingested with embeddings
 off, or by another model) keeps its keyword order behind those that have one.
@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from analyzers.embeddings import Vector, cosine_similarities, decode_vector, similarity_matrix
-from indexer.vectors import VECTOR_FIELD
+from registry.fields import VECTOR_FIELD
 
 
 class Ranking(StrEnum):

@@ -14,14 +14,14 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from accounts.roles import Role
+from accounts.users import add_user, create_user_schema
+from common.db import create_db_engine
 from common.settings import Settings
+from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
-from indexer.demo_data import TRUTH_FILE, write_demo_drop
 from indexer.pipeline import ingest_drop
 from query_logs.audit import AuditEntry, iter_entries
-from query_logs.db import create_db_engine
-from query_logs.roles import Role
-from query_logs.users import add_user, create_user_schema
 
 PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious test accounts
 

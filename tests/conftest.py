@@ -16,8 +16,8 @@ from hypothesis import settings as hypothesis_settings
 from opensearchpy import OpenSearch
 from sqlalchemy import Engine, create_engine, text
 
+from common.db import create_db_engine
 from common.settings import Settings
-from query_logs.db import create_db_engine
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
 
 # In CI every property test runs derandomised: a failure there is reproducible, not luck.

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from query_logs.identifiers import find_identifiers
+from analyzers.identifiers import find_identifiers
 
 MINIMUM = 10_000
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -126,18 +126,12 @@ def _progress_printer() -> Callable[[str, int], None]:
     return show
 
 
-def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
-    from indexer.demo_data import write_demo_drop
-
-    summary = write_demo_drop(Path(args.out), persons=args.persons, seed=args.seed)
-    print(json.dumps({"out": args.out, "total_rows": summary.total_rows}, ensure_ascii=False))
-    return 0
-
-
 def _account_command(
     settings: Settings, verb: str, detail: dict[str, object], change: Callable[[Engine], str]
 ) -> int:
     """Run one account change from the command line, logged before (intent) and after (done)."""
+    from common.db import create_db_engine
+    from common.errors import DomainError
     from query_logs.audit import (
         AuditEntryIn,
         AuditKind,
@@ -145,8 +139,6 @@ def _account_command(
         AuditOutcome,
         create_audit_schema,
     )
-    from query_logs.db import create_db_engine
-    from query_logs.errors import DomainError
 
     engine = create_db_engine(settings.effective_database_url)
     try:
@@ -177,8 +169,8 @@ def _account_command(
 
 
 def _users_add(args: argparse.Namespace, settings: Settings) -> int:
-    from query_logs.errors import DomainError
-    from query_logs.users_cli import read_new_password, run_users_add
+    from accounts.cli import read_new_password, run_users_add
+    from common.errors import DomainError
 
     try:
         password = read_new_password(args.password_stdin, sys.stdin)
@@ -200,8 +192,8 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def _users_change(args: argparse.Namespace, settings: Settings) -> int:
     """disable / enable / unlock / password for any account, officers included (logged)."""
-    from query_logs.users import disable_user, enable_user, set_password, unlock_user
-    from query_logs.users_cli import read_new_password
+    from accounts.cli import read_new_password
+    from accounts.users import disable_user, enable_user, set_password, unlock_user
 
     def change(engine: Engine) -> str:
         if args.users == "password":
@@ -215,8 +207,8 @@ def _users_change(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from common.db import create_db_engine
     from query_logs.audit import load_public_key, public_key_path, verify_log
-    from query_logs.db import create_db_engine
 
     key_file = Path(args.public_key) if args.public_key else None
     if key_file is None:
@@ -258,8 +250,8 @@ def _sealed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_graph_build(settings: Settings) -> BuildReport:
+    from common.db import create_db_engine
     from graph.build import run_graph_build
-    from query_logs.db import create_db_engine
 
     store = create_db_engine(settings.effective_database_url)
     try:
@@ -301,12 +293,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-graph", action="store_true", help="skip rebuilding the edges index afterwards"
     )
     ingest.set_defaults(handler=_ingest)
-
-    demo = commands.add_parser("demo-data", help="write a synthetic drop (fictitious people)")
-    demo.add_argument("out", help="folder to write")
-    demo.add_argument("--persons", type=int, default=2000)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.set_defaults(handler=_demo_data)
 
     users = commands.add_parser("users", help="accounts").add_subparsers(
         dest="users", required=True

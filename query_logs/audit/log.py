@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from common.errors import DomainError
 from query_logs.audit.entries import (
     GENESIS_HASH,
     AuditEntry,
@@ -23,7 +24,6 @@ from query_logs.audit.entries import (
 )
 from query_logs.audit.schema import audit_checkpoint, audit_entry, begin_serialised
 from query_logs.audit.signing import key_fingerprint, sign_checkpoint
-from query_logs.errors import DomainError
 
 
 class AuditLogUnavailableError(DomainError):

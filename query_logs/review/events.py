@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from analyzers.identifiers import sensitive_spans
 from query_logs.audit import AuditEntry, load_json
-from query_logs.identifiers import sensitive_spans
 
 _PSEUDONYM = re.compile(r"[0-9Xx*]{1,18}~([0-9a-f]{16})(?![0-9a-f])")
 _TAG = re.compile(r"[0-9a-f]{16}")
@@ -105,7 +105,7 @@ def normalise_purpose(text: str) -> str:
 
 def mask_raw_identifiers(text: str) -> str:
     """``text`` with anything that could be an ID or phone number starred out, however it is
-    written (query_logs.identifiers), before a report quotes it."""
+    written (analyzers.identifiers), before a report quotes it."""
     parts, at = [], 0
     for span in sensitive_spans(text):
         parts += [text[at : span.start], "*" * (span.end - span.start)]

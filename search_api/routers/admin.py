@@ -17,14 +17,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy import Engine
 
-from query_logs.audit import AuditKind
-from query_logs.roles import (
+from accounts.roles import (
     Role,
     check_may_administer,
     check_may_set_roles,
     parse_roles,
 )
-from query_logs.users import (
+from accounts.users import (
     User,
     add_user,
     disable_user,
@@ -35,6 +34,7 @@ from query_logs.users import (
     set_roles,
     unlock_user,
 )
+from query_logs.audit import AuditKind
 from search_api.access import Access, access
 from search_api.desk import AccountsDesk, Action, Desk, ReadersDesk, RolesDesk, StrictBody
 from search_api.masking import mask_id
@@ -47,7 +47,7 @@ class NewUserRequest(StrictBody):
     username: str = Field(max_length=64)
     display_name: str | None = Field(default=None, max_length=64)
     jurisdiction: str = Field(max_length=32)
-    password: SecretStr  # the policy (query_logs.passwords) says why it is refused, never echoes
+    password: SecretStr  # the policy (accounts.passwords) says why it is refused, never echoes
     id_number: str | None = None
 
 

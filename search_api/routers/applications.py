@@ -15,6 +15,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from accounts.roles import Permission, role_rules
+from accounts.user_fields import jurisdiction_covers
+from common.db import RowId
+from common.errors import PermissionDeniedError
 from query_logs.applications import (
     MAX_PURPOSE_CHARS,
     MAX_SUBJECTS,
@@ -29,11 +33,7 @@ from query_logs.applications import (
 )
 from query_logs.audit import AuditKind
 from query_logs.cases import get_case, require_case_access
-from query_logs.db import RowId
-from query_logs.errors import PermissionDeniedError
 from query_logs.grants import active_grant_regions
-from query_logs.roles import Permission, role_rules
-from query_logs.user_fields import jurisdiction_covers
 from search_api.access import Access, access
 from search_api.deps import CurrentUser, Database, HandlesDep
 from search_api.desk import Action, ApplicantDesk, ApproverDesk, Desk, RevokerDesk

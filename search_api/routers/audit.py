@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from accounts.roles import Permission, require_permission
+from accounts.users import User
+from common.errors import DomainError, InvalidInputError, PermissionDeniedError
 from query_logs.audit import (
     AuditEntryIn,
     AuditKind,
@@ -21,9 +24,6 @@ from query_logs.audit import (
     iter_entries,
     verify_log,
 )
-from query_logs.errors import DomainError, InvalidInputError, PermissionDeniedError
-from query_logs.roles import Permission, require_permission
-from query_logs.users import User
 from search_api.access import Access, access
 from search_api.deps import (
     Audit,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from accounts.auth import LoginFailedError, authenticate, issue_token
 from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
-from query_logs.auth import LoginFailedError, authenticate, issue_token
 from search_api.access import Access, access
 from search_api.deps import (
     Audit,

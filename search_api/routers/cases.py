@@ -15,6 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
+from accounts.users import User, get_user
+from common.db import RowId
 from query_logs.audit import AuditKind
 from query_logs.cases import (
     MAX_CASE_NO_CHARS,
@@ -27,8 +29,6 @@ from query_logs.cases import (
     remove_case_member,
     require_case_access,
 )
-from query_logs.db import RowId
-from query_logs.users import User, get_user
 from search_api.access import Access, access
 from search_api.desk import Action, ApplicantDesk, Desk, StrictBody
 

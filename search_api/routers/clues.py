@@ -25,7 +25,6 @@ from common.vocab import Source, Tier
 from query_logs.audit import AuditKind, digest_record_ids
 from query_logs.gate import RESULT_WINDOW_CAP, QueryRequest
 from search_api.access import Access, access
-from search_api.clue_queries import ClueAgg, ClueFilters, clue_search_query
 from search_api.deps import (
     Gate,
     HandlesDep,
@@ -39,6 +38,7 @@ from search_api.ledger import (
     write_ledger,
 )
 from search_api.masking import mask_text
+from search_api.queries.clues import ClueAgg, ClueFilters, clue_search_query
 from search_api.routers.search import (
     CategoryLabel,
     RegionPrefix,

@@ -1,6 +1,6 @@
 """GET /entities: person and company cards for an ID, code, phone, name or pinyin (governed).
 
-Two engine calls inside the application's scope (see search_api.entity_queries): the matching
+Two engine calls inside the application's scope (see search_api.queries.entities): the matching
 records' entity keys, then one card per key. The outcome entry logs the entity keys returned.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from analyzers.chinese import simplifier
-from query_logs.errors import InvalidInputError
+from common.errors import InvalidInputError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.cards import EntitySearchResponse, read_cards
 from search_api.deps import Gate, GateKeeper, HandlesDep, Provider
-from search_api.entity_queries import (
+from search_api.models.cards import EntitySearchResponse, read_cards
+from search_api.queries.entities import (
     DEFAULT_CARDS,
     MAX_CARDS,
     MAX_QUERY_CHARS,

@@ -16,9 +16,12 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from accounts.users import (
+    get_user_by_id,
+)
+from common.db import RowId
 from query_logs.applications import MAX_VALID_DAYS
 from query_logs.audit import AuditKind
-from query_logs.db import RowId
 from query_logs.grants import (
     CrossTierGrant,
     approve_cross_tier_grant,
@@ -26,9 +29,6 @@ from query_logs.grants import (
     get_cross_tier_grant,
     reject_cross_tier_grant,
     revoke_cross_tier_grant,
-)
-from query_logs.users import (
-    get_user_by_id,
 )
 from search_api.access import Access, access
 from search_api.desk import Action, ApproverDesk, Desk, GrantsDesk, StrictBody

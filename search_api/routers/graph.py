@@ -2,7 +2,7 @@
 
 The start node must be a subject of the application (the gate refuses any other); hops are
 capped at 3; the edges followed are those whose records lie in the application's sources and
-regions (search_api.graph_queries). Person numbers in node keys are masked unless the
+regions (search_api.queries.graph). Person numbers in node keys are masked unless the
 application grants unmasking, person nodes carry their handle, and record and edge ids are the
 server's pseudonyms (search_api.handles). GraphML is an export: the application must allow
 export, and an ``export`` entry is logged besides the query's own pair.
@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy.exc import SQLAlchemyError
 
+from common.errors import DomainError, NotFoundError
 from graph.decisions import MatchDecision, create_decision_schema, record_decision
 from graph.export import View, node_data, subgraph
 from graph.export import graphml as to_graphml
@@ -41,7 +42,6 @@ from graph.rank import STANDING_LABELS, Path
 from graph.store import edges_alias
 from query_logs.applications import Subject, SubjectKind
 from query_logs.audit import AuditKind
-from query_logs.errors import DomainError, NotFoundError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import (
@@ -53,8 +53,7 @@ from search_api.deps import (
     Provider,
     SettingsDep,
 )
-from search_api.graph_queries import edge_scope, graph_key, graph_view, subject_node
-from search_api.graph_responses import (
+from search_api.models.graph import (
     DecisionRequest,
     DecisionResponse,
     GraphPathResponse,
@@ -69,6 +68,7 @@ from search_api.graph_responses import (
     share_responses,
 )
 from search_api.provider import EngineUnavailableError
+from search_api.queries.graph import edge_scope, graph_key, graph_view, subject_node
 
 router = APIRouter(tags=["graph"])
 GOVERNED = access(Access.GOVERNED)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from query_logs.db import ping
+from common.db import ping
 from search_api.access import Access, access
 from search_api.deps import Database, Provider
 from search_api.provider import EngineUnavailableError

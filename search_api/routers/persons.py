@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from common.vocab import Source
-from indexer.sources import load_sources
 from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
+from registry.sources import load_sources
 from search_api.access import Access, access
 from search_api.deps import Gate, HandlesDep, Provider
 from search_api.masking import mask_record
-from search_api.queries import person_records_query
+from search_api.queries.records import person_records_query
 
 router = APIRouter(tags=["persons"])
 

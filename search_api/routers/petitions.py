@@ -1,7 +1,7 @@
 """Similar petitions (governed): more like this petition, hybrid petition search, repeat groups.
 
 Every route asks the gate for the petition source; the scope's filters sit inside every query
-(search_api.similar_queries), candidates are reranked in Python (search_api.similar_ranking) and
+(search_api.queries.similar), candidates are reranked in Python (search_api.similar_ranking) and
 every record is masked before it leaves. Only hybrid search needs the model in the API process:
 it is loaded on the first such request and kept for the process (analyzers.embeddings).
 """
@@ -15,16 +15,16 @@ from pydantic import BaseModel
 
 from analyzers.chinese import simplifier
 from analyzers.embeddings import Embedder, EmbeddingModelError, Vector, shared_embedder
+from common.errors import DomainError, NotFoundError
 from common.settings import Settings
 from common.vocab import Source
-from indexer.sources import load_sources
-from query_logs.errors import DomainError, NotFoundError
 from query_logs.gate import QueryRequest
+from registry.sources import load_sources
 from search_api.access import Access, access
 from search_api.deps import Admission, Gate, HandlesDep, Provider, SettingsDep
 from search_api.handles import Handles
 from search_api.masking import mask_record, mask_text, shown_text
-from search_api.similar_queries import (
+from search_api.queries.similar import (
     SIMILAR_CANDIDATES,
     group_candidates_query,
     more_like_petition_query,

@@ -3,7 +3,7 @@
 The gate refuses a subject outside the application. Records come from one multi-search, one
 search per source in scope, each inside ``scope_filters``. Three things have no identity link to
 the subject and are found by second searches anchored on the subject's own records, within the
-application's sources and regions but outside its subject filter (see search_api.entity_queries):
+application's sources and regions but outside its subject filter (see search_api.queries.entities):
 household members (same 户号: name, relation, masked ID only), petitions that report the person by
 name and unit without an ID, and petitions that name a company (both as references only).
 """
@@ -20,14 +20,6 @@ from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Admission, Gate, HandlesDep, Provider
-from search_api.profile_queries import (
-    DEFAULT_PER_SOURCE,
-    MAX_PER_SOURCE,
-    household_members_search,
-    linked_records_searches,
-    person_mentions_search,
-    petition_references_search,
-)
 from search_api.profiles import (
     CompanyProfileResponse,
     HouseholdResponse,
@@ -42,7 +34,15 @@ from search_api.profiles import (
     roster_anchor,
 )
 from search_api.provider import EngineUnavailableError, OpenSearchProvider
-from search_api.queries import MAX_HOUSEHOLD_MEMBERS
+from search_api.queries.profiles import (
+    DEFAULT_PER_SOURCE,
+    MAX_PER_SOURCE,
+    household_members_search,
+    linked_records_searches,
+    person_mentions_search,
+    petition_references_search,
+)
+from search_api.queries.records import MAX_HOUSEHOLD_MEMBERS
 
 router = APIRouter(tags=["profiles"])
 

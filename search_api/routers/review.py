@@ -19,6 +19,9 @@ from opensearchpy.exceptions import OpenSearchException
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
+from accounts.user_fields import normalise_username
+from accounts.users import User, get_user, list_users
+from common.errors import DomainError, InvalidInputError
 from common.settings import Settings
 from common.vocab import Source
 from query_logs.audit import (
@@ -27,7 +30,6 @@ from query_logs.audit import (
     iter_entries,
 )
 from query_logs.audit.read import MAX_LIMIT
-from query_logs.errors import DomainError, InvalidInputError
 from query_logs.review import (
     ReviewContext,
     ReviewReport,
@@ -40,8 +42,6 @@ from query_logs.review import (
     subjects_in,
     tag_of,
 )
-from query_logs.user_fields import normalise_username
-from query_logs.users import User, get_user, list_users
 from search_api.access import Access, access
 from search_api.deps import (
     Audit,
@@ -52,7 +52,11 @@ from search_api.deps import (
 )
 from search_api.masking import pseudonym
 from search_api.provider import OpenSearchProvider
-from search_api.queries import MAX_HOUSEHOLD_MEMBERS, household_members_query, own_household_query
+from search_api.queries.records import (
+    MAX_HOUSEHOLD_MEMBERS,
+    household_members_query,
+    own_household_query,
+)
 from search_api.routers.audit import audit_filters, check_period, log_audit_read, require_auditor
 
 router = APIRouter(tags=["review"])

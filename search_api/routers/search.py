@@ -1,6 +1,6 @@
 """GET /search: keyword search over the registries in the application's scope (governed).
 
-The query text is parsed by our own parser (search_api.query_syntax) before the gate admits the
+The query text is parsed by our own parser (search_api.queries.syntax) before the gate admits the
 request; a refused query is logged as a denial with what was asked, then answered 400.
 """
 
@@ -14,20 +14,20 @@ from pydantic import BaseModel, StringConstraints
 
 from analyzers.chinese import simplifier
 from common.vocab import Source, Tier
-from indexer.sources import load_sources
 from query_logs.gate import QueryRequest
+from registry.sources import load_sources
 from search_api.access import Access, access
 from search_api.deps import Gate, GateKeeper, HandlesDep, Provider
 from search_api.handles import Handles
 from search_api.masking import mask_fragment, mask_record, mask_text
-from search_api.query_syntax import Node, QuerySyntaxError, parse_query
-from search_api.search_queries import (
+from search_api.queries.search import (
     Facet,
     Filters,
     Sort,
     keyword_search_query,
     merge_highlights,
 )
+from search_api.queries.syntax import Node, QuerySyntaxError, parse_query
 
 router = APIRouter(tags=["search"])
 

@@ -20,15 +20,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from accounts.passwords import make_password_hasher
+from accounts.roles import Role
+from accounts.users import add_user, create_user_schema, disable_user, get_user
 from analyzers.ids import id_check_char
+from common.db import create_db_engine
+from common.errors import UserNotFoundError
 from common.settings import Settings
 from query_logs.audit import AuditEntry, AuditLog, iter_entries, read_head, verify_log
-from query_logs.db import create_db_engine
-from query_logs.errors import UserNotFoundError
 from query_logs.grants import create_cross_tier_grant, get_cross_tier_grant, grants
-from query_logs.passwords import make_password_hasher
-from query_logs.roles import Role
-from query_logs.users import add_user, create_user_schema, disable_user, get_user
 from search_api.access import Access
 from search_api.app import create_app, route_inventory
 

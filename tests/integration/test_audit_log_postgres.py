@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from common.db import create_db_engine
 from query_logs.audit import (
     AuditEntryIn,
     AuditKind,
@@ -29,7 +30,6 @@ from query_logs.audit import (
     verify_log,
 )
 from query_logs.audit.schema import begin_serialised
-from query_logs.db import create_db_engine
 
 _HOW = "deploy/test.sh starts PostgreSQL (deploy/postgres.sh) and exports it"
 

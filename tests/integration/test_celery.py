@@ -26,8 +26,8 @@ from opensearchpy import OpenSearch
 
 from common.settings import Settings
 from common.vocab import Source
+from demo import write_demo_drop
 from indexer.context import ingest_context
-from indexer.demo_data import write_demo_drop
 from indexer.pipeline import IngestReport, ingest_drop
 from indexer.tasks import SECOND_WAVE, ingest_queue, run_queued_ingest
 

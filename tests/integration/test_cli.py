@@ -13,7 +13,7 @@ from pathlib import Path
 from opensearchpy import OpenSearch
 
 from common.settings import Settings
-from indexer.demo_data import write_demo_drop
+from demo import write_demo_drop
 
 PASSWORD = "a long enough passphrase 42\n"  # noqa: S105 - a fictitious test account
 
@@ -76,7 +76,7 @@ def test_audit_verify_passes_then_names_the_tampered_entry(tmp_path: Path) -> No
             "-c",
             (
                 "import sys; from pathlib import Path; from query_logs.audit import *; "
-                "from query_logs.db import create_db_engine; p = Path(sys.argv[1]); "
+                "from common.db import create_db_engine; p = Path(sys.argv[1]); "
                 "generate_signing_key(p); "
                 "AuditLog(create_db_engine(sys.argv[2])).checkpoint(load_signing_key(p))"
             ),

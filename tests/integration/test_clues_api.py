@@ -22,9 +22,9 @@ from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from accounts.roles import Role
 from analyzers.regions import parse_region
 from common.settings import Settings
-from query_logs.roles import Role
 from search_api.app import create_app
 from search_api.ledger import EXPORT_ROW_CAP, HEADER
 

@@ -18,8 +18,8 @@ from analyzers.index_settings import (
     tokens_field,
 )
 from search_api.provider import OpenSearchProvider
-from search_api.query_syntax import Term
-from search_api.search_queries import contains_clause, fold_width, term_ranking, term_recall
+from search_api.queries.search import contains_clause, fold_width, term_ranking, term_recall
+from search_api.queries.syntax import Term
 
 
 @pytest.fixture(scope="module")

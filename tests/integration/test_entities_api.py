@@ -19,8 +19,8 @@ from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 
+from accounts.roles import Role
 from common.settings import Settings
-from query_logs.roles import Role
 from search_api.app import create_app
 from search_api.masking import mask_id
 

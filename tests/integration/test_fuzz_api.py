@@ -32,10 +32,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.schemas import APIOperation, BaseSchema
 from sqlalchemy import Engine
 
+from accounts.roles import Role
+from common.db import create_db_engine
 from common.settings import Settings
 from query_logs.audit import iter_entries, read_head
-from query_logs.db import create_db_engine
-from query_logs.roles import Role
 from search_api.access import Access
 from search_api.app import create_app, route_inventory
 

@@ -33,11 +33,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text, update
 
+from accounts.roles import Role
+from common.db import create_db_engine
 from common.settings import Settings
 from query_logs.applications import applications
 from query_logs.audit import AuditLog
-from query_logs.db import create_db_engine
-from query_logs.roles import Role
 from search_api.access import Access
 from search_api.app import ROUTERS, create_app, route_inventory
 from search_api.deps import get_gate, get_provider

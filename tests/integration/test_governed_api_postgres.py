@@ -25,9 +25,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from accounts.roles import Role
 from common.settings import Settings
 from query_logs.applications import applications
-from query_logs.roles import Role
 from search_api.app import create_app
 
 PURPOSE = "核查举报反映的公职人员配偶经商办企业问题线索"

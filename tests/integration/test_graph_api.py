@@ -17,11 +17,11 @@ from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_e
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 
+from accounts.roles import Role
+from common.db import create_db_engine
 from common.settings import Settings
 from graph.build import BuildReport, run_graph_build
 from graph.store import edges_alias
-from query_logs.db import create_db_engine
-from query_logs.roles import Role
 from search_api.app import create_app
 
 PURPOSE = "核查公职人员配偶子女经商办企业及关联关系问题线索"

@@ -32,7 +32,10 @@ from opensearchpy import OpenSearch
 from opensearchpy.helpers import scan
 from rebuild import assert_not_rebuildable, full_numbers, visible_text
 
+from accounts.roles import Role
+from analyzers.identifiers import find_identifiers
 from analyzers.ids import id_check_char, uscc_check_char
+from common.db import create_db_engine
 from common.settings import Settings
 from common.vocab import Source
 from graph.build import run_graph_build
@@ -40,9 +43,6 @@ from graph.store import edges_alias
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
 from query_logs.audit import AuditEntry
-from query_logs.db import create_db_engine
-from query_logs.identifiers import find_identifiers
-from query_logs.roles import Role
 from search_api.app import create_app
 from search_api.handles import handles_for
 

@@ -27,14 +27,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, select, text
 
+from accounts.passwords import make_password_hasher
+from accounts.roles import Role
+from accounts.users import add_user, create_user_schema
 from analyzers.ids import id_check_char
+from common.db import MAX_ROW_ID, create_db_engine
 from common.settings import Settings
 from query_logs.applications import applications
 from query_logs.audit import AuditEntry, AuditLog, iter_entries, read_head
-from query_logs.db import MAX_ROW_ID, create_db_engine
-from query_logs.passwords import make_password_hasher
-from query_logs.roles import Role
-from query_logs.users import add_user, create_user_schema
 from search_api.access import Access
 from search_api.app import create_app, route_inventory
 

@@ -13,8 +13,8 @@ from opensearchpy import OpenSearch
 from opensearchpy.helpers import scan
 
 from common.settings import Settings
+from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
-from indexer.demo_data import TRUTH_FILE, write_demo_drop
 from indexer.pipeline import IngestReport, ingest_drop
 from indexer.sealed import open_sealed_store, read_complainants
 from indexer.sealed_keys import load_keyring

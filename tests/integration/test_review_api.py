@@ -29,10 +29,10 @@ from apiworld import (
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 
+from accounts.roles import Role
 from common.settings import Settings
 from query_logs.audit import AuditEntry, load_json
 from query_logs.review import CSV_HEADER
-from query_logs.roles import Role
 from search_api.access import Access
 from search_api.app import create_app, route_inventory
 from search_api.provider import OpenSearchProvider

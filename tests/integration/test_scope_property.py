@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from opensearchpy import OpenSearch
 
+from accounts.roles import Role
 from common.settings import Settings
 from common.vocab import Source
-from query_logs.roles import Role
 from search_api.app import create_app
 
 PURPOSE = "核查举报反映的问题线索涉及人员的登记信息"

@@ -22,16 +22,16 @@ from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 from opensearchpy.helpers import scan
 
+from accounts.roles import Role
 from analyzers.values import unify_dots
 from common.settings import Settings
 from common.vocab import Source
 from query_logs.gate import Scope
-from query_logs.roles import Role
 from search_api.app import create_app
 from search_api.handles import handles_for
-from search_api.query_syntax import parse_query
+from search_api.queries.search import Filters, fold_width, matching_query, split_runs
+from search_api.queries.syntax import parse_query
 from search_api.routers.search import simplifier
-from search_api.search_queries import Filters, fold_width, matching_query, split_runs
 
 PURPOSE = "核查举报反映的公职人员违规经商办企业问题线索"
 REGION = "46"

@@ -27,19 +27,19 @@ from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 from opensearchpy.helpers import scan
 
+from accounts.roles import Role
 from analyzers.embeddings import decode_vector, shared_embedder
 from analyzers.ids import id_check_char
 from analyzers.index_settings import index_settings
 from common.settings import Settings
 from common.vocab import Source
+from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
-from indexer.demo_data import TRUTH_FILE, write_demo_drop
-from indexer.mapping import source_mapping
 from indexer.pipeline import IngestReport, ingest_drop
-from indexer.sources import load_sources
 from indexer.tasks import ingest_queue, run_queued_ingest
-from indexer.vectors import VECTOR_FIELD
-from query_logs.roles import Role
+from registry.fields import VECTOR_FIELD
+from registry.mapping import source_mapping
+from registry.sources import load_sources
 from search_api.app import create_app
 
 REGION = "4601"  # the applications' region (海口市)

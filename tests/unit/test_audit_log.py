@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import IntegrityError
 
+from common.db import create_db_engine
 from query_logs.audit import (
     GENESIS_HASH,
     AuditEntryIn,
@@ -39,7 +40,6 @@ from query_logs.audit import (
 )
 from query_logs.audit.entries import HASHED_FIELDS
 from query_logs.audit.verify import VerifyReport
-from query_logs.db import create_db_engine
 
 TS_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 

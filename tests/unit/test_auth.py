@@ -14,8 +14,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
-from common.settings import Settings
-from query_logs.auth import (
+from accounts.auth import (
     LOGIN_FAILED_DETAIL,
     LoginFailedError,
     LoginFailure,
@@ -26,10 +25,9 @@ from query_logs.auth import (
     decode_token,
     issue_token,
 )
-from query_logs.db import create_db_engine
-from query_logs.passwords import make_password_hasher
-from query_logs.roles import Role
-from query_logs.users import (
+from accounts.passwords import make_password_hasher
+from accounts.roles import Role
+from accounts.users import (
     User,
     add_user,
     create_user_schema,
@@ -41,6 +39,8 @@ from query_logs.users import (
     unlock_user,
     users_table,
 )
+from common.db import create_db_engine
+from common.settings import Settings
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"  # noqa: S105 - test data

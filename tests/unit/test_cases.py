@@ -11,6 +11,16 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 
+from accounts.roles import Role
+from accounts.users import User, add_user, create_user_schema, disable_user
+from common.db import MAX_ROW_ID
+from common.errors import (
+    ConflictError,
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from query_logs.applications import create_application_schema, file_application
 from query_logs.cases import (
     CaseNotFoundError,
@@ -21,16 +31,6 @@ from query_logs.cases import (
     get_case,
     remove_case_member,
 )
-from query_logs.db import MAX_ROW_ID
-from query_logs.errors import (
-    ConflictError,
-    DomainError,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-)
-from query_logs.roles import Role
-from query_logs.users import User, add_user, create_user_schema, disable_user
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

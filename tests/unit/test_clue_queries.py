@@ -12,15 +12,15 @@ import pytest
 
 from common.vocab import Source, Tier
 from query_logs.gate import Scope
-from search_api.clue_queries import (
+from search_api.ledger import HEADER, ledger_rows
+from search_api.queries.clues import (
     HANDLING_TIER,
     LOCALITY_TIER,
     ClueAgg,
     ClueFilters,
     clue_search_query,
 )
-from search_api.ledger import HEADER, ledger_rows
-from search_api.query_syntax import parse_query
+from search_api.queries.syntax import parse_query
 
 SCOPE = Scope(7, 3, (Source.PETITION, Source.OFFICIAL), ("4601",), (), False, 20, 40)
 

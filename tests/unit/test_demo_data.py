@@ -20,10 +20,10 @@ import pytest
 
 from analyzers.ids import compact, id_check_char, uscc_check_char
 from analyzers.regions import parse_region
-from indexer.demo_data import TRUTH_FILE, DemoSummary, write_demo_drop
-from indexer.demo_data.lexicon import DOTS, RARE_CHARS, TRADITIONAL
-from indexer.demo_data.people import Person
-from indexer.demo_data.world import build_world
+from demo import TRUTH_FILE, DemoSummary, write_demo_drop
+from demo.lexicon import DOTS, RARE_CHARS, TRADITIONAL
+from demo.people import Person
+from demo.world import build_world
 
 PERSONS = 600
 SEED = 11

@@ -22,11 +22,12 @@ from analyzers.embeddings import (
 )
 from common.settings import Settings
 from common.vocab import Source
-from indexer.mapping import source_mapping
 from indexer.readers import RawRow
 from indexer.records import Built, Rejected, build_record
-from indexer.sources import load_sources
-from indexer.vectors import VECTOR_FIELD, embedding_text, with_vectors
+from indexer.vectors import embedding_text, with_vectors
+from registry.fields import VECTOR_FIELD
+from registry.mapping import source_mapping
+from registry.sources import load_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("common", "analyzers", "indexer", "graph", "query_logs", "search_api", "xiansuo")

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from analyzers.ids import id_check_char
+from common.errors import InvalidInputError
 from common.vocab import Source
 from query_logs.applications import Subject, SubjectKind
-from query_logs.errors import InvalidInputError
 from query_logs.gate import Scope
-from search_api.cards import read_cards
-from search_api.entity_queries import (
+from search_api.handles import handles_for
+from search_api.models.cards import read_cards
+from search_api.profiles import company_profile, masked_record
+from search_api.queries.entities import (
     SCORE_EXACT,
     SCORE_NODOT,
     Candidate,
@@ -26,15 +28,13 @@ from search_api.entity_queries import (
     parse_entity_query,
     read_candidates,
 )
-from search_api.handles import handles_for
-from search_api.profile_queries import (
+from search_api.queries.profiles import (
     household_members_search,
     linked_records_searches,
     person_mentions_search,
     petition_references_search,
 )
-from search_api.profiles import company_profile, masked_record
-from search_api.queries import scope_filters
+from search_api.queries.records import scope_filters
 
 BODY = "46010619730719780"
 PERSON_ID = BODY + id_check_char(BODY)

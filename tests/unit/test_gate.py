@@ -12,6 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+from accounts.roles import Role
+from accounts.user_fields import jurisdiction_covers
+from accounts.users import User, add_user, create_user_schema
+from common.errors import InvalidInputError, PermissionDeniedError
 from common.vocab import Source
 from query_logs.applications import (
     Application,
@@ -26,7 +30,6 @@ from query_logs.applications import (
     revoke_application,
 )
 from query_logs.cases import create_case
-from query_logs.errors import InvalidInputError, PermissionDeniedError
 from query_logs.gate import GateDeniedError, QueryRequest, decide_scope
 from query_logs.grants import (
     active_grant_regions,
@@ -35,9 +38,6 @@ from query_logs.grants import (
     reject_cross_tier_grant,
     revoke_cross_tier_grant,
 )
-from query_logs.roles import Role
-from query_logs.user_fields import jurisdiction_covers
-from query_logs.users import User, add_user, create_user_schema
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 PURPOSE = "核查举报反映的某局副局长违规插手粮食购销问题线索"

@@ -6,7 +6,7 @@ import pytest
 
 from analyzers.ids import id_check_char
 from common.vocab import Source
-from indexer.sources import load_sources
+from registry.sources import load_sources
 from search_api.masking import (
     canonical_number,
     mask_birth_date,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from analyzers.ids import id_check_char
+from common.errors import InvalidInputError
 from common.vocab import Source
 from graph.model import EdgeKind
 from graph.neighbourhood import degree_query, edge_filters
 from query_logs.applications import Subject, SubjectKind
-from query_logs.errors import InvalidInputError
 from query_logs.gate import Scope
-from search_api.graph_queries import edge_scope, graph_key, graph_view, node_shower, subject_node
 from search_api.handles import Handles
+from search_api.queries.graph import edge_scope, graph_key, graph_view, node_shower, subject_node
 
 PID = "46010619700101001" + id_check_char("46010619700101001")
 SCOPE = Scope(1, 1, (Source.HOUSEHOLD, Source.SHAREHOLDER), ("4601",),

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from identifier_strategies import id18_numbers
 
+from analyzers.identifiers import holds_identifier
 from analyzers.ids import id_check_char
+from common.errors import InvalidInputError
 from query_logs.applications import Subject, SubjectKind, parse_subject
-from query_logs.errors import InvalidInputError
-from query_logs.identifiers import holds_identifier
 from search_api.handles import Handles, handles_for, looks_like_handle
 
 HANDLES = Handles.from_secret("a secret of the test server")

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from identifier_strategies import Planted, texts_with_numbers
 
+from analyzers.identifiers import IdentifierKind, find_identifiers, holds_identifier
 from analyzers.ids import id_check_char
-from query_logs.identifiers import IdentifierKind, find_identifiers, holds_identifier
 from search_api.masking import canonical_number, mask_fragment, mask_text, protect_identifiers
 
 KEY = b"k" * 32

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search_api.query_syntax import (
+from search_api.queries.syntax import (
     MAX_QUERY_CHARS,
     MAX_TERMS,
     And,

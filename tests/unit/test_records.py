@@ -9,9 +9,16 @@ import pytest
 from analyzers.chinese import TextAnalyzer, build_text_analyzer
 from analyzers.ids import id_check_char, uscc_check_char
 from common.vocab import Source
-from indexer.mapping import source_mapping
 from indexer.records import Built, Rejected, build_record, document_id
-from indexer.sources import Column, Kind, SourceDefinitionError, SourceSpec, _validate, load_sources
+from registry.mapping import source_mapping
+from registry.sources import (
+    Column,
+    Kind,
+    SourceDefinitionError,
+    SourceSpec,
+    _validate,
+    load_sources,
+)
 
 SPECS = load_sources()
 PID = "46010619700101001" + id_check_char("46010619700101001")

@@ -7,8 +7,7 @@ from itertools import combinations, product
 
 import pytest
 
-from query_logs.errors import PermissionDeniedError, RoleConflictError, UnknownRoleError
-from query_logs.roles import (
+from accounts.roles import (
     PERMISSION_TABLE,
     ROLE_TABLE,
     Permission,
@@ -22,6 +21,7 @@ from query_logs.roles import (
     require_permission,
     role_rules,
 )
+from common.errors import PermissionDeniedError, RoleConflictError, UnknownRoleError
 
 OFFICERS = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.SECURITY_AUDITOR)
 DATA = (Role.INVESTIGATOR, Role.APPROVER, Role.SPECIAL_TASK, Role.ANALYST)

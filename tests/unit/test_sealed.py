@@ -33,7 +33,7 @@ from indexer.sealed_keys import (
     next_key_path,
 )
 from indexer.sealed_rotation import reseal_under_next_key, rotate_sealed_key
-from indexer.sources import Kind, load_sources
+from registry.sources import Kind, load_sources
 
 GENERATION = "xstest-petition-1"
 NAME, PID, PHONE = "欧阳明珠", "460106198001010019", "13912345678"

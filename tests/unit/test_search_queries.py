@@ -14,8 +14,7 @@ from openpyxl import load_workbook
 from common.vocab import Source
 from query_logs.gate import Scope
 from search_api.ledger import EXCERPT_CHARS, HEADER, LedgerFormat, ledger_rows, write_ledger
-from search_api.query_syntax import parse_query
-from search_api.search_queries import (
+from search_api.queries.search import (
     BOOST_SUBSTRING,
     BOOST_WHOLE,
     Filters,
@@ -28,6 +27,7 @@ from search_api.search_queries import (
     term_variants,
     uses_grams,
 )
+from search_api.queries.syntax import parse_query
 
 SCOPE = Scope(7, 3, (Source.PETITION, Source.OFFICIAL), ("4601",), (), False, 20, 40)
 

@@ -10,11 +10,11 @@ import pytest
 
 from analyzers.embeddings import Vector, encode_vector
 from common.vocab import Source
-from indexer.vectors import VECTOR_FIELD
 from query_logs.applications import Subject, SubjectKind
 from query_logs.gate import Scope
-from search_api.queries import HIDDEN_FIELDS, scope_filters
-from search_api.similar_queries import (
+from registry.fields import VECTOR_FIELD
+from search_api.queries.records import HIDDEN_FIELDS, scope_filters
+from search_api.queries.similar import (
     group_candidates_query,
     more_like_petition_query,
     petition_query,

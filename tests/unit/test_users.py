@@ -12,23 +12,16 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from query_logs.db import create_db_engine
-from query_logs.errors import (
-    DuplicateUserError,
-    InvalidInputError,
-    RoleConflictError,
-    UnknownRoleError,
-    UserNotFoundError,
-)
-from query_logs.passwords import default_password_hasher, make_password_hasher, verify_password
-from query_logs.roles import Role
-from query_logs.user_fields import (
+from accounts.cli import read_new_password, run_users_add
+from accounts.passwords import default_password_hasher, make_password_hasher, verify_password
+from accounts.roles import Role
+from accounts.user_fields import (
     jurisdiction_covers,
     normalise_username,
     parse_id_number,
     parse_jurisdiction,
 )
-from query_logs.users import (
+from accounts.users import (
     User,
     add_user,
     create_user_schema,
@@ -42,7 +35,14 @@ from query_logs.users import (
     user_roles_table,
     users_table,
 )
-from query_logs.users_cli import read_new_password, run_users_add
+from common.db import create_db_engine
+from common.errors import (
+    DuplicateUserError,
+    InvalidInputError,
+    RoleConflictError,
+    UnknownRoleError,
+    UserNotFoundError,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"  # noqa: S105 - test data

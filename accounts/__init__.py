@@ -1,0 +1,1 @@
+"""Accounts: users, roles, passwords, tokens and the accounts command line."""

@@ -1,0 +1,1 @@
+"""The registry schema: source definitions, the document envelope, the engine door."""

@@ -1,0 +1,1 @@
+"""Response models (wire shapes) and the pure functions that fill them from engine answers."""

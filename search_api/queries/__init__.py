@@ -1,0 +1,1 @@
+"""Pure query builders: a scope and parameters in, an OpenSearch body out."""
