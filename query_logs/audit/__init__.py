@@ -1,6 +1,7 @@
 """The tamper-evident, write-ahead query log: a hash chain with signed checkpoints.
 
-Entries are appended (never updated or deleted: triggers refuse it in SQLite and PostgreSQL),
+Entries are written by a `Recorder` (the envelope built once: deny, intent, done, read) and
+appended (never updated or deleted: triggers refuse it in SQLite and PostgreSQL),
 each committed durably before ``AuditLog.append`` returns; ``verify_log`` recomputes the chain and
 names the first bad entry.
 """
@@ -19,6 +20,14 @@ from query_logs.audit.entries import (
 )
 from query_logs.audit.log import AuditLog, AuditLogUnavailableError, Checkpoint, read_head
 from query_logs.audit.read import iter_entries
+from query_logs.audit.recorder import (
+    Checkpoints,
+    Envelope,
+    Protect,
+    Recorder,
+    UnloggableInputError,
+    roles_text,
+)
 from query_logs.audit.schema import audit_checkpoint, audit_entry, create_audit_schema, metadata
 from query_logs.audit.signing import (
     checkpoint_payload,
@@ -39,6 +48,11 @@ __all__ = [
     "AuditLogUnavailableError",
     "AuditOutcome",
     "Checkpoint",
+    "Checkpoints",
+    "Envelope",
+    "Protect",
+    "Recorder",
+    "UnloggableInputError",
     "VerifyReport",
     "audit_checkpoint",
     "audit_entry",
@@ -57,5 +71,6 @@ __all__ = [
     "metadata",
     "public_key_path",
     "read_head",
+    "roles_text",
     "verify_log",
 ]

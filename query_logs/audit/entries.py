@@ -195,6 +195,15 @@ def _json_text(name: str, value: Mapping[str, Any] | None) -> str | None:
         raise ValueError(f"audit {name} is not plain JSON: {exc}") from exc
 
 
+def _check_text(name: str, text: str) -> None:
+    """A text column (purpose, case, route...) is held to the rules of the JSON fields: no NUL
+    character, and no credential (a JWT typed into an application's purpose is refused)."""
+    if "\x00" in text:
+        raise ValueError(f"audit {name} must not contain NUL characters")
+    if find_secret(text) is not None:
+        raise ValueError(f"audit {name} must not hold credentials")
+
+
 def prepare_fields(entry: AuditEntryIn) -> dict[str, Any]:
     """The stored values of ``entry`` (without seq, ts and hashes); ValueError when unfit to log."""
     if not isinstance(entry.kind, AuditKind):
@@ -219,8 +228,8 @@ def prepare_fields(entry: AuditEntryIn) -> dict[str, Any]:
         "duration_ms": None if entry.duration_ms is None else round(float(entry.duration_ms), 3),
     }
     for name, text in fields.items():
-        if isinstance(text, str) and "\x00" in text:
-            raise ValueError(f"audit {name} must not contain NUL characters")
+        if isinstance(text, str):
+            _check_text(name, text)
     fields["params"] = _json_text("params", entry.params)
     fields["scope"] = _json_text("scope", entry.scope)
     fields["detail"] = _json_text("detail", entry.detail)

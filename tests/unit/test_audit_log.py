@@ -270,6 +270,11 @@ def test_an_entry_that_cannot_be_written_undoes_the_work_run_first(
             kind=AuditKind.QUERY_REQUEST,
             params={"q": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl"},
         ),
+        AuditEntryIn(
+            kind=AuditKind.APPLICATION_REQUEST,
+            purpose="核查线索 eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl",
+        ),
+        AuditEntryIn(kind=AuditKind.CASE_CHANGE, case_id="Bearer abcdefghijklmnopqrstu"),
     ],
     ids=[
         "password",
@@ -281,6 +286,8 @@ def test_an_entry_that_cannot_be_written_undoes_the_work_run_first(
         "cookie",
         "bearer-value",
         "jwt-value",
+        "jwt-in-purpose",
+        "bearer-as-case",
     ],
 )
 def test_credentials_are_refused_and_nothing_is_written(
