@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -17,6 +18,7 @@ from common.settings import Environment, Settings
 from query_logs.applications import create_application_schema
 from query_logs.audit import (
     AuditLog,
+    Checkpoints,
     create_audit_schema,
     generate_signing_key,
     load_signing_key,
@@ -104,6 +106,11 @@ def create_app(settings: Settings) -> FastAPI:
             generate_signing_key(key_file)
         app.state.audit_signing_key = load_signing_key(key_file)
         app.state.audit_public_key = app.state.audit_signing_key.public_key()
+        app.state.checkpoints = Checkpoints(  # the recorders' policy (search_api.recording)
+            app.state.audit_signing_key,
+            every_n_entries=settings.audit_checkpoint_every,
+            max_age=timedelta(seconds=settings.audit_checkpoint_max_age_s),
+        )
         try:
             yield
         finally:

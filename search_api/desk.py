@@ -34,20 +34,8 @@ from accounts.users import (
     get_user,
 )
 from common.errors import DomainError, PermissionDeniedError
-from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditLogUnavailableError
-from query_logs.audit import AuditOutcome as Outcome
-from search_api.deps import (
-    Audit,
-    CurrentUser,
-    Database,
-    SettingsDep,
-    UnloggableInputError,
-    client_ip,
-    deny,
-    record,
-    route_of,
-)
-from search_api.masking import protect_identifiers
+from query_logs.audit import AuditKind, AuditLogUnavailableError, Recorder
+from search_api.deps import CurrentUser, Database, RecorderDep
 
 
 class Action(StrEnum):
@@ -82,32 +70,19 @@ class StrictBody(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Desk:
-    """One request's actor, holding ``permission``: finds the target, logs intents and outcomes."""
+    """One request's actor, holding ``permission``: finds the target, logs intents and outcomes
+    through the request's recorder (acting as the actor)."""
 
-    request: Request
     actor: User
     permission: Permission
     db: Engine
-    audit: AuditLog
-    key: bytes  # keys the pseudonyms of identifiers in the log
+    recorder: Recorder
 
-    def _entry(self, kind: AuditKind, action: Action, target: str, **fields: Any) -> AuditEntryIn:
-        return AuditEntryIn(
-            kind=kind,
-            actor=self.actor.username,
-            actor_role=",".join(sorted(self.actor.roles)),
-            source_ip=client_ip(self.request),
-            route=route_of(self.request),
-            params=self._params(action, target),
-            **fields,
-        )
-
-    def protect(self, text: str) -> str:
-        """``text`` (a case number, say) with any ID or phone number in it pseudonymised."""
-        return str(protect_identifiers(text, self.key))
-
-    def _params(self, action: Action, target: str) -> dict[str, Any]:
-        return {"action": str(action), "target": protect_identifiers(target, self.key)}
+    def _on(self, action: Action, target: str, **under: str) -> tuple[Recorder, dict[str, str]]:
+        """The recorder for this change (under an application or case when named) and the
+        entry's params: the action and its target."""
+        recorder = self.recorder.under(**under) if under else self.recorder
+        return recorder, {"action": str(action), "target": target}
 
     @contextmanager
     def refusals(self, action: Action, target: str) -> Iterator[None]:
@@ -117,8 +92,8 @@ class Desk:
         except AuditLogUnavailableError:
             raise
         except DomainError as exc:
-            reason = protect_identifiers(exc.detail, self.key)
-            deny(self.audit, self.request, self.actor, reason, params=self._params(action, target))
+            _, params = self._on(action, target)
+            self.recorder.deny(exc.detail, params=params)
             raise
 
     def target(self, username: str, action: Action) -> User:
@@ -132,21 +107,15 @@ class Desk:
 
     @contextmanager
     def change(
-        self, action: Action, target: str, asked: Mapping[str, Any], **fields: Any
+        self, action: Action, target: str, asked: Mapping[str, Any], **under: str
     ) -> Iterator[None]:
         """Commit the intent (write-ahead), then run the block; its refusals are logged.
 
-        ``fields``: more of the entry's envelope (``application_id``, ``case_id``, ``purpose``),
-        already safe to log."""
-        detail = {"asked": protect_identifiers(dict(asked), self.key)}
-        with self.refusals(action, target):
-            try:
-                intent = self._entry(
-                    AuditKind.ADMIN_ACTION, action, target, detail=detail, **fields
-                )
-                self._record(intent)
-            except ValueError:  # what was asked cannot be logged, so it is not done
-                raise UnloggableInputError() from None
+        ``under``: the application or case the change is made under (``application_id``,
+        ``case_id``, ``purpose``); the recorder pseudonymises them."""
+        recorder, params = self._on(action, target, **under)
+        with self.refusals(action, target):  # what cannot be logged is not done: a denial
+            recorder.intent(AuditKind.ADMIN_ACTION, params=params, detail={"asked": dict(asked)})
         with self.refusals(action, target):
             yield
 
@@ -157,29 +126,18 @@ class Desk:
         target: str,
         changed: Mapping[str, Any],
         codes: Mapping[str, Any] | None = None,
-        **fields: Any,
+        **under: str,
     ) -> None:
         """Log what changed; ``codes`` are region codes read back from the store (see above)."""
-        detail = protect_identifiers(dict(changed), self.key) | dict(codes or {})
-        self._record(self._entry(kind, action, target, outcome=Outcome.OK, detail=detail, **fields))
+        recorder, params = self._on(action, target, **under)
+        recorder.done(kind, params=params, detail=changed, facts=codes or {})
 
     def read(
-        self, action: Action, detail: Mapping[str, Any], target: str = "*", **fields: Any
+        self, action: Action, detail: Mapping[str, Any], target: str = "*", **under: str
     ) -> None:
         """Log a read (of accounts, of cases); called before anything is returned."""
-        self._record(
-            self._entry(
-                AuditKind.ADMIN_ACTION,
-                action,
-                target,
-                outcome=Outcome.OK,
-                detail=protect_identifiers(dict(detail), self.key),
-                **fields,
-            )
-        )
-
-    def _record(self, entry: AuditEntryIn) -> None:
-        record(self.audit, self.request, entry)
+        recorder, params = self._on(action, target, **under)
+        recorder.read(detail, kind=AuditKind.ADMIN_ACTION, params=params)
 
     def change_account(
         self, username: str, action: Action, asked: Mapping[str, Any], apply: Callable[[str], User]
@@ -195,19 +153,17 @@ def desk_for(*permissions: Permission) -> Callable[..., Desk]:
     """A dependency admitting holders of any of ``permissions``; runs before the body is parsed,
     so a caller without them gets a logged 403 whatever they sent."""
 
-    def admit(
-        request: Request, user: CurrentUser, db: Database, audit: Audit, settings: SettingsDep
-    ) -> Desk:
-        key = settings.secret_key.get_secret_value().encode()
+    def admit(request: Request, user: CurrentUser, db: Database, recorder: RecorderDep) -> Desk:
+        caller = recorder.by(user)
         held = role_rules().permissions_of(user.roles)
         for permission in permissions:
             if permission in held:
-                return Desk(request, user, permission, db, audit, key)
+                return Desk(user, permission, db, caller)
         error = PermissionDeniedError(
             f"this action needs the {' or '.join(permissions)} permission"
         )
-        path = protect_identifiers({k: str(v) for k, v in request.path_params.items()}, key)
-        deny(audit, request, user, error.detail, params={"path": path})
+        path = {k: str(v) for k, v in request.path_params.items()}
+        caller.deny(error.detail, params={"path": path})
         raise error
 
     return admit

@@ -1,12 +1,13 @@
 """Every refusal is a logged denial: the app's error handlers log what no route logged.
 
 The gate, the desks and a few routes log their refusals themselves, with what was asked, and
-mark the request (``deps.mark_refusal_logged``). Every other 4xx answer (a request-validation 422,
-also on a governed route before its gate ran; a 404 of an object; a 409; a body that is not JSON;
-an unknown path) is logged here, by the handler that turns the error into a response, as a
-``denial`` of the authenticated caller (``identify_caller``), or of nobody when no token
-holds. A new route therefore cannot forget to log a refusal, and none is logged twice. A denial
-that cannot be written turns the answer into a 503, as every other entry does.
+the request's recorder marks the request (``recording.mark_refusal_logged``). Every other 4xx
+answer (a request-validation 422, also on a governed route before its gate ran; a 404 of an
+object; a 409; a body that is not JSON; an unknown path) is logged here, by the handler that
+turns the error into a response, as a ``denial`` of the authenticated caller
+(``identify_caller``), or of nobody when no token holds. A new route therefore cannot forget to
+log a refusal, and none is logged twice. A denial that cannot be written turns the answer into
+a 503, as every other entry does.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from common.db import Bind
 from common.errors import DomainError, NotAuthenticatedError
 from common.settings import Settings
 from query_logs.audit import find_secret
-from search_api.deps import caller_of, deny, refusal_logged
 from search_api.masking import mask_text, protect_identifiers
+from search_api.recording import caller_of, log_key, recorder_for, refusal_logged
 
 # What a handler-logged denial keeps of the request: enough to see what was tried, bounded so
 # that a hostile query string cannot blow up one log entry.
@@ -109,10 +110,9 @@ def log_refusal(request: Request, reason: str, extra: dict[str, Any] | None = No
         return
     state = request.app.state
     settings: Settings = state.settings
-    key = settings.secret_key.get_secret_value().encode()
     user = identify_caller(request, state.db, settings)
-    params = requested_params(request, key) | dict(extra or {})
-    deny(state.audit_log, request, user, protect_identifiers(reason, key), params=params)
+    params = requested_params(request, log_key(settings)) | dict(extra or {})
+    recorder_for(request).by(user).deny(reason, params=params)
 
 
 async def _logged(request: Request, reason: str, extra: dict[str, Any] | None = None) -> bool:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from graph.build import BuildReport
 
 Command = Callable[[argparse.Namespace, Settings], int]
+COMMAND_LINE_ACTOR = "command-line"  # the actor of the entries the account commands write
 
 
 DEVELOPMENT_KEY_WARNING = """\
@@ -127,38 +128,41 @@ def _progress_printer() -> Callable[[str, int], None]:
 
 
 def _account_command(
-    settings: Settings, verb: str, detail: dict[str, object], change: Callable[[Engine], str]
+    settings: Settings,
+    verb: str,
+    asked: dict[str, object],
+    change: Callable[[Engine], str],
+    codes: dict[str, object] | None = None,
 ) -> int:
-    """Run one account change from the command line, logged before (intent) and after (done)."""
+    """Run one account change from the command line, logged before (intent) and after (done).
+
+    The recorder's envelope is the command line: actor ``command-line``, route ``xiansuo users
+    <verb>``, no address. What was asked is pseudonymised like any request (it is logged before
+    anything validates it); ``codes`` (a jurisdiction, validated once the change is made) are
+    logged as they are in the second entry."""
     from common.db import create_db_engine
     from common.errors import DomainError
     from query_logs.audit import (
-        AuditEntryIn,
         AuditKind,
         AuditLog,
         AuditOutcome,
+        Envelope,
+        Recorder,
         create_audit_schema,
     )
+    from search_api.recording import protector
 
     engine = create_db_engine(settings.effective_database_url)
     try:
         create_audit_schema(engine)
-        log = AuditLog(engine)
-
-        def note(step: str) -> None:
-            log.append(
-                AuditEntryIn(
-                    kind=AuditKind.USER_CHANGE,
-                    actor="command-line",
-                    route=f"xiansuo users {verb}",
-                    outcome=AuditOutcome.OK,
-                    detail={**detail, "step": step},
-                )
-            )
-
-        note("intent")  # write-ahead: logged before the account changes
+        envelope = Envelope(actor=COMMAND_LINE_ACTOR, route=f"xiansuo users {verb}")
+        recorder = Recorder(AuditLog(engine), envelope, protector(settings))
+        # write-ahead: logged before the account changes
+        recorder.intent(
+            AuditKind.USER_CHANGE, detail=asked | {"step": "intent"}, outcome=AuditOutcome.OK
+        )
         line = change(engine)
-        note("done")
+        recorder.done(AuditKind.USER_CHANGE, detail=asked | {"step": "done"}, facts=codes)
     except DomainError as exc:
         print(f"xiansuo users {verb}: {exc.detail}", file=sys.stderr)
         return 1
@@ -177,16 +181,13 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
     except DomainError as exc:
         print(f"xiansuo users add: {exc.detail}", file=sys.stderr)
         return 1
-    detail: dict[str, object] = {
-        "target": args.name,
-        "roles": sorted(args.role),
-        "region": args.region,
-    }
+    asked: dict[str, object] = {"target": args.name, "roles": sorted(args.role)}
     return _account_command(
         settings,
         "add",
-        detail,
+        asked | {"region": args.region},
         lambda engine: run_users_add(engine, args.name, args.role, args.region, password),
+        codes={"region": args.region},
     )
 
 

@@ -116,13 +116,10 @@ class ApplicationResponse(BaseModel):
         )
 
 
-def _envelope(desk: Desk, app: Application) -> dict[str, Any]:
-    """The application's place in an entry: its id, its case, its purpose (pseudonymised)."""
-    return {
-        "application_id": str(app.id),
-        "case_id": desk.protect(app.case_no),
-        "purpose": desk.protect(app.purpose),
-    }
+def _under(app: Application) -> dict[str, str]:
+    """The application's place in an entry: its id, its case, its purpose (the recorder
+    pseudonymises numbers in them)."""
+    return {"application_id": str(app.id), "case_id": app.case_no, "purpose": app.purpose}
 
 
 @router.post(
@@ -145,8 +142,7 @@ def file(body: ApplicationRequest, desk: ApplicantDesk, handles: HandlesDep) -> 
         "export": body.export,
         "valid_days": body.valid_days,
     }
-    case_no, purpose = desk.protect(case.case_no), desk.protect(body.purpose)
-    with desk.change(action, case.case_no, asked, case_id=case_no, purpose=purpose):
+    with desk.change(action, case.case_no, asked, case_id=case.case_no, purpose=body.purpose):
         app = file_application(
             desk.db,
             desk.actor,
@@ -166,7 +162,7 @@ def file(body: ApplicationRequest, desk: ApplicantDesk, handles: HandlesDep) -> 
              "subjects": [{"kind": s.kind, "value": s.value} for s in app.subjects],
              "unmask": app.unmask, "export": app.export}  # fmt: skip
     desk.done(AuditKind.APPLICATION_REQUEST, action, case.case_no, filed,
-              {"regions": list(app.regions)}, **_envelope(desk, app))  # fmt: skip
+              {"regions": list(app.regions)}, **_under(app))  # fmt: skip
     return ApplicationResponse.of(app, now)
 
 
@@ -182,11 +178,11 @@ def _change_state(
     target = f"application {application_id}"
     with desk.refusals(action, target):
         before = get_application(desk.db, application_id)
-    with desk.change(action, target, asked, **_envelope(desk, before)):
+    with desk.change(action, target, asked, **_under(before)):
         after = apply()
     changed = asked | {"state": {"before": str(before.state), "after": str(after.state)}}
     desk.done(AuditKind.APPLICATION_DECISION, action, target, changed,
-              {"regions": list(after.regions)}, **_envelope(desk, after))  # fmt: skip
+              {"regions": list(after.regions)}, **_under(after))  # fmt: skip
     return ApplicationResponse.of(after, datetime.now(UTC))
 
 

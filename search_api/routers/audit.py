@@ -1,39 +1,21 @@
 """The query log for security auditors: entries and chain verification (the review: review.py).
 
 Every read is logged (``audit_read``) before the log is read, and a refused reader is logged as a
-denial. The review's own-household rule needs household membership: this router looks up the
-户号 of the reviewed users' own ID numbers in the household index, through the provider, and logs
-that as one more ``audit_read`` naming the users (never an ID). Nothing read from the index
-leaves the server: the review receives only pseudonym tags made with the gate's key.
+denial (search_api.auditor).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from accounts.roles import Permission, require_permission
-from accounts.users import User
-from common.errors import DomainError, InvalidInputError, PermissionDeniedError
-from query_logs.audit import (
-    AuditEntryIn,
-    AuditKind,
-    AuditOutcome,
-    iter_entries,
-    verify_log,
-)
+from common.errors import DomainError
+from query_logs.audit import AuditKind, iter_entries, verify_log
 from search_api.access import Access, access
-from search_api.deps import (
-    Audit,
-    CurrentUser,
-    Database,
-    client_ip,
-    deny,
-    record,
-    route_of,
-)
+from search_api.auditor import admit_auditor, audit_filters, check_period
+from search_api.deps import Audit, CurrentUser, RecorderDep
 
 router = APIRouter(tags=["audit"])
 AUDIT = access(Access.AUDIT)
@@ -68,38 +50,10 @@ class VerifyResponse(BaseModel):
     reason: str | None
 
 
-def log_audit_read(
-    request: Request, audit: Audit, user: CurrentUser, what: dict[str, object]
-) -> None:
-    record(audit, request, AuditEntryIn(
-        kind=AuditKind.AUDIT_READ, actor=user.username, actor_role=",".join(sorted(user.roles)),
-        source_ip=client_ip(request), route=route_of(request),
-        outcome=AuditOutcome.OK, detail=what,
-    ))  # fmt: skip
-
-
-def require_auditor(request: Request, audit: Audit, user: User) -> None:
-    """403 unless the user may read the log; the refusal is logged first."""
-    try:
-        require_permission(user.roles, Permission.READ_AUDIT_LOG)
-    except PermissionDeniedError as exc:
-        deny(audit, request, user, exc.detail)
-        raise
-
-
-def audit_filters(**values: object) -> dict[str, object]:
-    return {
-        k: v.isoformat() if isinstance(v, datetime) else v
-        for k, v in values.items()
-        if v is not None
-    }
-
-
 @router.get("/audit/entries", response_model=list[EntryResponse], openapi_extra=AUDIT)
 def entries(
-    request: Request,
     user: CurrentUser,
-    db: Database,
+    recorder: RecorderDep,
     audit: Audit,
     actor: str | None = None,
     kind: AuditKind | None = None,
@@ -109,11 +63,11 @@ def entries(
     until: datetime | None = None,
     limit: int = Query(default=200, ge=1, le=5000),
 ) -> list[EntryResponse]:
-    require_auditor(request, audit, user)
+    auditor = admit_auditor(recorder, user)
     check_period(since, until)
     filters = audit_filters(actor=actor, kind=kind, case_id=case_id, application_id=application_id,
-                       since=since, until=until)  # fmt: skip
-    log_audit_read(request, audit, user, {"entries": filters})
+                            since=since, until=until)  # fmt: skip
+    auditor.read({"entries": filters})
     found = iter_entries(
         audit.engine, actor=actor, kind=kind, case_id=case_id, application_id=application_id,
         since=since, until=until, newest_first=True, limit=limit,
@@ -127,9 +81,10 @@ def entries(
 
 
 @router.get("/audit/verify", response_model=VerifyResponse, openapi_extra=AUDIT)
-def verify(request: Request, user: CurrentUser, audit: Audit, db: Database) -> VerifyResponse:
-    require_auditor(request, audit, user)
-    log_audit_read(request, audit, user, {"verify": True})
+def verify(
+    request: Request, user: CurrentUser, recorder: RecorderDep, audit: Audit
+) -> VerifyResponse:
+    admit_auditor(recorder, user).read({"verify": True})
     public_key = getattr(request.app.state, "audit_public_key", None)
     if public_key is None:
         raise DomainError("no checkpoint key is configured")
@@ -141,24 +96,3 @@ def verify(request: Request, user: CurrentUser, audit: Audit, db: Database) -> V
         first_bad_seq=report.first_bad_seq,
         reason=report.reason,
     )
-
-
-# --- review -------------------------------------------------------------------------------------
-
-
-def check_period(since: datetime | None, until: datetime | None) -> None:
-    for moment in (since, until):
-        if moment is None:
-            continue
-        if moment.tzinfo is None:
-            raise InvalidInputError(
-                "since and until need a time zone (e.g. 2024-05-01T00:00+08:00)"
-            )
-        try:  # 9999-12-31T23:00-14:00 is a valid datetime but no UTC one: the log is in UTC
-            moment.astimezone(UTC)
-        except OverflowError:
-            raise InvalidInputError(
-                "since and until must lie within the years 1 to 9999 in UTC"
-            ) from None
-    if since is not None and until is not None and since >= until:
-        raise InvalidInputError("since must be before until")

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from accounts.auth import LoginFailedError, authenticate, issue_token
-from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome
+from query_logs.audit import AuditKind
 from search_api.access import Access, access
-from search_api.deps import (
-    Audit,
-    Database,
-    SettingsDep,
-    client_ip,
-    mark_refusal_logged,
-    record,
-    route_of,
-)
+from search_api.deps import Database, RecorderDep, SettingsDep
 
 router = APIRouter(tags=["auth"])
 
@@ -36,38 +28,17 @@ class TokenResponse(BaseModel):
 
 @router.post("/auth/token", response_model=TokenResponse, openapi_extra=access(Access.PUBLIC))
 def login(
-    body: LoginRequest, request: Request, db: Database, audit: Audit, settings: SettingsDep
+    body: LoginRequest, db: Database, recorder: RecorderDep, settings: SettingsDep
 ) -> TokenResponse:
     now = datetime.now(UTC)
     try:
         user = authenticate(db, body.username, body.password, now, settings=settings)
     except LoginFailedError as exc:
-        record(
-            audit,
-            request,
-            AuditEntryIn(
-                kind=AuditKind.LOGIN_FAILED,
-                # An unknown username may be a password typed into the wrong field: not logged.
-                actor=exc.username if exc.user_id is not None else None,
-                source_ip=client_ip(request),
-                route=route_of(request),
-                outcome=AuditOutcome.DENIED,
-                detail={"reason": str(exc.reason)},
-            ),
-        )
-        mark_refusal_logged(request)  # the failed login is this refusal's entry
+        # An unknown username may be a password typed into the wrong field: not logged. The
+        # failed login is this refusal's entry (the app's handlers add no denial).
+        actor = exc.username if exc.user_id is not None else None
+        recorder.named(actor).deny(str(exc.reason), kind=AuditKind.LOGIN_FAILED)
         raise
     token = issue_token(user, settings, now)
-    record(
-        audit,
-        request,
-        AuditEntryIn(
-            kind=AuditKind.LOGIN_OK,
-            actor=user.username,
-            actor_role=",".join(sorted(user.roles)),
-            source_ip=client_ip(request),
-            route=route_of(request),
-            outcome=AuditOutcome.OK,
-        ),
-    )
+    recorder.by(user).done(AuditKind.LOGIN_OK)
     return TokenResponse(access_token=token, expires_in=settings.token_lifetime_s)

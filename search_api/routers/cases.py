@@ -74,11 +74,11 @@ def _members(case: Case) -> list[str]:
 @router.post("/cases", response_model=CaseResponse, status_code=201, openapi_extra=AUTH)
 def open_case(body: CaseRequest, desk: ApplicantDesk) -> CaseResponse:
     action, case_no = Action.OPEN_CASE, body.case_no.strip()
-    with desk.change(action, case_no, {"title": body.title}, case_id=desk.protect(case_no)):
+    with desk.change(action, case_no, {"title": body.title}, case_id=case_no):
         case_id = create_case(desk.db, desk.actor, body.case_no, body.title, datetime.now(UTC))
     case = get_case(desk.db, case_id)
     opened = {"case": case.id, "owner": case.owner.username}
-    desk.done(AuditKind.CASE_CHANGE, action, case.case_no, opened, case_id=desk.protect(case_no))
+    desk.done(AuditKind.CASE_CHANGE, action, case.case_no, opened, case_id=case_no)
     return CaseResponse.of(case)
 
 
@@ -101,8 +101,7 @@ def _case_of_member(desk: Desk, case_id: int, action: Action) -> Case:
 @router.get("/cases/{case_id}", response_model=CaseResponse, openapi_extra=AUTH)
 def read_case(case_id: RowId, desk: ApplicantDesk) -> CaseResponse:
     case = _case_of_member(desk, case_id, Action.READ_CASE)
-    logged_no = desk.protect(case.case_no)
-    desk.read(Action.READ_CASE, {"case": case.id}, case.case_no, case_id=logged_no)
+    desk.read(Action.READ_CASE, {"case": case.id}, case.case_no, case_id=case.case_no)
     return CaseResponse.of(case)
 
 
@@ -118,11 +117,10 @@ def _change_members(
     case = _case_of_member(desk, case_id, action)
     with desk.refusals(action, case.case_no):
         member = get_user(desk.db, username)
-    logged_no = desk.protect(case.case_no)
-    with desk.change(action, case.case_no, {"member": member.username}, case_id=logged_no):
+    with desk.change(action, case.case_no, {"member": member.username}, case_id=case.case_no):
         after = apply(case, member)
     changed = {"members": {"before": _members(case), "after": _members(after)}}
-    desk.done(AuditKind.CASE_CHANGE, action, case.case_no, changed, case_id=logged_no)
+    desk.done(AuditKind.CASE_CHANGE, action, case.case_no, changed, case_id=case.case_no)
     return CaseResponse.of(after)
 
 

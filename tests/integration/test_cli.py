@@ -130,6 +130,36 @@ def test_officer_account_is_disabled_and_enabled_from_the_command_line(tmp_path:
     assert run(tmp_path, "users", "enable", "nobody.here").returncode == 1
 
 
+def _logged(state: Path) -> list[tuple[str, str, str | None, str, dict[str, object]]]:
+    with sqlite3.connect(state / "xiansuo.db") as conn:
+        rows = conn.execute(
+            "SELECT kind, actor, source_ip, route, detail FROM audit_entry ORDER BY seq"
+        ).fetchall()
+    return [(kind, actor, ip, route, json.loads(detail)) for kind, actor, ip, route, detail in rows]
+
+
+def test_an_account_command_is_logged_before_and_after_as_the_command_line(
+    tmp_path: Path,
+) -> None:
+    args = ("users", "add", "auditor.two", "--role", "security_auditor", "--region", "4601")
+    assert run(tmp_path, *args, "--password-stdin", stdin=PASSWORD).returncode == 0
+    asked = {"target": "auditor.two", "roles": ["security_auditor"], "region": "4601"}
+    assert _logged(tmp_path) == [
+        ("user_change", "command-line", None, "xiansuo users add", asked | {"step": step})
+        for step in ("intent", "done")
+    ]
+
+
+def test_a_number_typed_into_an_account_command_never_reaches_the_log(tmp_path: Path) -> None:
+    phone = "13912345678"
+    args = ("users", "add", "auditor.three", "--role", "security_auditor", "--region", phone)
+    refused = run(tmp_path, *args, "--password-stdin", stdin=PASSWORD)
+    assert refused.returncode == 1
+    ((kind, _actor, _ip, _route, detail),) = _logged(tmp_path)  # the intent; nothing was done
+    assert (kind, detail["step"]) == ("user_change", "intent")
+    assert phone not in json.dumps(detail)
+
+
 def test_ingest_builds_the_graph_after_the_sources(tmp_path: Path, settings: Settings) -> None:
     """`xiansuo ingest --json` reports the sources, then the edges index it rebuilt from them."""
     drop = tmp_path / "drop"

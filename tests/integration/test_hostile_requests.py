@@ -621,6 +621,7 @@ REFUSALS: dict[str, Callable[[World], Probe]] = {
     "filing under no case": _filing(404, case_id=MAX_ROW_ID),
     "filing with a vague purpose": _filing(422, purpose="查询"),
     "filing with a pasted token as region": _filing(422, regions=[JWT_LIKE]),
+    "filing with a pasted token as purpose": _filing(422, purpose=f"核查线索 {JWT_LIKE}"),
     "filing with an unknown subject kind": _filing(
         422, subjects=[{"kind": "passport", "value": "E1234"}]
     ),
