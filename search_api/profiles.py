@@ -15,23 +15,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from common.vocab import Source
-from registry.sources import load_sources
 from search_api.handles import Handles
 from search_api.masking import (
     mask_birth_date,
     mask_id,
-    mask_record,
     mask_text,
     shown_text,
     shown_texts,
 )
 from search_api.models.cards import SOURCE_LABELS, SourceCountResponse
-
-
-class RecordResponse(BaseModel):
-    id: str
-    source: str
-    record: dict[str, Any]
+from search_api.models.records import RecordResponse, masked_record
 
 
 class SourceGroupResponse(BaseModel):
@@ -111,14 +104,6 @@ class PersonProfileResponse(BaseModel):
     groups: list[SourceGroupResponse]
     mentions: list[PetitionReferenceResponse]  # reported by name and unit, without ID number
     mentions_total: int
-
-
-def masked_record(hit: dict[str, Any], unmask: bool, handles: Handles) -> RecordResponse:
-    """A record as a profile shows it: masked by ``mask_record`` (ID and phone fields by kind,
-    numbers written into prose by shape) unless the application unmasks; its id pseudonymised."""
-    source = Source(hit["_source"]["source"])
-    record = mask_record(load_sources()[source], hit["_source"], unmask=unmask)
-    return RecordResponse(id=handles.record_id(hit["_id"]), source=str(source), record=record)
 
 
 def read_groups(

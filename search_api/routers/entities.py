@@ -9,17 +9,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from analyzers.chinese import simplifier
-from common.errors import InvalidInputError
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import Gate, GateKeeper, HandlesDep, Provider
+from search_api.deps import Gate, HandlesDep, Provider
 from search_api.models.cards import EntitySearchResponse, read_cards
 from search_api.queries.entities import (
     DEFAULT_CARDS,
     MAX_CARDS,
     MAX_QUERY_CHARS,
     EntityKind,
-    EntityQuery,
     candidates_query,
     cards_query,
     parse_entity_query,
@@ -27,13 +25,6 @@ from search_api.queries.entities import (
 )
 
 router = APIRouter(tags=["entities"])
-
-
-def _parse(gate: GateKeeper, q: str, kind: EntityKind) -> EntityQuery:
-    try:
-        return parse_entity_query(q, kind, simplifier())
-    except InvalidInputError as exc:  # a refusal like any other on a governed route: logged
-        raise gate.refuse(exc, {"invalid": ["q"]}) from None
 
 
 @router.get("/entities", response_model=EntitySearchResponse,
@@ -47,7 +38,8 @@ def search_entities(
     kind: EntityKind = EntityKind.AUTO,
     limit: int = Query(default=DEFAULT_CARDS, ge=1, le=MAX_CARDS),
 ) -> EntitySearchResponse:  # fmt: skip
-    query = _parse(gate, q, kind)
+    # a refusal like any other on a governed route: logged, naming the field, never the value
+    query = gate.checked(lambda: parse_entity_query(q, kind, simplifier()), {"invalid": ["q"]})
     admission = gate.admit(
         QueryRequest(page_size=limit),
         {"q": q, "query_type": str(query.type), "kind": str(kind), "limit": limit},

@@ -11,11 +11,12 @@ export, and an ``export`` entry is logged besides the query's own pair.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from opensearchpy.exceptions import OpenSearchException
@@ -44,15 +45,8 @@ from query_logs.applications import Subject, SubjectKind
 from query_logs.audit import AuditKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import (
-    Admission,
-    Database,
-    Gate,
-    GateKeeper,
-    HandlesDep,
-    Provider,
-    SettingsDep,
-)
+from search_api.deps import Database, Gate, HandlesDep, Provider, SettingsDep
+from search_api.gatekeeper import Admission, GateKeeper
 from search_api.models.graph import (
     DecisionRequest,
     DecisionResponse,
@@ -85,6 +79,28 @@ class StartKind(StrEnum):
 Hops = Annotated[int, Query(ge=1, le=MAX_HOPS, description="hops from the subject (1-3)")]
 FanOut = Annotated[int, Query(ge=1, le=MAX_FAN_OUT, description="edges followed per node")]
 Kinds = Annotated[list[EdgeKind] | None, Query(description="edge kinds to follow (default: all)")]
+DEFAULT_HOPS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """How far a neighbourhood is pulled from its subject: hops, edges per node, edge kinds."""
+
+    hops: int
+    fan_out: int
+    kinds: list[EdgeKind] | None
+
+    def logged(self) -> dict[str, Any]:
+        return {"hops": self.hops, "fan_out": self.fan_out, "kinds": sorted(self.kinds or [])}
+
+
+def read_expansion(
+    hops: Hops = DEFAULT_HOPS, fan_out: FanOut = DEFAULT_FAN_OUT, kinds: Kinds = None
+) -> Expansion:
+    return Expansion(hops, fan_out, kinds)
+
+
+ExpansionQuery = Annotated[Expansion, Depends(read_expansion)]
 
 
 def _subject(gate: GateKeeper, kind: StartKind, value: str) -> tuple[Subject, str]:
@@ -130,26 +146,16 @@ def linked(
     provider: Provider,
     settings: SettingsDep,
     handles: HandlesDep,
-    hops: Hops = 2,
-    fan_out: FanOut = DEFAULT_FAN_OUT,
-    kinds: Kinds = None,
+    expansion: ExpansionQuery,
     page_size: int = Query(default=20, ge=1, le=100),
 ) -> LinkedResponse:
     """The persons and companies linked to a subject, ranked, each with the paths that link it."""
     subject, start = _subject(gate, kind, value)
-    params = _params(
-        kind,
-        subject.value,
-        hops=hops,
-        fan_out=fan_out,
-        kinds=sorted(kinds or []),
-        page_size=page_size,
-    )
+    params = _params(kind, subject.value, **expansion.logged(), page_size=page_size)
     admission = gate.admit(QueryRequest(subjects=(subject,), page_size=page_size), params)
+    edges = _edges(provider, admission, expansion.kinds)
     try:
-        result = linked_entities(
-            _edges(provider, admission, kinds), start, hops, fan_out, page_size
-        )
+        result = linked_entities(edges, start, expansion.hops, expansion.fan_out, page_size)
     except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
         raise _engine_failed(admission, exc) from exc
     hood, view = result.hood, _view(settings, admission, handles)
@@ -180,15 +186,11 @@ def linked(
 
 
 def _pull(
-    provider: Provider,
-    admission: Admission,
-    start: str,
-    hops: int,
-    fan_out: int,
-    kinds: list[EdgeKind] | None,
+    provider: Provider, admission: Admission, start: str, expansion: Expansion
 ) -> Neighbourhood:
+    edges = _edges(provider, admission, expansion.kinds)
     try:
-        return expand(_edges(provider, admission, kinds), start, hops, fan_out)
+        return expand(edges, start, expansion.hops, expansion.fan_out)
     except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
         raise _engine_failed(admission, exc) from exc
 
@@ -207,15 +209,13 @@ def subgraph_json(
     provider: Provider,
     settings: SettingsDep,
     handles: HandlesDep,
-    hops: Hops = 2,
-    fan_out: FanOut = DEFAULT_FAN_OUT,
-    kinds: Kinds = None,
+    expansion: ExpansionQuery,
 ) -> SubgraphResponse:
     """The neighbourhood's nodes and edges (with provenance) as JSON for a front end."""
     subject, start = _subject(gate, kind, value)
-    params = _params(kind, subject.value, hops=hops, fan_out=fan_out, kinds=sorted(kinds or []))
+    params = _params(kind, subject.value, **expansion.logged())
     admission = gate.admit(QueryRequest(subjects=(subject,)), params)
-    hood = _pull(provider, admission, start, hops, fan_out, kinds)
+    hood = _pull(provider, admission, start, expansion)
     view = _view(settings, admission, handles)
     data = subgraph(hood, view)
     admission.complete(len(data["nodes"]), _edge_records(hood))
@@ -236,17 +236,13 @@ def graphml_export(
     provider: Provider,
     settings: SettingsDep,
     handles: HandlesDep,
-    hops: Hops = 2,
-    fan_out: FanOut = DEFAULT_FAN_OUT,
-    kinds: Kinds = None,
+    expansion: ExpansionQuery,
 ) -> Response:
     """The neighbourhood as GraphML: an export (the application must allow it; logged)."""
     subject, start = _subject(gate, kind, value)
-    params = _params(
-        kind, subject.value, hops=hops, fan_out=fan_out, kinds=sorted(kinds or []), format="graphml"
-    )
+    params = _params(kind, subject.value, **expansion.logged(), format="graphml")
     admission = gate.admit(QueryRequest(subjects=(subject,), export=True), params)
-    hood = _pull(provider, admission, start, hops, fan_out, kinds)
+    hood = _pull(provider, admission, start, expansion)
     body = to_graphml(hood, _view(settings, admission, handles))
     admission.complete(len(hood.distance), _edge_records(hood))
     admission.note(

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
 
 from analyzers.chinese import simplifier
 from analyzers.embeddings import Embedder, EmbeddingModelError, Vector, shared_embedder
@@ -19,11 +18,16 @@ from common.errors import DomainError, NotFoundError
 from common.settings import Settings
 from common.vocab import Source
 from query_logs.gate import QueryRequest
-from registry.sources import load_sources
 from search_api.access import Access, access
-from search_api.deps import Admission, Gate, HandlesDep, Provider, SettingsDep
-from search_api.handles import Handles
-from search_api.masking import mask_record, mask_text, shown_text
+from search_api.deps import Gate, HandlesDep, Provider, SettingsDep
+from search_api.gatekeeper import Admission
+from search_api.models.petitions import (
+    PetitionGroupsResponse,
+    PetitionSearchResponse,
+    SimilarPetitionsResponse,
+    petition_group,
+    petition_hit,
+)
 from search_api.queries.similar import (
     SIMILAR_CANDIDATES,
     group_candidates_query,
@@ -32,8 +36,6 @@ from search_api.queries.similar import (
     petition_search_query,
 )
 from search_api.similar_ranking import (
-    GROUP_REASON_LABELS,
-    Candidate,
     Ranked,
     Ranking,
     candidate_from_hit,
@@ -57,65 +59,9 @@ class EmbeddingUnavailableError(DomainError):
     status = 503
 
 
-class PetitionHitResponse(BaseModel):
-    id: str
-    petition_no: str
-    score: float | None  # the value the list is ordered by (see `ranking`)
-    similarity: float | None  # cosine similarity of the vectors, when both have one
-    keyword_score: float | None
-    record: dict[str, Any]
-
-
-class SimilarPetitionsResponse(BaseModel):
-    petition_no: str
-    ranking: Ranking
-    candidates: int  # keyword candidates in scope that were reranked
-    results: list[PetitionHitResponse]
-
-
-class PetitionSearchResponse(BaseModel):
-    total: int
-    ranking: Ranking
-    results: list[PetitionHitResponse]
-
-
-class PetitionGroupResponse(BaseModel):
-    count: int
-    petition_numbers: list[str]  # oldest first
-    categories: list[str]
-    reported_names: list[str]
-    reasons: list[str]
-    reason_labels: list[str]
-    first_registered: str | None
-    last_registered: str | None
-
-
-class PetitionGroupsResponse(BaseModel):
-    total: int  # petitions in scope matching the query
-    examined: int  # the newest of them, grouped
-    groups: list[PetitionGroupResponse]
-
-
 def _admit(gate: Gate, page_size: int, offset: int, params: dict[str, Any]) -> Admission:
     query = QueryRequest(sources=frozenset({Source.PETITION}), page_size=page_size, offset=offset)
     return gate.admit(query, params)
-
-
-def _masked(record: dict[str, Any], unmask: bool) -> dict[str, Any]:
-    # mask_record masks ID and phone fields by kind, and numbers inside the content by shape.
-    return mask_record(load_sources()[Source.PETITION], record, unmask=unmask)
-
-
-def _hit(ranked: Ranked, unmask: bool, handles: Handles) -> PetitionHitResponse:
-    candidate = ranked.candidate
-    return PetitionHitResponse(
-        id=handles.record_id(candidate.doc_id),
-        petition_no=candidate.petition_no,
-        score=ranked.score,
-        similarity=ranked.similarity,
-        keyword_score=candidate.keyword_score,
-        record=_masked(candidate.record, unmask),
-    )
 
 
 def query_embedder(settings: Settings) -> Embedder | None:
@@ -180,7 +126,9 @@ def search_petitions(
     total = int(result["hits"]["total"]["value"])
     admission.complete(total, [r.candidate.doc_id for r in ranked])
     return PetitionSearchResponse(
-        total=total, ranking=ranking, results=[_hit(r, scope.unmask, handles) for r in ranked]
+        total=total,
+        ranking=ranking,
+        results=[petition_hit(r, scope.unmask, handles) for r in ranked],
     )
 
 
@@ -208,36 +156,8 @@ def petition_groups(
     return PetitionGroupsResponse(
         total=total,
         examined=len(candidates),
-        groups=[
-            PetitionGroupResponse(
-                count=len(g.members),
-                petition_numbers=[c.petition_no for c in g.members],
-                categories=sorted(
-                    {
-                        str(shown_text(str(c.record["category"]), admission.scope.unmask))
-                        for c in g.members
-                        if c.record.get("category")
-                    }
-                ),
-                reported_names=_reported_names(g.members, admission.scope.unmask),
-                reasons=sorted(g.reasons),
-                reason_labels=[GROUP_REASON_LABELS[r] for r in sorted(g.reasons)],
-                first_registered=g.members[0].record.get("registered_on"),
-                last_registered=g.members[-1].record.get("registered_on"),
-            )
-            for g in groups
-        ],
+        groups=[petition_group(g, admission.scope.unmask) for g in groups],
     )
-
-
-def _reported_names(members: list[Candidate], unmask: bool) -> list[str]:
-    names = {
-        str(person["name"]) if unmask else mask_text(str(person["name"]))
-        for c in members
-        for person in c.record.get("reported") or []
-        if isinstance(person, dict) and person.get("name")
-    }
-    return sorted(names)
 
 
 @router.get("/petitions/{petition_no}/similar", response_model=SimilarPetitionsResponse,
@@ -270,5 +190,5 @@ def similar_petitions(
         petition_no=source.petition_no,
         ranking=Ranking.VECTOR if source.vector is not None else Ranking.KEYWORD,
         candidates=len(candidates),
-        results=[_hit(r, scope.unmask, handles) for r in ranked],
+        results=[petition_hit(r, scope.unmask, handles) for r in ranked],
     )

@@ -10,7 +10,7 @@ name and unit without an ID, and petitions that name a company (both as referenc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from opensearchpy.exceptions import OpenSearchException
@@ -19,7 +19,8 @@ from common.vocab import Source
 from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
-from search_api.deps import Admission, Gate, HandlesDep, Provider
+from search_api.deps import Gate, HandlesDep, Provider
+from search_api.gatekeeper import Admission, GateKeeper
 from search_api.profiles import (
     CompanyProfileResponse,
     HouseholdResponse,
@@ -77,6 +78,31 @@ def _hit_ids(answer: dict[str, Any]) -> list[str]:
     return [h["_id"] for h in answer.get("hits", {}).get("hits", [])]
 
 
+# What a subject-bound profile links its records by, and names its subject in the log.
+_LINKS: dict[SubjectKind, tuple[str, str]] = {
+    SubjectKind.PERSON: ("persons", "id_number"),
+    SubjectKind.COMPANY: ("companies", "credit_code"),
+}
+
+
+def _admit_with_records(
+    gate: GateKeeper, provider: OpenSearchProvider, kind: SubjectKind, value: str, per_source: int
+) -> tuple[str, Admission, list[tuple[Source, dict[str, Any]]]]:
+    """The subject's number or code, the admission, and the subject's linked records (one
+    multi-search, ``per_source`` records per source in scope)."""
+    subject = gate.subject(kind, value)
+    field, logged_as = _LINKS[kind]
+    admission = gate.admit(
+        QueryRequest(subjects=(subject,), page_size=per_source),
+        {logged_as: subject.value, "per_source": per_source},
+    )
+    searches = linked_records_searches(admission.scope, field, subject.value, per_source)
+    return subject.value, admission, search_sources(provider, admission, searches)
+
+
+PerSource = Annotated[int, Query(ge=1, le=MAX_PER_SOURCE)]
+
+
 @router.get("/persons/{id_number}/profile", response_model=PersonProfileResponse,
             openapi_extra=access(Access.GOVERNED))  # fmt: skip
 def person_profile_route(
@@ -84,17 +110,12 @@ def person_profile_route(
     gate: Gate,
     provider: Provider,
     handles: HandlesDep,
-    per_source: int = Query(default=DEFAULT_PER_SOURCE, ge=1, le=MAX_PER_SOURCE),
+    per_source: PerSource = DEFAULT_PER_SOURCE,
 ) -> PersonProfileResponse:
-    subject = gate.subject(SubjectKind.PERSON, id_number)
-    admission = gate.admit(
-        QueryRequest(subjects=(subject,), page_size=per_source),
-        {"id_number": subject.value, "per_source": per_source},
+    number, admission, answers = _admit_with_records(
+        gate, provider, SubjectKind.PERSON, id_number, per_source
     )
     scope = admission.scope
-    answers = search_sources(
-        provider, admission, linked_records_searches(scope, "persons", subject.value, per_source)
-    )
     households: list[HouseholdResponse] = []
     member_ids: list[str] = []
     if numbers := household_numbers(answers):
@@ -103,20 +124,18 @@ def person_profile_route(
             household_members_search(scope, numbers, MAX_HOUSEHOLD_MEMBERS),
             (Source.HOUSEHOLD,),
         )
-        households, member_ids = read_members(found, subject.value, MAX_HOUSEHOLD_MEMBERS, handles)
+        households, member_ids = read_members(found, number, MAX_HOUSEHOLD_MEMBERS, handles)
     mentions: tuple[list[PetitionReferenceResponse], int] = ([], 0)
     mentioned: dict[str, Any] = {}
     if (anchor := roster_anchor(answers)) and Source.PETITION in scope.sources:
         names, unit = anchor
         mentioned = admission.search(
-            provider,
-            person_mentions_search(scope, subject.value, names, unit),
-            (Source.PETITION,),
+            provider, person_mentions_search(scope, number, names, unit), (Source.PETITION,)
         )
         mentions = petition_references(
             mentioned, names, handles, scope.unmask, link="姓名及单位相符"
         )
-    profile = person_profile(subject.value, answers, households, mentions, scope.unmask, handles)
+    profile = person_profile(number, answers, households, mentions, scope.unmask, handles)
     returned = _record_ids(answers) + member_ids + _hit_ids(mentioned)
     admission.complete(sum(g.total for g in profile.groups) + mentions[1], returned)
     return profile
@@ -129,18 +148,13 @@ def company_profile_route(
     gate: Gate,
     provider: Provider,
     handles: HandlesDep,
-    per_source: int = Query(default=DEFAULT_PER_SOURCE, ge=1, le=MAX_PER_SOURCE),
+    per_source: PerSource = DEFAULT_PER_SOURCE,
 ) -> CompanyProfileResponse:
-    subject = gate.subject(SubjectKind.COMPANY, credit_code)
-    admission = gate.admit(
-        QueryRequest(subjects=(subject,), page_size=per_source),
-        {"credit_code": subject.value, "per_source": per_source},
+    code, admission, answers = _admit_with_records(
+        gate, provider, SubjectKind.COMPANY, credit_code, per_source
     )
     scope = admission.scope
-    answers = search_sources(
-        provider, admission, linked_records_searches(scope, "companies", subject.value, per_source)
-    )
-    names = company_names(answers, subject.value)
+    names = company_names(answers, code)
     references: tuple[list[PetitionReferenceResponse], int] = ([], 0)
     found: dict[str, Any] = {}
     if names and Source.PETITION in scope.sources:
@@ -148,7 +162,7 @@ def company_profile_route(
             provider, petition_references_search(scope, names), (Source.PETITION,)
         )
         references = petition_references(found, names, handles, scope.unmask)
-    profile = company_profile(subject.value, answers, references, scope.unmask, handles)
+    profile = company_profile(code, answers, references, scope.unmask, handles)
     returned = _record_ids(answers) + _hit_ids(found)
     admission.complete(sum(c.count for c in profile.counts) + references[1], returned)
     return profile
