@@ -50,3 +50,79 @@ def test_package_imports_only_allowed_packages(package: str) -> None:
 def test_every_top_level_package_is_classified() -> None:
     packages = {p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name != "tests"}
     assert packages == set(ALLOWED)
+
+
+def _modules() -> list[Path]:
+    return [path for package in ALLOWED for path in (ROOT / package).rglob("*.py")]
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+# The recorder builds every entry; the log itself builds only its checkpoint entries.
+ENTRY_BUILDERS = {"query_logs/audit/recorder.py", "query_logs/audit/log.py"}
+
+
+def _calls_named(tree: ast.Module, name: str) -> bool:
+    return any(
+        isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id == name)
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == name)
+        )
+        for node in ast.walk(tree)
+    )
+
+
+def test_only_the_recorder_builds_audit_entries() -> None:
+    builders = {
+        str(path.relative_to(ROOT))
+        for path in _modules()
+        if _calls_named(_tree(path), "AuditEntryIn")
+    }
+    assert builders <= ENTRY_BUILDERS, builders - ENTRY_BUILDERS
+
+
+def _imported_modules(tree: ast.Module) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_router_imports_another_router() -> None:
+    routers = ROOT / "search_api" / "routers"
+    offenders = {
+        f"{path.name} imports {sorted(others)}"
+        for path in routers.glob("*.py")
+        if (
+            others := {
+                m
+                for m in _imported_modules(_tree(path))
+                if m.startswith("search_api.routers.") and m != f"search_api.routers.{path.stem}"
+            }
+        )
+    }
+    assert not offenders, offenders
+
+
+def test_deps_holds_only_annotated_accessors() -> None:
+    """search_api/deps.py: `get_*` accessor functions and the `Annotated` aliases over them."""
+    offenders = []
+    for node in _tree(ROOT / "search_api" / "deps.py").body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if not node.name.startswith("get_"):
+                offenders.append(f"function {node.name}")
+        elif isinstance(node, ast.Assign):
+            value = node.value
+            annotated = isinstance(value, ast.Subscript) and ast.unparse(value.value) == "Annotated"
+            if not annotated:
+                offenders.append(f"assignment {ast.unparse(node.targets[0])}")
+        elif not isinstance(node, ast.Import | ast.ImportFrom | ast.Expr):
+            offenders.append(f"{type(node).__name__} at line {node.lineno}")
+    assert not offenders, offenders
