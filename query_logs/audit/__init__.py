@@ -12,6 +12,7 @@ from query_logs.audit.entries import (
     AuditEntryIn,
     AuditKind,
     AuditOutcome,
+    Envelope,
     canonical_json,
     compute_entry_hash,
     digest_record_ids,
@@ -22,7 +23,6 @@ from query_logs.audit.log import AuditLog, AuditLogUnavailableError, Checkpoint,
 from query_logs.audit.read import iter_entries
 from query_logs.audit.recorder import (
     Checkpoints,
-    Envelope,
     Protect,
     Recorder,
     UnloggableInputError,

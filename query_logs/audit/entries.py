@@ -73,10 +73,10 @@ class AuditOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AuditEntryIn:
-    """What a caller hands to ``AuditLog.append``; the log assigns seq, ts and the hashes."""
+class Envelope:
+    """Who acts, from where, on which route, and under which application and case: the columns
+    every entry of one request (or command line) shares; built once, by the Recorder's caller."""
 
-    kind: AuditKind
     actor: str | None = None
     actor_role: str | None = None
     source_ip: str | None = None
@@ -84,6 +84,14 @@ class AuditEntryIn:
     application_id: str | None = None
     case_id: str | None = None
     purpose: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntryIn(Envelope):
+    """An envelope and what happened: what the Recorder hands to ``AuditLog.append``; the log
+    assigns seq, ts and the hashes."""
+
+    kind: AuditKind
     params: Mapping[str, Any] | None = None
     scope: Mapping[str, Any] | None = None
     outcome: AuditOutcome | None = None

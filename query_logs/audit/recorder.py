@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 
 from accounts.users import User
 from common.errors import DomainError, InvalidInputError
-from query_logs.audit.entries import AuditEntry, AuditEntryIn, AuditKind, AuditOutcome
+from query_logs.audit.entries import AuditEntry, AuditEntryIn, AuditKind, AuditOutcome, Envelope
 from query_logs.audit.log import AuditLog
 
 log = structlog.get_logger(__name__)
@@ -39,6 +39,9 @@ bound to the server's key); protecting twice changes nothing."""
 # Appends between two probes for a due checkpoint (two reads); checkpoints fall due every
 # `audit_checkpoint_every` entries (100 by default), so a probe every 16 appends is ample.
 CHECKPOINT_PROBE_EVERY = 16
+
+# The envelope's columns that hold what people wrote (pseudonymised like parameters).
+TYPED_ENVELOPE = ("application_id", "case_id", "purpose")
 
 WITHHELD = "what was asked is withheld: it holds credential-like or non-JSON text"
 
@@ -57,20 +60,6 @@ class UnloggableInputError(InvalidInputError):
 def roles_text(user: User) -> str:
     """An account's roles as an entry's ``actor_role``: sorted, comma-separated."""
     return ",".join(sorted(user.roles))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Envelope:
-    """Who acts, from where, on which route, and under which application and case: the fields
-    every entry of one request (or command line) shares."""
-
-    actor: str | None = None
-    actor_role: str | None = None
-    source_ip: str | None = None
-    route: str | None = None
-    application_id: str | None = None
-    case_id: str | None = None
-    purpose: str | None = None
 
 
 @dataclass(slots=True)
@@ -210,44 +199,31 @@ class Recorder:
         self,
         kind: AuditKind,
         *,
-        outcome: AuditOutcome | None = None,
         params: Mapping[str, Any] | None = None,
         detail: Mapping[str, Any] | None = None,
         facts: Mapping[str, Any] | None = None,
-        scope: Mapping[str, Any] | None = None,
-        hit_count: int | None = None,
-        result_digest: str | None = None,
-        duration_ms: float | None = None,
         first: Callable[[Connection], None] | None = None,
+        **columns: Any,
     ) -> AuditEntry:
-        """The one place an entry is built: envelope, protected text, facts as they are; then
-        appended and, when due, checkpointed. A log that cannot be written raises 503."""
+        """The one place an entry is built: the envelope, what people wrote protected, facts and
+        the other ``columns`` (outcome, scope, hit_count, ...) as they are; then appended and,
+        when due, checkpointed. A log that cannot be written raises 503."""
         envelope, protect = self.envelope, self.protect
+        typed = {  # what people wrote into the envelope: the application's id, case and purpose
+            name: None if (text := getattr(envelope, name)) is None else str(protect(text))
+            for name in TYPED_ENVELOPE
+        }
         merged = None
         if detail is not None or facts is not None:
             merged = dict(protect(dict(detail or {}))) | dict(facts or {})
         entry = AuditEntryIn(
+            **(asdict(envelope) | typed),
             kind=kind,
-            actor=envelope.actor,
-            actor_role=envelope.actor_role,
-            source_ip=envelope.source_ip,
-            route=envelope.route,
-            application_id=_protected(envelope.application_id, protect),
-            case_id=_protected(envelope.case_id, protect),
-            purpose=_protected(envelope.purpose, protect),
             params=None if params is None else protect(dict(params)),
-            scope=scope,
-            outcome=outcome,
-            hit_count=hit_count,
-            result_digest=result_digest,
-            duration_ms=duration_ms,
             detail=merged,
+            **columns,
         )
         written = self.audit.append(entry, first=first)
         if self.checkpoints is not None:
             self.checkpoints.after_append(self.audit)
         return written
-
-
-def _protected(text: str | None, protect: Protect) -> str | None:
-    return None if text is None else str(protect(text))

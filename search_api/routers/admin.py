@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 from sqlalchemy import Engine
 
 from accounts.roles import (
@@ -37,7 +37,7 @@ from accounts.users import (
 from query_logs.audit import AuditKind
 from search_api.access import Access, access
 from search_api.desk import AccountsDesk, Action, Desk, ReadersDesk, RolesDesk, StrictBody
-from search_api.masking import mask_id
+from search_api.models.accounts import UserResponse
 
 router = APIRouter(tags=["admin"])
 ADMIN = access(Access.ADMIN)
@@ -61,35 +61,6 @@ class RolesRequest(StrictBody):
 
 class JurisdictionRequest(StrictBody):
     jurisdiction: str = Field(max_length=32)
-
-
-class UserResponse(BaseModel):
-    """An account as administrators see it: no password hash, the ID number masked."""
-
-    username: str
-    display_name: str | None
-    roles: list[str]
-    jurisdiction: str
-    id_number: str | None
-    disabled: bool
-    locked_until: datetime | None  # only while a lockout runs
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, user: User) -> UserResponse:
-        locked = user.is_locked(datetime.now(UTC))
-        return cls(
-            username=user.username,
-            display_name=user.display_name,
-            roles=sorted(user.roles),
-            jurisdiction=user.jurisdiction,
-            id_number=None if user.id_number is None else mask_id(user.id_number),
-            disabled=user.disabled,
-            locked_until=user.locked_until if locked else None,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-        )
 
 
 @router.get("/admin/users", response_model=list[UserResponse], openapi_extra=ADMIN)

@@ -24,7 +24,6 @@ from query_logs.applications import (
     MAX_SUBJECTS,
     MAX_VALID_DAYS,
     Application,
-    SubjectKind,
     decide_application,
     file_application,
     get_application,
@@ -37,7 +36,7 @@ from query_logs.grants import active_grant_regions
 from search_api.access import Access, access
 from search_api.deps import CurrentUser, Database, HandlesDep
 from search_api.desk import Action, ApplicantDesk, ApproverDesk, Desk, RevokerDesk
-from search_api.masking import mask_id, mask_text
+from search_api.models.applications import ApplicationResponse
 
 router = APIRouter(tags=["applications"])
 AUTH = access(Access.AUTH)
@@ -63,57 +62,6 @@ class ApplicationRequest(BaseModel):
 class DecisionRequest(BaseModel):
     approve: bool
     note: str = Field(default="", max_length=1000)
-
-
-class SubjectResponse(BaseModel):
-    kind: str
-    value: str
-
-
-class ApplicationResponse(BaseModel):
-    id: int
-    case_no: str
-    applicant_id: int
-    purpose: str
-    category: str
-    sources: list[str]
-    regions: list[str]
-    subjects: list[SubjectResponse]
-    unmask: bool
-    export: bool
-    valid_from: datetime
-    valid_until: datetime
-    state: str
-    queries_used: int
-    query_quota: int
-
-    @classmethod
-    def of(cls, app: Application, now: datetime) -> ApplicationResponse:
-        return cls(
-            id=app.id,
-            case_no=app.case_no,
-            applicant_id=app.applicant_id,
-            # Numbers written into the purpose or a name subject are masked like any text.
-            purpose=mask_text(app.purpose),
-            category=app.category,
-            sources=sorted(app.sources),
-            regions=list(app.regions),
-            # Subjects are masked here too: an application lists people, it does not unmask them.
-            subjects=[
-                SubjectResponse(
-                    kind=s.kind,
-                    value=mask_id(s.value) if s.kind is SubjectKind.PERSON else mask_text(s.value),
-                )
-                for s in app.subjects
-            ],
-            unmask=app.unmask,
-            export=app.export,
-            valid_from=app.valid_from,
-            valid_until=app.valid_until,
-            state=app.effective_state(now),
-            queries_used=app.queries_used,
-            query_quota=app.query_quota,
-        )
 
 
 def _under(app: Application) -> dict[str, str]:

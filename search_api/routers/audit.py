@@ -9,45 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
 
 from common.errors import DomainError
 from query_logs.audit import AuditKind, iter_entries, verify_log
 from search_api.access import Access, access
 from search_api.auditor import admit_auditor, audit_filters, check_period
 from search_api.deps import Audit, CurrentUser, RecorderDep
+from search_api.models.audit import EntryResponse, VerifyResponse
 
 router = APIRouter(tags=["audit"])
 AUDIT = access(Access.AUDIT)
-
-
-class EntryResponse(BaseModel):
-    seq: int
-    ts: str
-    kind: str
-    actor: str | None
-    actor_role: str | None
-    source_ip: str | None
-    route: str | None
-    application_id: str | None
-    case_id: str | None
-    purpose: str | None
-    params: str | None
-    scope: str | None
-    outcome: str | None
-    hit_count: int | None
-    result_digest: str | None
-    duration_ms: float | None
-    detail: str | None
-    entry_hash: str
-
-
-class VerifyResponse(BaseModel):
-    ok: bool
-    entries_checked: int
-    checkpoints_checked: int
-    first_bad_seq: int | None
-    reason: str | None
 
 
 @router.get("/audit/entries", response_model=list[EntryResponse], openapi_extra=AUDIT)

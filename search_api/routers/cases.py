@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from accounts.users import User, get_user
 from common.db import RowId
@@ -31,6 +31,7 @@ from query_logs.cases import (
 )
 from search_api.access import Access, access
 from search_api.desk import Action, ApplicantDesk, Desk, StrictBody
+from search_api.models.cases import CaseResponse
 
 router = APIRouter(tags=["cases"])
 AUTH = access(Access.AUTH)
@@ -45,26 +46,6 @@ class CaseRequest(StrictBody):
 
 class MemberRequest(StrictBody):
     username: str = Field(min_length=1, max_length=MAX_USERNAME_CHARS)
-
-
-class CaseResponse(BaseModel):
-    id: int
-    case_no: str
-    title: str
-    owner: str
-    members: list[str]
-    created_at: datetime
-
-    @classmethod
-    def of(cls, case: Case) -> CaseResponse:
-        return cls(
-            id=case.id,
-            case_no=case.case_no,
-            title=case.title,
-            owner=case.owner.username,
-            members=[m.username for m in case.members],
-            created_at=case.created_at,
-        )
 
 
 def _members(case: Case) -> list[str]:

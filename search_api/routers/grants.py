@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from accounts.users import (
     get_user_by_id,
@@ -23,7 +23,6 @@ from common.db import RowId
 from query_logs.applications import MAX_VALID_DAYS
 from query_logs.audit import AuditKind
 from query_logs.grants import (
-    CrossTierGrant,
     approve_cross_tier_grant,
     create_cross_tier_grant,
     get_cross_tier_grant,
@@ -32,6 +31,7 @@ from query_logs.grants import (
 )
 from search_api.access import Access, access
 from search_api.desk import Action, ApproverDesk, Desk, GrantsDesk, StrictBody
+from search_api.models.grants import GrantResponse
 
 router = APIRouter(tags=["grants"])
 ADMIN = access(Access.ADMIN)
@@ -42,24 +42,6 @@ class GrantRequest(StrictBody):
     username: str = Field(max_length=64)
     regions: list[str] = Field(min_length=1, max_length=50)
     valid_days: int = Field(ge=1, le=MAX_VALID_DAYS)
-
-
-class GrantResponse(BaseModel):
-    id: int
-    grantee: str
-    regions: list[str]
-    state: str
-    valid_until: datetime
-
-    @classmethod
-    def of(cls, grant: CrossTierGrant, grantee: str) -> GrantResponse:
-        return cls(
-            id=grant.id,
-            grantee=grantee,
-            regions=list(grant.regions),
-            state=grant.effective_state(datetime.now(UTC)),
-            valid_until=grant.valid_until,
-        )
 
 
 @router.post("/admin/grants", response_model=GrantResponse, status_code=201, openapi_extra=ADMIN)
