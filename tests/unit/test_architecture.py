@@ -126,3 +126,18 @@ def test_deps_holds_only_annotated_accessors() -> None:
         elif not isinstance(node, ast.Import | ast.ImportFrom | ast.Expr):
             offenders.append(f"{type(node).__name__} at line {node.lineno}")
     assert not offenders, offenders
+
+
+HTTP_LIBRARIES = {"fastapi", "starlette", "uvicorn"}
+
+
+@pytest.mark.parametrize("package", ["common", "analyzers", "registry", "accounts", "query_logs"])
+def test_the_layers_below_the_api_know_no_http(package: str) -> None:
+    """The Recorder and the gate's rules take plain values: search_api builds them from the
+    request (search_api.recording), the command line from its arguments."""
+    offenders = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / package).rglob("*.py")
+        if {m.split(".")[0] for m in _imported_modules(_tree(path))} & HTTP_LIBRARIES
+    }
+    assert not offenders, offenders
