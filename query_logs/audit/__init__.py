@@ -19,7 +19,7 @@ from query_logs.audit.entries import (
 )
 from query_logs.audit.log import AuditLog, AuditLogUnavailableError, Checkpoint, read_head
 from query_logs.audit.read import iter_entries
-from query_logs.audit.schema import audit_checkpoint, audit_entry, create_audit_schema, metadata
+from query_logs.audit.schema import audit_checkpoint, audit_entry
 from query_logs.audit.signing import (
     checkpoint_payload,
     generate_signing_key,
@@ -45,7 +45,6 @@ __all__ = [
     "canonical_json",
     "checkpoint_payload",
     "compute_entry_hash",
-    "create_audit_schema",
     "digest_record_ids",
     "find_secret",
     "generate_signing_key",
@@ -54,7 +53,6 @@ __all__ = [
     "load_json",
     "load_public_key",
     "load_signing_key",
-    "metadata",
     "public_key_path",
     "read_head",
     "verify_log",
