@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.cli import read_new_password, run_users_add
 from accounts.passwords import default_password_hasher, make_password_hasher, verify_password
-from accounts.roles import Role
+from accounts.roles import Role, RoleTableError
 from accounts.user_fields import (
     jurisdiction_covers,
     normalise_username,
@@ -28,11 +28,13 @@ from accounts.users import (
     enable_user,
     get_user,
     list_users,
+    roles_table,
     set_jurisdiction,
     set_password,
     set_roles,
     user_roles_table,
     users_table,
+    write_role_rows,
 )
 from common.db import create_db_engine
 from common.errors import (
@@ -220,6 +222,15 @@ def test_upgrading_a_current_store_keeps_its_accounts(
     added = _add(engine, hasher)
     upgrade_store(engine)
     assert get_user(engine, "zhangsan") == added
+
+
+def test_a_stored_role_of_another_kind_than_the_role_table_is_refused(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(roles_table).where(roles_table.c.name == "analyst").values(officer=True)
+        )
+    with pytest.raises(RoleTableError, match="stored role analyst has another kind"):
+        write_role_rows(engine)
 
 
 # The store itself refuses what check_role_set refuses, whichever code writes the rows.
