@@ -12,7 +12,7 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from accounts.roles import parse_roles
-from accounts.users import add_user, create_user_schema
+from accounts.users import add_user
 from common.errors import InvalidInputError
 
 
@@ -29,8 +29,8 @@ def read_new_password(from_stdin: bool, stdin: TextIO) -> str:
 def run_users_add(
     engine: Engine, name: str, roles: Sequence[str], region: str, password: str
 ) -> str:
-    """Create the schema if needed and the account; the line to print. Raises ``DomainError``."""
-    create_user_schema(engine)
+    """Create the account (the caller has brought the store to the code's schema); the line to
+    print. Raises ``DomainError``."""
     user = add_user(engine, name, parse_roles(roles), region, password)
     held = ",".join(sorted(user.roles)) or "none"
     return (

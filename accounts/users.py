@@ -25,7 +25,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -47,7 +46,7 @@ from accounts.user_fields import (
     parse_id_number,
     parse_jurisdiction,
 )
-from common.db import Bind, connection
+from common.db import Bind, connection, metadata
 from common.errors import DuplicateUserError, InvalidInputError, UserNotFoundError
 
 
@@ -66,8 +65,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         moment: datetime = value
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
-
-metadata = MetaData()
 
 roles_table = Table(
     "roles",
@@ -149,15 +146,26 @@ def _now(now: datetime | None) -> datetime:
     return datetime.now(UTC) if now is None else aware_utc(now)
 
 
-def create_user_schema(engine: Engine, rules: RoleRules | None = None) -> None:
-    """Create the tables if missing and write the role reference rows from the role table.
+def write_role_rows(engine: Engine, rules: RoleRules | None = None) -> None:
+    """Write the ``roles`` reference rows from the role table (the store's schema is made by the
+    migrations; these rows follow the code's role table, so they are written at every start).
 
     A stored role whose kind differs from the table is refused: accounts would have to be
-    migrated first, and that is a decision for a person, not for start-up code.
+    migrated first, and that is a decision for a person, not for start-up code. Several servers
+    starting at once may insert the same rows: on SQLite the write lock is taken before reading;
+    on PostgreSQL the one that loses the race reads and checks them again.
     """
     rules = rules or role_rules()
-    metadata.create_all(engine)
-    with engine.begin() as conn:
+    try:
+        _write_role_rows(engine, rules)
+    except IntegrityError:
+        _write_role_rows(engine, rules)
+
+
+def _write_role_rows(engine: Engine, rules: RoleRules) -> None:
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         rows = conn.execute(select(roles_table.c.name, roles_table.c.officer)).all()
         stored = {name: bool(officer) for name, officer in rows}
         for role in Role:
@@ -166,6 +174,7 @@ def create_user_schema(engine: Engine, rules: RoleRules | None = None) -> None:
                 conn.execute(insert(roles_table).values(name=role.value, officer=officer))
             elif stored[role.value] is not officer:
                 raise RoleTableError(f"stored role {role} has another kind than the role table")
+        conn.commit()
 
 
 def _user_of(row: Any, roles: frozenset[Role]) -> User:

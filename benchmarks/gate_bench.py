@@ -32,13 +32,14 @@ from opensearchpy import OpenSearch
 from sqlalchemy import Connection, Engine
 
 from accounts.roles import Role
-from accounts.users import add_user, create_user_schema, get_user, get_user_by_id
+from accounts.users import add_user, get_user, get_user_by_id
 from common.db import create_db_engine
 from common.logs import configure_logging
 from common.settings import Settings
 from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
+from migrations.store import upgrade_store
 from query_logs.applications import (
     DEFAULT_QUERY_QUOTA,
     SubjectKind,
@@ -196,7 +197,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
     try:
         subjects = [official, *pick_subjects(direct, settings.index_prefix, region, args.subjects)]
         subjects = list(dict.fromkeys(subjects))[: args.subjects]
-        create_user_schema(engine)
+        upgrade_store(engine)
         inv, boss = f"bench-inv-{run_id}", f"bench-boss-{run_id}"
         add_user(engine, inv, [Role.INVESTIGATOR], region, PASSWORD)
         add_user(engine, boss, [Role.APPROVER], region, PASSWORD)

@@ -38,7 +38,7 @@ from harness import Applications, Server, interleave, log_in, percentiles
 from opensearchpy import OpenSearch
 
 from accounts.roles import Role
-from accounts.users import add_user, create_user_schema, get_user
+from accounts.users import add_user, get_user
 from analyzers.chinese import simplifier
 from analyzers.ids import normalise_person_id
 from common.db import create_db_engine
@@ -48,6 +48,7 @@ from common.vocab import Source
 from demo import write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
+from migrations.store import upgrade_store
 from query_logs.applications import SubjectKind, get_application, parse_subject
 from query_logs.gate import QueryRequest, Scope, decide_scope
 from query_logs.grants import active_grant_regions
@@ -161,7 +162,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
 
     engine = create_db_engine(settings.effective_database_url)
     try:
-        create_user_schema(engine)
+        upgrade_store(engine)
         inv, boss = f"bench-inv-{run_id}", f"bench-boss-{run_id}"
         add_user(engine, inv, [Role.INVESTIGATOR], PROVINCE, PASSWORD)
         add_user(engine, boss, [Role.APPROVER], PROVINCE, PASSWORD)

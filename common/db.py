@@ -1,4 +1,11 @@
-"""The SQL store (SQLite embedded by default, PostgreSQL in production) for users and the log."""
+"""The SQL store (SQLite embedded by default, PostgreSQL in production) for users and the log.
+
+``metadata`` is the store's one schema: every package that keeps rows here (accounts, cases,
+applications, grants, the query log, the graph's match decisions) defines its tables on it, so
+foreign keys can name any of them. Nothing calls ``create_all`` on it: the Alembic migrations
+(``migrations/``) make and upgrade the store, and a test proves their head equals ``metadata``.
+The sealed complainant store is another database by design and keeps its own ``MetaData``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MAX_ROW_ID = 2**31 - 1
 """The largest id any of our INTEGER primary keys holds on every store: PostgreSQL's INTEGER is
 32-bit (SQLite's is 64-bit). An id beyond it names nothing, and sending it to PostgreSQL would be
 an out-of-range error, to SQLite (past 2**63) an overflow."""
+
+FOREIGN_KEY_NAME = "%(table_name)s_%(column_0_N_name)s_fkey"
+"""PostgreSQL's own default name for a foreign key, given on SQLite too: a migration can then
+name any key it changes, and the keys of stores made before the migrations already match.
+(Indexes keep SQLAlchemy's default names.)"""
+
+metadata = MetaData(naming_convention={"ix": "ix_%(column_0_label)s", "fk": FOREIGN_KEY_NAME})
+"""The tables of the service's SQL store (see the module's docstring)."""
 
 RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
 """A row id as the API takes it (path, query, header, body): one type, so every id is bounded."""

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from analyzers.values import name_without_dot
 from common.settings import Settings
 from common.vocab import Source
-from graph.decisions import create_decision_schema, current_decisions
+from graph.decisions import current_decisions
 from graph.extract import (
     Doc,
     Extracted,
@@ -313,12 +313,11 @@ def _resolved(
 
 def run_graph_build(settings: Settings, store: Engine) -> BuildReport:
     """The graph pass with the settings' engine and analyzer cache; decisions come from ``store``
-    (the SQL store of users and the log: the caller creates it, graph does not configure it)."""
+    (the SQL store of users and the log, at the code's schema: the caller prepares it)."""
     from analyzers.chinese import build_text_analyzer
     from registry.engine import create_ingest_client
 
     analyzer = build_text_analyzer((), settings.analysis_dir / "jieba")
-    create_decision_schema(store)
     client = create_ingest_client(settings.opensearch_url)
     try:
         return build_graph(

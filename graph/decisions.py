@@ -1,7 +1,9 @@
 """Analysts' decisions on proposed matches, kept in the SQL store and read by every graph build.
 
 Append-only: a later decision on the same mention and candidate supersedes an earlier one, and
-the history stays. The route that records a decision logs it in the query log as well.
+the history stays. The route that records a decision logs it in the query log as well. The
+table lives on the store's one ``common.db.metadata``: the application and the deciding account
+are foreign keys (the analyst by username, as the decision has always named them).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    ForeignKey,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -23,9 +25,9 @@ from sqlalchemy import (
     select,
 )
 
+from common.db import metadata
 from graph.resolve import Decision
 
-metadata = MetaData()
 match_decisions = Table(
     "graph_match_decision",
     metadata,
@@ -33,8 +35,8 @@ match_decisions = Table(
     Column("mention", String(32), nullable=False, index=True),
     Column("candidate", String(64), nullable=False),  # p:<id>
     Column("decision", String(16), nullable=False),
-    Column("actor", String(128), nullable=False),
-    Column("application_id", Integer, nullable=False),
+    Column("actor", String(128), ForeignKey("users.username"), nullable=False),
+    Column("application_id", Integer, ForeignKey("query_application.id"), nullable=False),
     Column("note", Text),
     Column("decided_at", DateTime(timezone=True), nullable=False),
 )
@@ -49,10 +51,6 @@ class MatchDecision:
     application_id: int
     note: str | None
     decided_at: datetime
-
-
-def create_decision_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
 
 
 def record_decision(engine: Engine, decision: MatchDecision) -> int:

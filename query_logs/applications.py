@@ -12,7 +12,6 @@ application; only this module changes one.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Connection,
@@ -40,10 +40,10 @@ from sqlalchemy import (
 from accounts.roles import Permission, require_permission
 from accounts.user_fields import jurisdiction_covers, parse_id_number, parse_jurisdiction
 from accounts.users import User
-from common.db import Bind, connection, in_row_range
+from common.db import Bind, connection, in_row_range, metadata
 from common.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from common.vocab import Source
-from query_logs.cases import case_for_filing, cases, create_case_schema, metadata
+from query_logs.cases import case_for_filing, cases
 
 # A purpose must say what is looked for and why; "查询" alone is refused (the review flags vague
 # but long ones).
@@ -124,18 +124,18 @@ applications = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("case_id", Integer, ForeignKey("query_case.id"), nullable=False),
-    Column("applicant_id", Integer, nullable=False),
+    Column("applicant_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("purpose", Text, nullable=False),
     Column("category", String(16), nullable=False),
-    Column("sources", Text, nullable=False),  # JSON list
-    Column("regions", Text, nullable=False),  # JSON list of 行政区划代码 prefixes
-    Column("subjects", Text, nullable=False),  # JSON list of {kind, value}
+    Column("sources", JSON, nullable=False),  # list of Source values
+    Column("regions", JSON, nullable=False),  # list of 行政区划代码 prefixes
+    Column("subjects", JSON, nullable=False),  # list of {kind, value}
     Column("unmask", Boolean, nullable=False),
     Column("export", Boolean, nullable=False),
     Column("valid_from", DateTime(timezone=True), nullable=False),
     Column("valid_until", DateTime(timezone=True), nullable=False),
     Column("state", String(16), nullable=False),
-    Column("decided_by", Integer),
+    Column("decided_by", Integer, ForeignKey("users.id")),
     Column("decided_at", DateTime(timezone=True)),
     Column("decision_note", Text),
     Column("page_size_cap", Integer, nullable=False),
@@ -152,11 +152,6 @@ class ApplicationNotFoundError(NotFoundError):
 
 class ApplicationStateError(ConflictError):
     """The application is not in a state that allows this decision."""
-
-
-def create_application_schema(engine: Engine) -> None:
-    """Cases, applications and grants share one metadata (query_logs.cases)."""
-    create_case_schema(engine)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -260,11 +255,9 @@ def file_application(
                 applicant_id=applicant.id,
                 purpose=purpose,
                 category=chosen_category,
-                sources=json.dumps(chosen_sources),
-                regions=json.dumps(parsed_regions),
-                subjects=json.dumps(
-                    [{"kind": s.kind, "value": s.value} for s in dict.fromkeys(subjects)]
-                ),
+                sources=[str(s) for s in chosen_sources],
+                regions=parsed_regions,
+                subjects=[{"kind": str(s.kind), "value": s.value} for s in dict.fromkeys(subjects)],
                 unmask=unmask,
                 export=export,
                 valid_from=start,
@@ -319,11 +312,9 @@ def _application(row: Any) -> Application:
         applicant_id=row["applicant_id"],
         purpose=row["purpose"],
         category=Category(row["category"]),
-        sources=frozenset(Source(s) for s in json.loads(row["sources"])),
-        regions=tuple(json.loads(row["regions"])),
-        subjects=tuple(
-            Subject(SubjectKind(s["kind"]), s["value"]) for s in json.loads(row["subjects"])
-        ),
+        sources=frozenset(Source(s) for s in row["sources"]),
+        regions=tuple(row["regions"]),
+        subjects=tuple(Subject(SubjectKind(s["kind"]), s["value"]) for s in row["subjects"]),
         unmask=bool(row["unmask"]),
         export=bool(row["export"]),
         valid_from=valid_from,

@@ -5,10 +5,9 @@ removes members (other accounts that may file applications); only the owner and 
 the case and file applications under it (``case_for_filing``, called by
 ``query_logs.applications.file_application`` inside its transaction).
 
-``metadata`` is the store of cases, applications and cross-tier grants: one ``create_all`` makes
-their tables in foreign-key order. Schema changes here are additive (a column, a table), so that
-the later Alembic migration of an existing store is ``ADD COLUMN`` / ``CREATE TABLE`` plus a
-backfill (``owner_id = created_by``).
+The tables live on the store's one ``common.db.metadata``; every column that names an account
+or a case is a foreign key. The migrations (``migrations/``) make them; revision 0002 added the
+owner (backfilled from ``created_by``) and the members table to stores of the first release.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from sqlalchemy import (
     Engine,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -36,31 +34,29 @@ from sqlalchemy import (
 from accounts.roles import Permission, require_permission, role_rules
 from accounts.users import User, users_table
 from analyzers.identifiers import holds_identifier
-from common.db import Bind, connection, in_row_range
+from common.db import Bind, connection, in_row_range, metadata
 from common.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 
 MAX_CASE_NO_CHARS = 64
 MAX_TITLE_CHARS = 200
 MAX_MEMBERS = 50  # a case team, not a department: a longer list says the case is too broad
 
-metadata = MetaData()
 cases = Table(
     "query_case",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("case_no", String(MAX_CASE_NO_CHARS), nullable=False, unique=True),
     Column("title", Text, nullable=False),
-    Column("created_by", Integer, nullable=False),
-    # users live in another module's metadata: account ids are checked in code, not by a key
-    Column("owner_id", Integer, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("owner_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 case_members = Table(
     "query_case_member",
     metadata,
     Column("case_id", Integer, ForeignKey("query_case.id"), primary_key=True),
-    Column("user_id", Integer, primary_key=True),
-    Column("added_by", Integer, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("added_by", Integer, ForeignKey("users.id"), nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -87,10 +83,6 @@ class Case:
     def admits(self, user: User) -> bool:
         """Whether ``user`` may read the case and file applications under it."""
         return user.id == self.owner.user_id or any(m.user_id == user.id for m in self.members)
-
-
-def create_case_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -8,18 +8,18 @@ granted regions from `active_grant_regions`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
+    JSON,
     Column,
     DateTime,
     Engine,
+    ForeignKey,
     Integer,
     String,
     Table,
-    Text,
     bindparam,
     insert,
     select,
@@ -29,7 +29,7 @@ from sqlalchemy import (
 from accounts.roles import Permission, require_permission
 from accounts.user_fields import jurisdiction_covers, parse_jurisdiction
 from accounts.users import User
-from common.db import Bind, connection
+from common.db import Bind, connection, metadata
 from common.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from query_logs.applications import (
     MAX_VALID_DAYS,
@@ -38,16 +38,15 @@ from query_logs.applications import (
     as_utc,
     from_db_time,
 )
-from query_logs.cases import metadata
 
 grants = Table(
     "cross_tier_grant",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("grantee_id", Integer, nullable=False),
-    Column("regions", Text, nullable=False),  # JSON list
-    Column("created_by", Integer, nullable=False),
-    Column("approved_by", Integer),
+    Column("grantee_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("regions", JSON, nullable=False),  # list of 行政区划代码 prefixes
+    Column("created_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("approved_by", Integer, ForeignKey("users.id")),
     Column("state", String(16), nullable=False),
     Column("valid_until", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -67,7 +66,7 @@ def active_grant_regions(bind: Bind, user_id: int, now: datetime) -> tuple[str, 
     regions: list[str] = []
     for raw, until in rows:
         if (valid := from_db_time(until)) is not None and as_utc(now) < valid:
-            regions.extend(json.loads(raw))
+            regions.extend(raw)
     return tuple(dict.fromkeys(regions))
 
 
@@ -87,7 +86,7 @@ def create_cross_tier_grant(
             insert(grants)
             .values(
                 grantee_id=grantee.id,
-                regions=json.dumps(parsed),
+                regions=parsed,
                 created_by=admin.id,
                 state=State.PENDING,
                 valid_until=as_utc(now) + timedelta(days=valid_days),
@@ -128,7 +127,7 @@ def get_cross_tier_grant(engine: Engine, grant_id: int) -> CrossTierGrant:
     return CrossTierGrant(
         id=grant["id"],
         grantee_id=grant["grantee_id"],
-        regions=tuple(json.loads(grant["regions"])),
+        regions=tuple(grant["regions"]),
         created_by=grant["created_by"],
         approved_by=grant["approved_by"],
         state=State(grant["state"]),
@@ -155,9 +154,7 @@ def _decide(engine: Engine, approver: User, grant_id: int, decision: State, now:
         grant = row._mapping
         if approver.id in (grant["grantee_id"], grant["created_by"]):
             raise PermissionDeniedError("a grant is decided by someone other than its parties")
-        if not all(
-            jurisdiction_covers(approver.jurisdiction, r) for r in json.loads(grant["regions"])
-        ):
+        if not all(jurisdiction_covers(approver.jurisdiction, r) for r in grant["regions"]):
             raise PermissionDeniedError("the granted regions are outside your jurisdiction")
         state = _effective(grant["state"], grant["valid_until"], now)
         if state is not State.PENDING:

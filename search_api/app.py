@@ -12,14 +12,12 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from accounts.users import create_user_schema
 from common.db import create_db_engine
 from common.settings import Environment, Settings
-from query_logs.applications import create_application_schema
+from migrations.store import prepare_store
 from query_logs.audit import (
     AuditLog,
     Checkpoints,
-    create_audit_schema,
     generate_signing_key,
     load_signing_key,
 )
@@ -93,9 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.provider = OpenSearchProvider.from_settings(settings)
         app.state.db = db = create_db_engine(settings.effective_database_url)
-        create_user_schema(db)
-        create_application_schema(db)
-        create_audit_schema(db)
+        prepare_store(db)  # SQLite: upgraded in place; PostgreSQL: refused unless current
         app.state.audit_log = AuditLog(db)
         key_file = settings.audit_signing_key_file
         if key_file is None:

@@ -15,12 +15,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from accounts.roles import Role
-from accounts.users import add_user, create_user_schema
+from accounts.users import add_user
 from common.db import create_db_engine
 from common.settings import Settings
 from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
+from migrations.store import upgrade_store
 from query_logs.audit import AuditEntry, iter_entries
 
 PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious test accounts
@@ -53,7 +54,7 @@ def add_accounts(local: Settings, accounts: Mapping[str, Account]) -> None:
     """Create ``name -> (roles, jurisdiction[, own ID number])`` accounts, all with PASSWORD."""
     engine = create_db_engine(local.effective_database_url)
     try:
-        create_user_schema(engine)
+        upgrade_store(engine)
         for name, (roles, region, *own) in accounts.items():
             add_user(engine, name, roles, region, PASSWORD, id_number=own[0] if own else None)
     finally:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from common.logs import configure_logging
 from common.settings import Settings
+from migrations.errors import StoreSchemaError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -142,19 +143,19 @@ def _account_command(
     logged as they are in the second entry."""
     from common.db import create_db_engine
     from common.errors import DomainError
+    from migrations.store import prepare_store
     from query_logs.audit import (
         AuditKind,
         AuditLog,
         AuditOutcome,
         Envelope,
         Recorder,
-        create_audit_schema,
     )
     from search_api.recording import protector
 
     engine = create_db_engine(settings.effective_database_url)
     try:
-        create_audit_schema(engine)
+        prepare_store(engine)
         envelope = Envelope(actor=COMMAND_LINE_ACTOR, route=f"xiansuo users {verb}")
         recorder = Recorder(AuditLog(engine), envelope, protector(settings))
         # write-ahead: logged before the account changes
@@ -253,12 +254,33 @@ def _sealed(args: argparse.Namespace, settings: Settings) -> int:
 def _run_graph_build(settings: Settings) -> BuildReport:
     from common.db import create_db_engine
     from graph.build import run_graph_build
+    from migrations.store import prepare_store
 
     store = create_db_engine(settings.effective_database_url)
     try:
+        prepare_store(store)  # the analysts' match decisions are read from it
         return run_graph_build(settings, store)
     finally:
         store.dispose()
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    """upgrade / current: the SQL store's schema revision (migrations/; docs/deploy.md)."""
+    from common.db import create_db_engine
+    from migrations.store import current_revision, head_revision, upgrade_store
+
+    engine = create_db_engine(settings.effective_database_url)
+    try:
+        before = current_revision(engine)
+        if args.db == "upgrade":
+            upgrade_store(engine)
+        current = current_revision(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    report = {"before": before, "current": current, "head": head}
+    print(json.dumps(report if args.db == "upgrade" else {"current": current, "head": head}))
+    return 0 if current == head else 1
 
 
 def _graph_build(args: argparse.Namespace, settings: Settings) -> int:
@@ -316,6 +338,15 @@ def build_parser() -> argparse.ArgumentParser:
             change.add_argument("--password-stdin", action="store_true")
         change.set_defaults(handler=_users_change)
 
+    db = commands.add_parser("db", help="the SQL store's schema").add_subparsers(
+        dest="db", required=True
+    )
+    for action, text in (
+        ("upgrade", "run the migrations up to the code's schema (one transaction)"),
+        ("current", "print the store's and the code's revisions (exit 1 if they differ)"),
+    ):
+        db.add_parser(action, help=text).set_defaults(handler=_db)
+
     graph = commands.add_parser("graph", help="the relationship graph").add_subparsers(
         dest="graph", required=True
     )
@@ -352,4 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings)
     handler: Command = args.handler
-    return handler(args, settings)
+    try:
+        return handler(args, settings)
+    except StoreSchemaError as exc:  # a store behind the code, or an upgrade that was refused
+        print(f"xiansuo {args.command}: {exc}", file=sys.stderr)
+        return 1

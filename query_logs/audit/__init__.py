@@ -28,7 +28,7 @@ from query_logs.audit.recorder import (
     UnloggableInputError,
     roles_text,
 )
-from query_logs.audit.schema import audit_checkpoint, audit_entry, create_audit_schema, metadata
+from query_logs.audit.schema import audit_checkpoint, audit_entry
 from query_logs.audit.signing import (
     checkpoint_payload,
     generate_signing_key,
@@ -59,7 +59,6 @@ __all__ = [
     "canonical_json",
     "checkpoint_payload",
     "compute_entry_hash",
-    "create_audit_schema",
     "digest_record_ids",
     "find_secret",
     "generate_signing_key",
@@ -68,7 +67,6 @@ __all__ = [
     "load_json",
     "load_public_key",
     "load_signing_key",
-    "metadata",
     "public_key_path",
     "read_head",
     "roles_text",

@@ -1,4 +1,13 @@
-"""The log's two tables and the triggers that make the database itself refuse UPDATE and DELETE."""
+"""The log's two tables, and the write lock every log writer takes.
+
+The tables live on the store's one ``common.db.metadata``. The triggers that make the database
+itself refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) on them are made by the migrations
+(``migrations/versions/r0001_release_a401d81.py``); no migration ever updates these tables.
+
+No foreign keys from the log to other tables, on purpose: it records what was asked and by whom
+as text, including an application, case or account name that does not exist (a refused probe is
+logged too), and its rows are written once and never changed to follow another table.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +15,17 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    Engine,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     text,
 )
 
-metadata = MetaData()
+from common.db import metadata
 
 # SQLite: INTEGER PRIMARY KEY makes seq the rowid (ordered, no extra index). Assigned by the writer.
 _SEQ = BigInteger().with_variant(Integer(), "sqlite")
@@ -36,6 +43,8 @@ audit_entry = Table(
     Column("application_id", Text),
     Column("case_id", Text),
     Column("purpose", Text),
+    # params, scope and detail stay Text, not JSON: the hash covers their exact canonical text
+    # (query_logs.audit.entries), and a JSON column may store the value re-serialised
     Column("params", Text),
     Column("scope", Text),
     Column("outcome", String(32)),
@@ -63,38 +72,8 @@ audit_checkpoint = Table(
     Column("key_id", String(64), nullable=False),
 )
 
-APPEND_ONLY_TABLES = (audit_entry.name, audit_checkpoint.name)
-
-# Any constant works; both writers and the schema set-up take the same transaction-level lock.
+# Any constant works; every writer takes the same transaction-level lock.
 PG_LOCK_KEY = 0x7869616E73756F01  # "xiansuo" + 1
-
-_PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION xiansuo_audit_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION USING
-    MESSAGE = 'xiansuo audit log is append-only: '
-      || TG_OP || ' on ' || TG_TABLE_NAME || ' refused',
-    ERRCODE = 'insufficient_privilege';
-END
-$$
-"""
-
-_PG_TRIGGER = """
-DO $$ BEGIN
-  IF NOT EXISTS (
-    SELECT 1 FROM pg_trigger WHERE tgname = '{table}_append_only' AND tgrelid = '{table}'::regclass
-  ) THEN
-    CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {table}
-      FOR EACH STATEMENT EXECUTE FUNCTION xiansuo_audit_append_only();
-  END IF;
-END $$
-"""
-
-_SQLITE_TRIGGER = """
-CREATE TRIGGER IF NOT EXISTS {table}_no_{op} BEFORE {OP} ON {table}
-BEGIN SELECT RAISE(ABORT, 'xiansuo audit log is append-only: {OP} on {table} refused'); END
-"""
 
 
 def begin_serialised(conn: Connection) -> None:
@@ -117,19 +96,3 @@ def begin_serialised(conn: Connection) -> None:
             ),
             {"key": PG_LOCK_KEY},
         )
-
-
-def create_audit_schema(engine: Engine) -> None:
-    """Create the tables, indexes and append-only triggers; safe to repeat and to race."""
-    with engine.connect() as conn:
-        begin_serialised(conn)
-        metadata.create_all(conn)
-        if conn.dialect.name == "sqlite":
-            for table in APPEND_ONLY_TABLES:
-                for op in ("update", "delete"):
-                    conn.exec_driver_sql(_SQLITE_TRIGGER.format(table=table, op=op, OP=op.upper()))
-        else:
-            conn.exec_driver_sql(_PG_FUNCTION)
-            for table in APPEND_ONLY_TABLES:
-                conn.exec_driver_sql(_PG_TRIGGER.format(table=table))
-        conn.commit()

@@ -23,7 +23,7 @@ from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy.exc import SQLAlchemyError
 
 from common.errors import DomainError, NotFoundError
-from graph.decisions import MatchDecision, create_decision_schema, record_decision
+from graph.decisions import MatchDecision, record_decision
 from graph.export import View, node_data, subgraph
 from graph.export import graphml as to_graphml
 from graph.model import EdgeKind
@@ -347,7 +347,6 @@ def decide_match(
         params=params,
     )
     try:
-        create_decision_schema(db)
         decision = MatchDecision(
             mention,
             candidate,

@@ -22,11 +22,12 @@ from sqlalchemy import Engine, func, select
 
 from accounts.passwords import make_password_hasher
 from accounts.roles import Role
-from accounts.users import add_user, create_user_schema, disable_user, get_user
+from accounts.users import add_user, disable_user, get_user
 from analyzers.ids import id_check_char
 from common.db import create_db_engine
 from common.errors import UserNotFoundError
 from common.settings import Settings
+from migrations.store import upgrade_store
 from query_logs.audit import AuditEntry, AuditLog, iter_entries, read_head, verify_log
 from query_logs.grants import create_cross_tier_grant, get_cross_tier_grant, grants
 from search_api.access import Access
@@ -102,7 +103,7 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         }
     )
     engine = create_db_engine(local.effective_database_url)
-    create_user_schema(engine)
+    upgrade_store(engine)
     for name, (roles, jurisdiction) in ACCOUNTS.items():
         add_user(engine, name, roles, jurisdiction, PASSWORD, hasher=CHEAP_HASHER)
     try:

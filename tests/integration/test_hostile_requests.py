@@ -29,10 +29,11 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from accounts.passwords import make_password_hasher
 from accounts.roles import Role
-from accounts.users import add_user, create_user_schema
+from accounts.users import add_user
 from analyzers.ids import id_check_char
 from common.db import MAX_ROW_ID, create_db_engine
 from common.settings import Settings
+from migrations.store import upgrade_store
 from query_logs.applications import applications
 from query_logs.audit import AuditEntry, AuditLog, iter_entries, read_head
 from search_api.access import Access
@@ -163,7 +164,7 @@ def world(
         }
     )
     engine = create_db_engine(url)
-    create_user_schema(engine)
+    upgrade_store(engine)
     for name, (roles, region) in ACCOUNTS.items():
         add_user(engine, name, roles, region, PASSWORD, hasher=CHEAP_HASHER)
     try:

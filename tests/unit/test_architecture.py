@@ -19,10 +19,14 @@ ALLOWED: dict[str, set[str]] = {
     "graph": {"common", "analyzers", "registry"},
     "accounts": {"common", "analyzers"},
     "query_logs": {"common", "analyzers", "accounts"},
-    "search_api": {"common", "analyzers", "registry", "graph", "accounts", "query_logs"},
+    # the SQL store's schema history: it gathers every package's tables
+    "migrations": {"common", "accounts", "query_logs", "graph"},
+    "search_api": {
+        "common", "analyzers", "registry", "graph", "accounts", "query_logs", "migrations",
+    },
     "xiansuo": {
         "common", "analyzers", "registry", "indexer", "graph", "accounts", "query_logs",
-        "search_api",
+        "migrations", "search_api",
     },
 }  # fmt: skip
 

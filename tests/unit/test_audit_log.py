@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from common.db import create_db_engine
+from migrations.store import upgrade_store
 from query_logs.audit import (
     GENESIS_HASH,
     AuditEntryIn,
@@ -29,7 +30,6 @@ from query_logs.audit import (
     AuditOutcome,
     canonical_json,
     compute_entry_hash,
-    create_audit_schema,
     digest_record_ids,
     generate_signing_key,
     iter_entries,
@@ -56,7 +56,7 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def engine(db_path: Path) -> Iterator[Engine]:
     engine = create_db_engine(sqlite_url(db_path))
-    create_audit_schema(engine)
+    upgrade_store(engine)
     yield engine
     engine.dispose()
 
@@ -430,8 +430,10 @@ def test_live_store_refuses_update_and_delete(
         conn.execute(text(statement))
 
 
-def test_schema_creation_is_idempotent(engine: Engine, db_path: Path) -> None:
-    create_audit_schema(engine)
+def test_the_upgraded_store_has_each_append_only_trigger_once(
+    engine: Engine, db_path: Path
+) -> None:
+    upgrade_store(engine)  # again: nothing to do
     conn = sqlite3.connect(db_path)
     try:
         names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()

@@ -30,7 +30,6 @@ from accounts.roles import Role
 from accounts.users import (
     User,
     add_user,
-    create_user_schema,
     disable_user,
     get_user,
     set_jurisdiction,
@@ -41,6 +40,7 @@ from accounts.users import (
 )
 from common.db import create_db_engine
 from common.settings import Settings
+from migrations.store import upgrade_store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"  # noqa: S105 - test data
@@ -68,7 +68,7 @@ def auth_settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def engine(tmp_path: Path, hasher: PasswordHasher) -> Iterator[Engine]:
     store = create_db_engine(f"sqlite:///{tmp_path / 'auth.db'}")
-    create_user_schema(store)
+    upgrade_store(store)
     add_user(store, "zhangsan", {Role.INVESTIGATOR}, "4601", PASSWORD, now=T0, hasher=hasher)
     yield store
     store.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 
 from accounts.roles import Role
-from accounts.users import User, add_user, create_user_schema, disable_user
+from accounts.users import User, add_user, disable_user
 from common.db import MAX_ROW_ID
 from common.errors import (
     ConflictError,
@@ -21,7 +21,8 @@ from common.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from query_logs.applications import create_application_schema, file_application
+from migrations.store import upgrade_store
+from query_logs.applications import file_application
 from query_logs.cases import (
     CaseNotFoundError,
     add_case_member,
@@ -50,8 +51,7 @@ PEOPLE: dict[str, tuple[Role, ...]] = {
 
 @pytest.fixture
 def engine(sql_engine: Engine) -> Engine:
-    create_user_schema(sql_engine)
-    create_application_schema(sql_engine)
+    upgrade_store(sql_engine)
     return sql_engine
 
 

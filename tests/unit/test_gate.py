@@ -14,9 +14,10 @@ from sqlalchemy import Engine
 
 from accounts.roles import Role
 from accounts.user_fields import jurisdiction_covers
-from accounts.users import User, add_user, create_user_schema
+from accounts.users import User, add_user
 from common.errors import InvalidInputError, PermissionDeniedError
 from common.vocab import Source
+from migrations.store import upgrade_store
 from query_logs.applications import (
     Application,
     ApplicationStateError,
@@ -24,7 +25,6 @@ from query_logs.applications import (
     Subject,
     SubjectKind,
     consume_query,
-    create_application_schema,
     decide_application,
     file_application,
     revoke_application,
@@ -51,8 +51,7 @@ SUBJECT = Subject(SubjectKind.PERSON, "460106197001010016")
 @pytest.fixture
 def engine(sql_engine: Engine) -> Engine:
     """A fresh store with users and applications, on SQLite and on PostgreSQL."""
-    create_user_schema(sql_engine)
-    create_application_schema(sql_engine)
+    upgrade_store(sql_engine)
     return sql_engine
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from accounts.roles import Role
 from accounts.users import User
 from common.db import create_db_engine
+from migrations.store import upgrade_store
 from query_logs.audit import (
     AuditEntry,
     AuditKind,
@@ -25,7 +26,6 @@ from query_logs.audit import (
     Envelope,
     Recorder,
     UnloggableInputError,
-    create_audit_schema,
     generate_signing_key,
     iter_entries,
     load_signing_key,
@@ -44,7 +44,7 @@ NOW = datetime(2024, 5, 1, tzinfo=UTC)
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'audit.db'}")
-    create_audit_schema(engine)
+    upgrade_store(engine)
     yield engine
     engine.dispose()
 

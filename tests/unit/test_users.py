@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.cli import read_new_password, run_users_add
 from accounts.passwords import default_password_hasher, make_password_hasher, verify_password
-from accounts.roles import Role
+from accounts.roles import Role, RoleTableError
 from accounts.user_fields import (
     jurisdiction_covers,
     normalise_username,
@@ -24,16 +24,17 @@ from accounts.user_fields import (
 from accounts.users import (
     User,
     add_user,
-    create_user_schema,
     disable_user,
     enable_user,
     get_user,
     list_users,
+    roles_table,
     set_jurisdiction,
     set_password,
     set_roles,
     user_roles_table,
     users_table,
+    write_role_rows,
 )
 from common.db import create_db_engine
 from common.errors import (
@@ -43,6 +44,7 @@ from common.errors import (
     UnknownRoleError,
     UserNotFoundError,
 )
+from migrations.store import upgrade_store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"  # noqa: S105 - test data
@@ -57,8 +59,8 @@ def hasher() -> PasswordHasher:
 
 @pytest.fixture
 def engine(sql_engine: Engine) -> Engine:
-    """A fresh store with the user schema, on SQLite and on PostgreSQL."""
-    create_user_schema(sql_engine)
+    """A fresh store at the code's schema, on SQLite and on PostgreSQL."""
+    upgrade_store(sql_engine)
     return sql_engine
 
 
@@ -214,8 +216,21 @@ def test_disable_user_marks_the_account(engine: Engine, hasher: PasswordHasher) 
     assert disable_user(engine, "zhangsan").disabled
 
 
-def test_create_user_schema_twice_is_harmless(engine: Engine) -> None:
-    create_user_schema(engine)
+def test_upgrading_a_current_store_keeps_its_accounts(
+    engine: Engine, hasher: PasswordHasher
+) -> None:
+    added = _add(engine, hasher)
+    upgrade_store(engine)
+    assert get_user(engine, "zhangsan") == added
+
+
+def test_a_stored_role_of_another_kind_than_the_role_table_is_refused(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(roles_table).where(roles_table.c.name == "analyst").values(officer=True)
+        )
+    with pytest.raises(RoleTableError, match="stored role analyst has another kind"):
+        write_role_rows(engine)
 
 
 # The store itself refuses what check_role_set refuses, whichever code writes the rows.
@@ -350,12 +365,14 @@ def test_username_rules(raw: str, valid: bool) -> None:
 
 def test_cli_adds_an_officer_account(tmp_path: Path) -> None:
     store = create_db_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    upgrade_store(store)
     line = run_users_add(store, "auditor1", ["security_auditor"], "46", PASSWORD)
     assert line == "added user auditor1 (id 1) roles=security_auditor jurisdiction=46"
 
 
 def test_cli_refuses_an_unknown_role(tmp_path: Path) -> None:
     store = create_db_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    upgrade_store(store)
     with pytest.raises(UnknownRoleError, match="'root'"):
         run_users_add(store, "x1", ["root"], "46", PASSWORD)
 
