@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from analyzers.index_settings import SUBFIELD_KEYWORD
 from common.vocab import Source
 
 
@@ -165,6 +166,16 @@ def join_path(*parts: str) -> str:
     """The dotted path of a sub-field (``names.keyword``) or of a field inside a nested group
     (``reported.id_number``)."""
     return ".".join(parts)
+
+
+# Paths the queries share: whole-value sub-fields of the envelope's names, and the fields of a
+# petition's reported persons (a nested group).
+NAMES_KEYWORD: Final = join_path(Envelope.NAMES, SUBFIELD_KEYWORD)
+ORGS_KEYWORD: Final = join_path(Envelope.ORGS, SUBFIELD_KEYWORD)
+REPORTED_ID_NUMBER: Final = join_path(ColumnField.REPORTED, ColumnField.ID_NUMBER)
+REPORTED_NAME: Final = join_path(ColumnField.REPORTED, ColumnField.NAME)
+REPORTED_UNIT: Final = join_path(ColumnField.REPORTED, ColumnField.UNIT)
+REPORTED_POST: Final = join_path(ColumnField.REPORTED, ColumnField.POST)
 
 
 def vector_mapping() -> dict[str, Any]:

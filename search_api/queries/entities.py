@@ -32,8 +32,16 @@ from analyzers.values import clean_name, name_without_dot
 from common.errors import InvalidInputError
 from common.vocab import Source
 from query_logs.gate import Scope
-from registry.fields import ColumnField, Envelope, join_path
-from search_api.queries.records import NAMES_KEYWORD, ORGS_KEYWORD, scope_filters
+from registry.fields import (
+    NAMES_KEYWORD,
+    ORGS_KEYWORD,
+    REPORTED_ID_NUMBER,
+    REPORTED_NAME,
+    ColumnField,
+    Envelope,
+    join_path,
+)
+from search_api.queries.records import scope_filters
 
 # Longest accepted query: a name, a company name or a number; anything longer is not an entity.
 MAX_QUERY_CHARS = 100
@@ -66,8 +74,6 @@ _PHONE_DIGITS = (7, 15)  # a landline without area code to the longest internati
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Co"})
 _COMPANY_SOURCES = (Source.COMPANY, Source.SHAREHOLDER, Source.COMPANY_OFFICER)
 _REPORTED = ColumnField.REPORTED
-_REPORTED_ID = join_path(ColumnField.REPORTED, ColumnField.ID_NUMBER)
-_REPORTED_NAME = join_path(ColumnField.REPORTED, ColumnField.NAME)
 
 
 class EntityKind(StrEnum):
@@ -220,9 +226,9 @@ def reported_clause(query: EntityQuery) -> dict[str, Any] | None:
     matched in its typed and simplified forms; pinyin and phones do not reach reported entries.
     """
     if query.type is QueryType.PERSON_ID:
-        return {"term": {_REPORTED_ID: query.value}}
+        return {"term": {REPORTED_ID_NUMBER: query.value}}
     if query.type is QueryType.NAME:
-        return {"terms": {_REPORTED_NAME: list(query.forms)}}
+        return {"terms": {REPORTED_NAME: list(query.forms)}}
     return None
 
 
@@ -289,7 +295,7 @@ def candidates_query(
                 "nested": {"path": _REPORTED},
                 "aggs": {"match": {
                     "filter": reported,
-                    "aggs": {"keys": {"terms": {"field": _REPORTED_ID,
+                    "aggs": {"keys": {"terms": {"field": REPORTED_ID_NUMBER,
                                                 "size": size + 1}}},
                 }},
             }  # fmt: skip
@@ -366,6 +372,8 @@ _COMPANY_FIELDS = [
     ColumnField.LEGAL_REP,
 ]
 NEWEST_FIRST = [{Envelope.RECORD_DATE: {"order": "desc", "missing": "_last"}}]
+_COMPANY_NAME_KEYWORD = join_path(ColumnField.COMPANY_NAME, SUBFIELD_KEYWORD)
+_EMPLOYER_NAME_KEYWORD = join_path(ColumnField.EMPLOYER_NAME, SUBFIELD_KEYWORD)
 
 
 def _person_card_aggs(id_number: str) -> dict[str, Any]:
@@ -378,8 +386,8 @@ def _person_card_aggs(id_number: str) -> dict[str, Any]:
                              "aggs": {"values": {"terms": {"field": NAMES_KEYWORD,
                                                            "size": NAMES_PER_CARD}}}},
             _REPORTED: {"nested": {"path": _REPORTED}, "aggs": {"self": {
-                "filter": {"term": {_REPORTED_ID: id_number}},
-                "aggs": {"values": {"terms": {"field": _REPORTED_NAME,
+                "filter": {"term": {REPORTED_ID_NUMBER: id_number}},
+                "aggs": {"values": {"terms": {"field": REPORTED_NAME,
                                               "size": NAMES_PER_CARD}}}}}},
             "household": {"filter": _source_is(Source.HOUSEHOLD), "aggs": {"top": {"top_hits": {
                 "size": 1, "sort": NEWEST_FIRST, "_source": _PERSON_FIELDS}}}},
@@ -396,12 +404,10 @@ def _company_card_aggs(code: str) -> dict[str, Any]:
             "sources": {"terms": {"field": Envelope.SOURCE, "size": len(Source)}},
             # Only the records where the company is itself (not a corporate shareholder of it).
             Envelope.NAMES: {"filter": {"term": {ColumnField.CREDIT_CODE: code}},
-                             "aggs": {"values": {"terms": {
-                                 "field": join_path(ColumnField.COMPANY_NAME, SUBFIELD_KEYWORD),
-                                 "size": NAMES_PER_CARD}}}},
+                             "aggs": {"values": {"terms": {"field": _COMPANY_NAME_KEYWORD,
+                                                           "size": NAMES_PER_CARD}}}},
             "employer_names": {"filter": {"term": {ColumnField.EMPLOYER_CODE: code}},
-                               "aggs": {"values": {"terms": {
-                                   "field": join_path(ColumnField.EMPLOYER_NAME, SUBFIELD_KEYWORD),
+                               "aggs": {"values": {"terms": {"field": _EMPLOYER_NAME_KEYWORD,
                                                              "size": NAMES_PER_CARD}}}},
             "registry": {"filter": _source_is(Source.COMPANY), "aggs": {"top": {"top_hits": {
                 "size": 1, "_source": _COMPANY_FIELDS}}}},

@@ -14,7 +14,13 @@ from typing import Any
 
 from common.vocab import Source
 from query_logs.gate import Scope
-from registry.fields import ColumnField, Envelope, join_path
+from registry.fields import (
+    REPORTED_ID_NUMBER,
+    REPORTED_NAME,
+    REPORTED_UNIT,
+    ColumnField,
+    Envelope,
+)
 from search_api.queries.entities import NEWEST_FIRST
 from search_api.queries.records import newest_first, scope_filters, source_without_hidden
 
@@ -25,7 +31,6 @@ EMPLOYEE_LIST_CAP = 50
 # Petitions that mention a company by name, listed as references.
 PETITION_REFERENCE_CAP = 50
 # What a petition reference shows: no content, no person.
-_REPORTED_UNIT = join_path(ColumnField.REPORTED, ColumnField.UNIT)
 PETITION_REFERENCE_FIELDS = [
     ColumnField.PETITION_NO,
     ColumnField.REGISTERED_ON,
@@ -33,7 +38,7 @@ PETITION_REFERENCE_FIELDS = [
     ColumnField.STATUS,
     ColumnField.HANDLING_UNIT,
     ColumnField.HANDLING_TIER,
-    _REPORTED_UNIT,
+    REPORTED_UNIT,
 ]
 # What a listed member or employee shows (masked by the caller).
 _MEMBER_FIELDS = [
@@ -153,11 +158,9 @@ def person_mentions_search(
     names and the unit of the subject's own roster record, outside the subject filter (such a
     petition has no identity link), so like the company's petitions it returns references only.
     """
-    reported_name = join_path(ColumnField.REPORTED, ColumnField.NAME)
-    reported_id = join_path(ColumnField.REPORTED, ColumnField.ID_NUMBER)
-    entry = {"bool": {"filter": [{"terms": {reported_name: names}},
-                                 {"match_phrase": {_REPORTED_UNIT: unit}}],
-                      "must_not": [{"exists": {"field": reported_id}}]}}  # fmt: skip
+    entry = {"bool": {"filter": [{"terms": {REPORTED_NAME: names}},
+                                 {"match_phrase": {REPORTED_UNIT: unit}}],
+                      "must_not": [{"exists": {"field": REPORTED_ID_NUMBER}}]}}  # fmt: skip
     return {
         "query": {"bool": {
             "filter": [{"term": {Envelope.SOURCE: str(Source.PETITION)}},

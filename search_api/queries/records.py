@@ -8,16 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzers.index_settings import SUBFIELD_KEYWORD
 from common.vocab import Source
 from query_logs.applications import SubjectKind
 from query_logs.gate import Scope
-from registry.fields import HIDDEN_FIELDS, ColumnField, Envelope, join_path
-
-# The whole-value sub-fields of the envelope's names (a name subject matches it whole) and
-# company and unit names.
-NAMES_KEYWORD = join_path(Envelope.NAMES, SUBFIELD_KEYWORD)
-ORGS_KEYWORD = join_path(Envelope.ORGS, SUBFIELD_KEYWORD)
+from registry.fields import HIDDEN_FIELDS, NAMES_KEYWORD, ColumnField, Envelope
 
 
 def newest_first() -> list[dict[str, Any]]:

@@ -27,13 +27,8 @@ from typing import Any
 from analyzers.index_settings import GRAM_CHARS, SUBFIELD_GRAMS, SUBFIELD_KEYWORD
 from analyzers.values import unify_dots
 from query_logs.gate import Scope
-from registry.fields import ColumnField, Envelope, join_path
-from search_api.queries.records import (
-    NAMES_KEYWORD,
-    ORGS_KEYWORD,
-    scope_filters,
-    source_without_hidden,
-)
+from registry.fields import NAMES_KEYWORD, ORGS_KEYWORD, REPORTED_POST, ColumnField, Envelope
+from search_api.queries.records import scope_filters, source_without_hidden
 from search_api.queries.syntax import And, Field, Node, Not, Term, terms_of
 
 # Characters that cjk_bigram pairs with their neighbours: Han (URO, Extension A-H, compatibility
@@ -86,8 +81,7 @@ TARGETS: dict[Field, Target] = {
     Field.ADDRESS: Target(text=(ColumnField.ADDRESS, ColumnField.LOCATION)),
     Field.CONTENT: Target(text=(ColumnField.CONTENT, ColumnField.BUSINESS_SCOPE)),
     Field.POST: Target(
-        text=(ColumnField.POST,),
-        nested_text=((ColumnField.REPORTED, join_path(ColumnField.REPORTED, ColumnField.POST)),),
+        text=(ColumnField.POST,), nested_text=((ColumnField.REPORTED, REPORTED_POST),)
     ),
     Field.NUMBER: Target(
         keyword=(
