@@ -50,6 +50,7 @@ from query_logs.applications import (
 from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditOutcome, digest_record_ids
 from query_logs.gate import QueryRequest, Scope, decide_scope
 from query_logs.grants import active_grant_regions
+from registry.fields import ColumnField, Envelope
 from search_api.provider import OpenSearchProvider
 from search_api.queries.records import person_records_query
 
@@ -65,14 +66,14 @@ def pick_subjects(client: OpenSearch, prefix: str, region: str, count: int) -> l
         index=f"{prefix}-household",
         body={
             "size": count * 4,
-            "query": {"bool": {"filter": [{"terms": {"region_prefixes": [region]}}]}},
-            "_source": ["id_number"],
-            "sort": [{"record_key": "asc"}],
+            "query": {"bool": {"filter": [{"terms": {Envelope.REGION_PREFIXES: [region]}}]}},
+            "_source": [ColumnField.ID_NUMBER],
+            "sort": [{Envelope.RECORD_KEY: "asc"}],
         },
     )
     ids: list[str] = []
     for hit in result["hits"]["hits"]:
-        value = hit["_source"].get("id_number")
+        value = hit["_source"].get(ColumnField.ID_NUMBER)
         if value and value.startswith(region) and value not in ids:
             ids.append(value)
     return ids[:count]

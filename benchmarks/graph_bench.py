@@ -38,6 +38,7 @@ from graph.operations import linked_entities
 from graph.store import edges_alias
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
+from registry.fields import ColumnField, Envelope
 
 TARGET_P95_MS = 300.0
 SOURCES = (
@@ -75,9 +76,13 @@ def pick_starts(client: OpenSearch, prefix: str, truth: dict[str, Any], count: i
     ]
     hits = client.search(
         index=f"{prefix}-official",
-        body={"size": 2000, "_source": ["id_number"], "sort": [{"record_key": "asc"}]},
+        body={
+            "size": 2000,
+            "_source": [ColumnField.ID_NUMBER],
+            "sort": [{Envelope.RECORD_KEY: "asc"}],
+        },
     )["hits"]["hits"]
-    roster = sorted({f"p:{h['_source']['id_number']}" for h in hits} - set(starts))
+    roster = sorted({f"p:{h['_source'][ColumnField.ID_NUMBER]}" for h in hits} - set(starts))
     random.Random(7).shuffle(roster)
     return (starts + roster)[:count]
 

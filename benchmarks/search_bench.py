@@ -52,6 +52,7 @@ from migrations.store import upgrade_store
 from query_logs.applications import SubjectKind, get_application, parse_subject
 from query_logs.gate import QueryRequest, Scope, decide_scope
 from query_logs.grants import active_grant_regions
+from registry.fields import ColumnField, Envelope
 from search_api.profiles import household_numbers
 from search_api.provider import OpenSearchProvider
 from search_api.queries.entities import (
@@ -86,17 +87,21 @@ def sample_inputs(client: OpenSearch, prefix: str, n: int, seed: int) -> dict[st
             index=f"{prefix}-{source}",
             body={
                 "size": size,
-                "query": {"term": {"region_prefixes": PROVINCE}},
+                "query": {"term": {Envelope.REGION_PREFIXES: PROVINCE}},
                 "_source": fields,
-                "sort": [{"record_key": "asc"}],
+                "sort": [{Envelope.RECORD_KEY: "asc"}],
             },
         )
         return [h["_source"] for h in result["hits"]["hits"]]
 
-    households = docs(Source.HOUSEHOLD, ["id_number", "name", "address"])
-    companies = docs(Source.COMPANY, ["credit_code", "company_name", "address"])
-    officials = docs(Source.OFFICIAL, ["unit", "post"])
-    petitions = docs(Source.PETITION, ["content"], 1000)
+    households = docs(
+        Source.HOUSEHOLD, [ColumnField.ID_NUMBER, ColumnField.NAME, ColumnField.ADDRESS]
+    )
+    companies = docs(
+        Source.COMPANY, [ColumnField.CREDIT_CODE, ColumnField.COMPANY_NAME, ColumnField.ADDRESS]
+    )
+    officials = docs(Source.OFFICIAL, [ColumnField.UNIT, ColumnField.POST])
+    petitions = docs(Source.PETITION, [ColumnField.CONTENT], 1000)
 
     def fragment(text: str) -> str:
         size = rng.randint(2, min(6, len(text)))
@@ -107,16 +112,16 @@ def sample_inputs(client: OpenSearch, prefix: str, n: int, seed: int) -> dict[st
         values = [v for v in values if v]
         return [rng.choice(values) for _ in range(count)]
 
-    names = pick([d.get("name", "") for d in households], n)
-    ids = pick([d.get("id_number", "") for d in households], n)
+    names = pick([d.get(ColumnField.NAME, "") for d in households], n)
+    ids = pick([d.get(ColumnField.ID_NUMBER, "") for d in households], n)
     # A 15-digit form of an 18-digit number (born 19xx): what an old record or a typist gives.
     ids15 = [i[:6] + i[8:17] for i in ids if i.startswith(("46", "44")) and i[6:8] == "19"]
-    company_names = pick([d.get("company_name", "") for d in companies], n)
-    codes = pick([d.get("credit_code", "") for d in companies], n)
+    company_names = pick([d.get(ColumnField.COMPANY_NAME, "") for d in companies], n)
+    codes = pick([d.get(ColumnField.CREDIT_CODE, "") for d in companies], n)
     texts = (
-        [d.get("unit", "") for d in officials]
-        + [d.get("address", "") for d in households + companies]
-        + [d.get("content", "") for d in petitions]
+        [d.get(ColumnField.UNIT, "") for d in officials]
+        + [d.get(ColumnField.ADDRESS, "") for d in households + companies]
+        + [d.get(ColumnField.CONTENT, "") for d in petitions]
     )
     fragments = [fragment(t) for t in pick([t for t in texts if len(t) >= 2], n * 2)]
     assert all(normalise_person_id(i).value in ids for i in ids15)
@@ -228,7 +233,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
                 request = QueryRequest(subjects=(subject,), page_size=DEFAULT_PER_SOURCE)
                 scope = scope_of(engine, inv, profiled.next_id(), request)
                 searches = linked_records_searches(
-                    scope, "persons", subject.value, DEFAULT_PER_SOURCE
+                    scope, Envelope.PERSONS, subject.value, DEFAULT_PER_SOURCE
                 )
                 body: list[dict[str, Any]] = []
                 for source, search in searches:

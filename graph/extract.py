@@ -20,6 +20,7 @@ from common.vocab import Source
 from graph.household import Member, household_pairs
 from graph.model import Edge, EdgeKind, NodeKind, node_id
 from graph.resolve import Mention
+from registry.fields import ColumnField, Envelope
 
 Doc = Mapping[str, Any]
 Normalise = Callable[[str], str]
@@ -67,7 +68,7 @@ def damaged_id_body(raw: object) -> str | None:
 
 
 def _prefixes(doc: Doc) -> tuple[str, ...]:
-    return tuple(doc.get("region_prefixes") or ())
+    return tuple(doc.get(Envelope.REGION_PREFIXES) or ())
 
 
 def shared_prefixes(docs: Iterable[Doc]) -> tuple[str, ...]:
@@ -98,17 +99,17 @@ def _company_party(
     **attrs: Any,
 ) -> Iterator[Extracted]:
     """Person (or company) -> the record's company; a mention when the number is not valid."""
-    company = company_node(doc.get("credit_code"))
+    company = company_node(doc.get(ColumnField.CREDIT_CODE))
     if company is None:
         return
     base = Edge(
         kind,
         "",
         company,
-        Source(doc["source"]),
+        Source(doc[Envelope.SOURCE]),
         (doc_id,),
-        dst_name=_text(doc, "company_name"),
-        start_date=_text(doc, "record_date"),
+        dst_name=_text(doc, ColumnField.COMPANY_NAME),
+        start_date=_text(doc, Envelope.RECORD_DATE),
         region_prefixes=_prefixes(doc),
         **attrs,
     )
@@ -142,8 +143,8 @@ def company_edges(doc_id: str, doc: Doc, normalise: Normalise) -> list[Extracted
             doc_id,
             doc,
             EdgeKind.LEGAL_REP,
-            doc.get("legal_rep_id"),
-            _text(doc, "legal_rep"),
+            doc.get(ColumnField.LEGAL_REP_ID),
+            _text(doc, ColumnField.LEGAL_REP),
             "legal_rep",
             normalise,
         )
@@ -152,15 +153,18 @@ def company_edges(doc_id: str, doc: Doc, normalise: Normalise) -> list[Extracted
 
 def shareholder_edges(doc_id: str, doc: Doc, normalise: Normalise) -> list[Extracted]:
     """股东 -> company (a person), or holder company -> company (OWNS), with the percentage."""
-    percent = doc.get("share_percent")
-    attrs = {"holder_type": _text(doc, "holder_type"), "subscribed": doc.get("subscribed_capital")}
+    percent = doc.get(ColumnField.SHARE_PERCENT)
+    attrs = {
+        ColumnField.HOLDER_TYPE: _text(doc, ColumnField.HOLDER_TYPE),
+        "subscribed": doc.get(ColumnField.SUBSCRIBED_CAPITAL),
+    }
     return list(
         _company_party(
             doc_id,
             doc,
             EdgeKind.SHAREHOLDER,
-            doc.get("holder_id"),
-            _text(doc, "holder_name"),
+            doc.get(ColumnField.HOLDER_ID),
+            _text(doc, ColumnField.HOLDER_NAME),
             "holder",
             normalise,
             percent=float(percent) if isinstance(percent, int | float) else None,
@@ -176,11 +180,11 @@ def officer_edges(doc_id: str, doc: Doc, normalise: Normalise) -> list[Extracted
             doc_id,
             doc,
             EdgeKind.OFFICER,
-            doc.get("id_number"),
-            _text(doc, "name"),
+            doc.get(ColumnField.ID_NUMBER),
+            _text(doc, ColumnField.NAME),
             "officer",
             normalise,
-            post=_text(doc, "post"),
+            post=_text(doc, ColumnField.POST),
         )
     )
 
@@ -189,14 +193,17 @@ def insured_edges(rows: Sequence[tuple[str, Doc]]) -> list[Edge]:
     """One employment edge per person and employer, over all the person's insurance rows."""
     by_pair: dict[tuple[str, str], list[tuple[str, Doc]]] = {}
     for doc_id, doc in rows:
-        person, employer = person_node(doc.get("id_number")), company_node(doc.get("employer_code"))
+        person, employer = (
+            person_node(doc.get(ColumnField.ID_NUMBER)),
+            company_node(doc.get(ColumnField.EMPLOYER_CODE)),
+        )
         if person and employer and person != employer:
             by_pair.setdefault((person, employer), []).append((doc_id, doc))
     edges = []
     for (person, employer), docs in sorted(by_pair.items()):
-        starts = sorted(d["insured_on"] for _, d in docs if d.get("insured_on"))
-        ends = [d.get("stopped_on") for _, d in docs]
-        current = any(d.get("status") == "参保缴费" for _, d in docs) or None in ends
+        starts = sorted(d[ColumnField.INSURED_ON] for _, d in docs if d.get(ColumnField.INSURED_ON))
+        ends = [d.get(ColumnField.STOPPED_ON) for _, d in docs]
+        current = any(d.get(ColumnField.STATUS) == "参保缴费" for _, d in docs) or None in ends
         edges.append(
             Edge(
                 EdgeKind.EMPLOYEE,
@@ -204,13 +211,15 @@ def insured_edges(rows: Sequence[tuple[str, Doc]]) -> list[Edge]:
                 employer,
                 Source.INSURED,
                 tuple(i for i, _ in docs),
-                src_name=_text(docs[0][1], "name"),
-                dst_name=_text(docs[0][1], "employer_name"),
+                src_name=_text(docs[0][1], ColumnField.NAME),
+                dst_name=_text(docs[0][1], ColumnField.EMPLOYER_NAME),
                 start_date=starts[0] if starts else None,
                 end_date=None if current else max((e for e in ends if e), default=None),
                 region_prefixes=shared_prefixes(d for _, d in docs),
                 attributes={
-                    "insurance_types": sorted({str(d.get("insurance_type")) for _, d in docs})
+                    "insurance_types": sorted(
+                        {str(d.get(ColumnField.INSURANCE_TYPE)) for _, d in docs}
+                    )
                 },
             )
         )
@@ -221,9 +230,11 @@ def property_edges(rows: Sequence[tuple[str, Doc]]) -> list[Edge]:
     """Co-owners of one 不动产单元 (rows with one unit_no), pairwise; owners by valid number."""
     owners: dict[str, tuple[str, Doc]] = {}
     for doc_id, doc in rows:
-        if doc.get("registration_type") == "注销登记":
+        if doc.get(ColumnField.REGISTRATION_TYPE) == "注销登记":
             continue  # a cancelled right links nobody any more
-        owner = person_node(doc.get("owner_id")) or company_node(doc.get("owner_id"))
+        owner = person_node(doc.get(ColumnField.OWNER_ID)) or company_node(
+            doc.get(ColumnField.OWNER_ID)
+        )
         if owner:
             owners.setdefault(owner, (doc_id, doc))
     edges = []
@@ -235,15 +246,15 @@ def property_edges(rows: Sequence[tuple[str, Doc]]) -> list[Edge]:
                 b,
                 Source.PROPERTY,
                 (id_a, id_b),
-                src_name=_text(doc_a, "owner_name"),
-                dst_name=_text(doc_b, "owner_name"),
-                start_date=_text(doc_a, "registered_on"),
+                src_name=_text(doc_a, ColumnField.OWNER_NAME),
+                dst_name=_text(doc_b, ColumnField.OWNER_NAME),
+                start_date=_text(doc_a, ColumnField.REGISTERED_ON),
                 region_prefixes=shared_prefixes((doc_a, doc_b)),
                 attributes={
-                    "unit_no": doc_a.get("unit_no"),
-                    "co_ownership": doc_a.get("co_ownership"),
-                    "location": doc_a.get("location"),
-                    "shares": [doc_a.get("share"), doc_b.get("share")],
+                    ColumnField.UNIT_NO: doc_a.get(ColumnField.UNIT_NO),
+                    ColumnField.CO_OWNERSHIP: doc_a.get(ColumnField.CO_OWNERSHIP),
+                    ColumnField.LOCATION: doc_a.get(ColumnField.LOCATION),
+                    "shares": [doc_a.get(ColumnField.SHARE), doc_b.get(ColumnField.SHARE)],
                 },
             )
         )
@@ -254,9 +265,9 @@ def household_edges(rows: Sequence[tuple[str, Doc]]) -> list[Edge]:
     """Relations among the members of one household (rows with the same household_no)."""
     by_person: dict[str, tuple[str, Doc]] = {}
     for doc_id, doc in rows:
-        if (person := person_node(doc.get("id_number"))) is not None:
+        if (person := person_node(doc.get(ColumnField.ID_NUMBER))) is not None:
             by_person[person] = (doc_id, doc)
-    members = [Member(p, _text(d, "relation")) for p, (_, d) in sorted(by_person.items())]
+    members = [Member(p, _text(d, ColumnField.RELATION)) for p, (_, d) in sorted(by_person.items())]
     edges = []
     for pair in household_pairs(members):
         (id_a, doc_a), (id_b, doc_b) = by_person[pair.src.person_id], by_person[pair.dst.person_id]
@@ -267,17 +278,26 @@ def household_edges(rows: Sequence[tuple[str, Doc]]) -> list[Edge]:
                 pair.dst.person_id,
                 Source.HOUSEHOLD,
                 (id_a, id_b),
-                src_name=_text(doc_a, "name"),
-                dst_name=_text(doc_b, "name"),
+                src_name=_text(doc_a, ColumnField.NAME),
+                dst_name=_text(doc_b, ColumnField.NAME),
                 relation=pair.relation,
                 start_date=max(
-                    filter(None, (_text(doc_a, "registered_on"), _text(doc_b, "registered_on"))),
+                    filter(
+                        None,
+                        (
+                            _text(doc_a, ColumnField.REGISTERED_ON),
+                            _text(doc_b, ColumnField.REGISTERED_ON),
+                        ),
+                    ),
                     default=None,
                 ),
                 region_prefixes=shared_prefixes((doc_a, doc_b)),
                 attributes={
-                    "household_no": doc_a.get("household_no"),
-                    "relations_to_head": [doc_a.get("relation"), doc_b.get("relation")],
+                    ColumnField.HOUSEHOLD_NO: doc_a.get(ColumnField.HOUSEHOLD_NO),
+                    "relations_to_head": [
+                        doc_a.get(ColumnField.RELATION),
+                        doc_b.get(ColumnField.RELATION),
+                    ],
                 },
             )
         )
@@ -286,7 +306,7 @@ def household_edges(rows: Sequence[tuple[str, Doc]]) -> list[Edge]:
 
 def petition_edges(doc_id: str, doc: Doc, normalise: Normalise) -> list[Extracted]:
     """Petition -> each reported person (被反映人); the complainant is never in the document."""
-    petition_no = _text(doc, "petition_no")
+    petition_no = _text(doc, ColumnField.PETITION_NO)
     if petition_no is None:
         return []
     petition = node_id(NodeKind.PETITION, petition_no)
@@ -297,20 +317,23 @@ def petition_edges(doc_id: str, doc: Doc, normalise: Normalise) -> list[Extracte
         Source.PETITION,
         (doc_id,),
         src_name=petition_no,
-        start_date=_text(doc, "registered_on"),
+        start_date=_text(doc, ColumnField.REGISTERED_ON),
         region_prefixes=_prefixes(doc),
-        attributes={"category": doc.get("category"), "status": doc.get("status")},
+        attributes={
+            ColumnField.CATEGORY: doc.get(ColumnField.CATEGORY),
+            ColumnField.STATUS: doc.get(ColumnField.STATUS),
+        },
     )
     out: list[Extracted] = []
-    for position, item in enumerate(doc.get("reported") or ()):
-        name = item.get("name")
+    for position, item in enumerate(doc.get(ColumnField.REPORTED) or ()):
+        name = item.get(ColumnField.NAME)
         attrs = {
             **base.attributes,
-            "unit": item.get("unit"),
-            "post": item.get("post"),
-            "rank": item.get("rank"),
+            ColumnField.UNIT: item.get(ColumnField.UNIT),
+            ColumnField.POST: item.get(ColumnField.POST),
+            ColumnField.RANK: item.get(ColumnField.RANK),
         }
-        if (person := person_node(item.get("id_number"))) is not None:
+        if (person := person_node(item.get(ColumnField.ID_NUMBER))) is not None:
             out.append(replace(base, dst=person, dst_name=name, attributes=attrs))
         elif name:
             mention = _mention(
@@ -318,11 +341,11 @@ def petition_edges(doc_id: str, doc: Doc, normalise: Normalise) -> list[Extracte
                 f"reported#{position}",
                 str(name),
                 normalise,
-                "reported",
-                unit=normalise(str(item.get("unit") or "")) or None,
-                post=normalise(str(item.get("post") or "")) or None,
-                region=_text(doc, "region_code"),
-                id_body=damaged_id_body(item.get("id_number")),
+                str(EdgeKind.REPORTED),
+                unit=normalise(str(item.get(ColumnField.UNIT) or "")) or None,
+                post=normalise(str(item.get(ColumnField.POST) or "")) or None,
+                region=_text(doc, ColumnField.REGION_CODE),
+                id_body=damaged_id_body(item.get(ColumnField.ID_NUMBER)),
             )
             edge = replace(
                 base,

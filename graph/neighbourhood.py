@@ -17,6 +17,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import NotFoundError
 
 from graph.model import EdgeKind, NodeKind, node_kind
+from registry.fields import Envelope
 
 MAX_HOPS = 3
 DEFAULT_FAN_OUT = 50
@@ -48,8 +49,8 @@ class EdgeScope:
 def edge_filters(scope: EdgeScope) -> list[dict[str, Any]]:
     """Filter clauses: the proving records' source and region must lie within the scope."""
     filters: list[dict[str, Any]] = [
-        {"terms": {"source": list(scope.sources)}},
-        {"terms": {"region_prefixes": list(scope.regions)}},
+        {"terms": {Envelope.SOURCE: list(scope.sources)}},
+        {"terms": {Envelope.REGION_PREFIXES: list(scope.regions)}},
     ]
     if scope.kinds:
         filters.append({"terms": {"kind": [str(k) for k in scope.kinds]}})
@@ -119,7 +120,7 @@ class LinkEdge:
             s["label"],
             s["label_back"],
             float(s["strength"]),
-            s["source"],
+            s[Envelope.SOURCE],
             tuple(s.get("record_ids") or ()),
             s.get("src_name"),
             s.get("dst_name"),

@@ -31,6 +31,7 @@ from analyzers.values import (
     split_aligned,
     to_text,
 )
+from registry.fields import Envelope
 from registry.sources import Column, Kind, SourceSpec
 
 
@@ -248,10 +249,10 @@ def build_record(
 
     acc = _Accumulator(analysis)
     doc: dict[str, Any] = {
-        "source": str(spec.source),
-        "record_key": key,
-        "file": file,
-        "line": line,
+        Envelope.SOURCE: str(spec.source),
+        Envelope.RECORD_KEY: key,
+        Envelope.FILE: file,
+        Envelope.LINE: line,
     }
     sealed: dict[str, str] = {}
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -282,7 +283,7 @@ def build_record(
         if header not in spec.by_header and not is_empty(raw)
     }
     if extra:
-        doc["extra"] = extra
+        doc[Envelope.EXTRA] = extra
     _add_envelope(spec, doc, acc)
 
     version = None
@@ -314,35 +315,35 @@ def _name_forms(simple: str, written: str, analysis: TextAnalysis) -> tuple[str,
 def _add_envelope(spec: SourceSpec, doc: dict[str, Any], acc: _Accumulator) -> None:
     analysis = acc.analysis
     if acc.persons:
-        doc["persons"] = sorted(set(acc.persons))
+        doc[Envelope.PERSONS] = sorted(set(acc.persons))
     if acc.companies:
-        doc["companies"] = sorted(set(acc.companies))
+        doc[Envelope.COMPANIES] = sorted(set(acc.companies))
     if acc.names:
-        doc["names"] = list(dict.fromkeys(acc.names))
+        doc[Envelope.NAMES] = list(dict.fromkeys(acc.names))
         forms = [
             _name_forms(simple, written, analysis)
             for simple, written in zip(acc.names, acc.written_names, strict=True)
         ]
-        doc["names_nodot"] = list(dict.fromkeys(f[0] for f in forms))
-        doc["names_pinyin"] = list(dict.fromkeys(f[1] for f in forms))
-        doc["names_initials"] = list(dict.fromkeys(f[2] for f in forms))
+        doc[Envelope.NAMES_NODOT] = list(dict.fromkeys(f[0] for f in forms))
+        doc[Envelope.NAMES_PINYIN] = list(dict.fromkeys(f[1] for f in forms))
+        doc[Envelope.NAMES_INITIALS] = list(dict.fromkeys(f[2] for f in forms))
     if acc.orgs:
-        doc["orgs"] = list(dict.fromkeys(acc.orgs))
+        doc[Envelope.ORGS] = list(dict.fromkeys(acc.orgs))
     region = acc.region
     if spec.region_from_credit_code and (code := doc.get(spec.region_from_credit_code)):
         derived = _region(str(code)[2:8])
         region = None if isinstance(derived, str) else derived
     if region is not None:
         _, prefixes, tier = region
-        doc["region_prefixes"] = list(prefixes)
-        doc["tier"] = tier
+        doc[Envelope.REGION_PREFIXES] = list(prefixes)
+        doc[Envelope.TIER] = tier
     if spec.date_field and (record_date := doc.get(spec.date_field)):
-        doc["record_date"] = record_date
+        doc[Envelope.RECORD_DATE] = record_date
     if acc.text:
-        doc["all_text"] = acc.text
+        doc[Envelope.ALL_TEXT] = acc.text
     if acc.tokens:
-        doc["all_tokens"] = " ".join(acc.tokens)
+        doc[Envelope.ALL_TOKENS] = " ".join(acc.tokens)
     if acc.unparsed:
-        doc["unparsed"] = acc.unparsed
+        doc[Envelope.UNPARSED] = acc.unparsed
     if acc.warnings:
-        doc["warnings"] = acc.warnings
+        doc[Envelope.WARNINGS] = acc.warnings

@@ -40,6 +40,7 @@ from indexer.sealed import SealedEntry
 from indexer.sealed_keys import Keyring
 from indexer.sealed_legacy import LEGACY_DIGEST, adopt_legacy_entries, set_digests
 from indexer.sink import IndexSink, WriteOutcome
+from registry.fields import Envelope
 from registry.sources import SourceSpec
 
 log = structlog.get_logger(__name__)
@@ -169,7 +170,7 @@ def check_sealed(store: Engine, sink: IndexSink, spec: SourceSpec) -> SealedChec
     indexed: dict[str, str] = {}
     if generation is not None:
         for _, source in sink.scan(generation):
-            indexed[str(source["record_key"])] = document_digest(source)
+            indexed[str(source[Envelope.RECORD_KEY])] = document_digest(source)
     with store.connect() as conn:
         readable = sealed.current_generation(conn)
         rows = sealed.generation_digests(conn, generation)

@@ -20,7 +20,7 @@ from analyzers.embeddings import encode_vector
 from indexer.building import Record
 from indexer.readers import RawRow
 from indexer.records import Built
-from registry.fields import VECTOR_FIELD
+from registry.fields import VECTOR_FIELD, ColumnField
 
 # Built records held back for one model call: a few model batches, so the sink keeps moving.
 EMBED_ROWS = 128
@@ -35,10 +35,10 @@ class TextEmbedder(Protocol):
 def embedding_text(document: Mapping[str, Any], simplify: Callable[[str], str]) -> str | None:
     """The text embedded for a petition document: 问题类别 and content, simplified; None when it
     has no content."""
-    content = document.get("content")
+    content = document.get(ColumnField.CONTENT)
     if not isinstance(content, str) or not content.strip():
         return None
-    category = document.get("category")
+    category = document.get(ColumnField.CATEGORY)
     text = simplify(content)
     return f"{category}：{text}" if isinstance(category, str) and category else text
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from analyzers.index_settings import keyword_field, text_field, tokens_field
-from registry.fields import EMBEDDED_SOURCES, VECTOR_FIELD, vector_mapping
+from registry.fields import EMBEDDED_SOURCES, VECTOR_FIELD, Envelope, vector_mapping
 from registry.sources import Column, Kind, SourceSpec
 
 _DATE = {"type": "date", "format": "strict_date"}
@@ -33,29 +33,29 @@ _KIND_MAPPING: dict[Kind, dict[str, Any]] = {
     Kind.PHONE: keyword_field(),
 }
 
-# Fields every source document may carry (see indexer.records).
+# Fields every source document may carry (see indexer.records and registry.fields).
 ENVELOPE: dict[str, dict[str, Any]] = {
-    "source": keyword_field(),
-    "record_key": keyword_field(),
-    "file": keyword_field(),
-    "line": {"type": "integer"},
-    "persons": keyword_field(),
-    "companies": keyword_field(),
-    "names": text_field(),
-    "names_nodot": keyword_field(),
-    "names_pinyin": keyword_field(),
-    "names_initials": keyword_field(),
-    "orgs": text_field(),
-    "region_prefixes": keyword_field(),
-    "tier": keyword_field(),
-    "record_date": _DATE,
-    "all_text": text_field(),
-    "all_tokens": tokens_field(),
+    Envelope.SOURCE: keyword_field(),
+    Envelope.RECORD_KEY: keyword_field(),
+    Envelope.FILE: keyword_field(),
+    Envelope.LINE: {"type": "integer"},
+    Envelope.PERSONS: keyword_field(),
+    Envelope.COMPANIES: keyword_field(),
+    Envelope.NAMES: text_field(),
+    Envelope.NAMES_NODOT: keyword_field(),
+    Envelope.NAMES_PINYIN: keyword_field(),
+    Envelope.NAMES_INITIALS: keyword_field(),
+    Envelope.ORGS: text_field(),
+    Envelope.REGION_PREFIXES: keyword_field(),
+    Envelope.TIER: keyword_field(),
+    Envelope.RECORD_DATE: _DATE,
+    Envelope.ALL_TEXT: text_field(),
+    Envelope.ALL_TOKENS: tokens_field(),
     # Unknown columns of the export: kept and searchable as flat key/values.
-    "extra": {"type": "flat_object"},
-    # Raw text of values that failed to parse: shown, not searched.
-    "unparsed": {"type": "object", "enabled": False},
-    "warnings": {"type": "keyword", "index": False},
+    Envelope.EXTRA: {"type": "flat_object"},
+    # Raw text of values that failed to parse: kept, not searched, never returned.
+    Envelope.UNPARSED: {"type": "object", "enabled": False},
+    Envelope.WARNINGS: {"type": "keyword", "index": False},
 }
 
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from common.vocab import Source
+from registry.fields import ColumnField, Envelope
 from registry.sources import load_sources
 from search_api.masking import mask_id, mask_text
 
@@ -56,24 +57,26 @@ def _join(values: Any) -> str:
 
 
 def _ids(source: dict[str, Any], ctx: LedgerContext) -> str:
-    numbers = [str(n) for n in source.get("persons", [])]
+    numbers = [str(n) for n in source.get(Envelope.PERSONS, [])]
     return _join(numbers if ctx.unmask else [mask_id(n) for n in numbers])
 
 
 def _excerpt(source: dict[str, Any], ctx: LedgerContext) -> str:
-    return ctx.text(str(source.get("content") or source.get("business_scope") or ""))[
-        :EXCERPT_CHARS
-    ]
+    return ctx.text(
+        str(source.get(ColumnField.CONTENT) or source.get(ColumnField.BUSINESS_SCOPE) or "")
+    )[:EXCERPT_CHARS]
 
 
 def _posts(source: dict[str, Any], ctx: LedgerContext) -> str:
-    posts = [source["post"]] if source.get("post") else []
-    posts += [r["post"] for r in source.get("reported", []) if r.get("post")]
+    posts = [source[ColumnField.POST]] if source.get(ColumnField.POST) else []
+    posts += [
+        r[ColumnField.POST] for r in source.get(ColumnField.REPORTED, []) if r.get(ColumnField.POST)
+    ]
     return ctx.text(_join(posts))
 
 
 def _label(source: dict[str, Any], _ctx: LedgerContext) -> str:
-    return load_sources()[Source(source["source"])].label
+    return load_sources()[Source(source[Envelope.SOURCE])].label
 
 
 def _field(name: str) -> Callable[[dict[str, Any], LedgerContext], str]:
@@ -87,19 +90,20 @@ def _text(name: str) -> Callable[[dict[str, Any], LedgerContext], str]:
 
 # (header, value of a hit's _source); the record id is added first.
 COLUMNS: tuple[tuple[str, Callable[[dict[str, Any], LedgerContext], str]], ...] = (
-    ("承办层级", _field("handling_tier")),  # the level of the handling body: the clue's tier
-    ("承办单位", _text("handling_unit")),
-    ("属地层级", _field("tier")),  # the tier of the record's region (问题属地)
+    # The level of the handling body (the clue's tier), then the tier of the record's region.
+    ("承办层级", _field(ColumnField.HANDLING_TIER)),
+    ("承办单位", _text(ColumnField.HANDLING_UNIT)),
+    ("属地层级", _field(Envelope.TIER)),  # 问题属地
     ("来源", _label),
-    ("信访件编号", _field("petition_no")),
-    ("登记日期", _field("record_date")),
-    ("行政区划代码", _field("region_code")),
-    ("类别", _text("category")),
-    ("涉及人员", _text("names")),
+    ("信访件编号", _field(ColumnField.PETITION_NO)),
+    ("登记日期", _field(Envelope.RECORD_DATE)),
+    ("行政区划代码", _field(ColumnField.REGION_CODE)),
+    ("类别", _text(ColumnField.CATEGORY)),
+    ("涉及人员", _text(Envelope.NAMES)),
     ("证件号码", _ids),
-    ("涉及单位", _text("orgs")),
+    ("涉及单位", _text(Envelope.ORGS)),
     ("职务", _posts),
-    ("办理状态", _field("status")),
+    ("办理状态", _field(ColumnField.STATUS)),
     ("内容摘要", _excerpt),
 )
 HEADER = ("序号", "记录标识", *(name for name, _ in COLUMNS))

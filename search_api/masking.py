@@ -49,6 +49,7 @@ from analyzers.identifiers import (
     id_check_char,
     sensitive_spans,
 )
+from registry.fields import ColumnField, Envelope
 from registry.sources import Kind, SourceSpec
 
 MASK = "*"
@@ -59,15 +60,15 @@ PHONE_HEAD, PHONE_TAIL, PHONE_HIDDEN_MIN = 3, 4, 4
 _ID_KINDS = frozenset({Kind.PERSON_ID, Kind.PARTY_ID})
 _TEXT_KINDS = frozenset({Kind.TEXT, Kind.LONG_TEXT, Kind.ORG_NAME, Kind.NAME})
 # Fields (in any source, envelope or group) that hold a person's birth date.
-BIRTH_DATE_FIELDS = frozenset({"birth_date"})
+BIRTH_DATE_FIELDS = frozenset({ColumnField.BIRTH_DATE})
 # Keys of unknown columns (``extra``) that name a birth date.
 _BIRTH_WORDS = ("出生", "生日", "birth")
 # Envelope fields that hold ID numbers.
-_ID_LISTS = ("persons",)
+_ID_LISTS = (Envelope.PERSONS,)
 # Fields without a kind that may hold numbers in text: `extra` (columns the export added, such
 # as a 备注 with a phone number in it), `orgs` and `names` (as written), `unparsed` (raw values
 # that did not parse) and `warnings`.
-_FREE_FIELDS = ("extra", "orgs", "names", "unparsed", "warnings")
+_FREE_FIELDS = (Envelope.EXTRA, Envelope.ORGS, Envelope.NAMES, Envelope.UNPARSED, Envelope.WARNINGS)
 _YEAR_MONTH = re.compile(r"(1[89]\d\d|20\d\d)\D{0,3}?(0?[1-9]|1[0-2])(?!\d)")
 _ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
 _DIGIT_OR_X = re.compile(r"[\dxX\uff38\uff58]")
@@ -207,12 +208,12 @@ def mask_record(spec: SourceSpec, record: dict[str, Any], *, unmask: bool) -> di
         return dict(record)
     kinds = {c.field: c.kind for c in spec.columns if c.group is None}
     group_kinds = {c.field: c.kind for c in spec.columns if c.group is not None}
-    companies = [str(c) for c in record.get("companies", [])]
+    companies = [str(c) for c in record.get(Envelope.COMPANIES, [])]
     masked: dict[str, Any] = {}
     for name, value in record.items():
         if name in _ID_LISTS and isinstance(value, list):
             masked[name] = [mask_id(str(v)) for v in value]
-        elif name == "unparsed" and isinstance(value, dict):
+        elif name == Envelope.UNPARSED and isinstance(value, dict):
             masked[name] = {k: _mask_unparsed(k, v, kinds | group_kinds) for k, v in value.items()}
         elif name in kinds or name in BIRTH_DATE_FIELDS:
             masked[name] = _mask_value(name, kinds.get(name), value, companies)

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from common.vocab import Source
+from registry.fields import ColumnField, Envelope
 from search_api.handles import Handles
 from search_api.masking import (
     mask_birth_date,
@@ -134,30 +135,32 @@ def _company_roles(
 ) -> list[CompanyRoleResponse]:
     roles = [
         CompanyRoleResponse(
-            credit_code=r.get("credit_code"), company_name=r.get("company_name"), role="法定代表人"
+            credit_code=r.get(ColumnField.CREDIT_CODE),
+            company_name=r.get(ColumnField.COMPANY_NAME),
+            role="法定代表人",
         )
         for r in _raw(answers, Source.COMPANY)
-        if r.get("legal_rep_id") == id_number
+        if r.get(ColumnField.LEGAL_REP_ID) == id_number
     ]
     roles += [
         CompanyRoleResponse(
-            credit_code=r.get("credit_code"),
-            company_name=r.get("company_name"),
+            credit_code=r.get(ColumnField.CREDIT_CODE),
+            company_name=r.get(ColumnField.COMPANY_NAME),
             role="股东",
-            share_percent=r.get("share_percent"),
-            subscribed_capital=r.get("subscribed_capital"),
+            share_percent=r.get(ColumnField.SHARE_PERCENT),
+            subscribed_capital=r.get(ColumnField.SUBSCRIBED_CAPITAL),
         )
         for r in _raw(answers, Source.SHAREHOLDER)
-        if r.get("holder_id") == id_number
+        if r.get(ColumnField.HOLDER_ID) == id_number
     ]
     roles += [
         CompanyRoleResponse(
-            credit_code=r.get("credit_code"),
-            company_name=r.get("company_name"),
-            role=r.get("post") or "任职",
+            credit_code=r.get(ColumnField.CREDIT_CODE),
+            company_name=r.get(ColumnField.COMPANY_NAME),
+            role=r.get(ColumnField.POST) or "任职",
         )
         for r in _raw(answers, Source.COMPANY_OFFICER)
-        if r.get("id_number") == id_number
+        if r.get(ColumnField.ID_NUMBER) == id_number
     ]
     for role in roles:  # a unit's name and a post are free text
         role.company_name = shown_text(role.company_name, unmask)
@@ -170,17 +173,21 @@ def _employers(
 ) -> list[EmployerResponse]:
     by_employer: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
     for record in _raw(answers, Source.INSURED):
-        key = (record.get("employer_code"), record.get("employer_name"))
+        key = (record.get(ColumnField.EMPLOYER_CODE), record.get(ColumnField.EMPLOYER_NAME))
         by_employer.setdefault(key, []).append(record)
     employers = []
     for (code, name), records in by_employer.items():
-        insured = sorted(r["insured_on"] for r in records if r.get("insured_on"))
-        stopped = sorted(r["stopped_on"] for r in records if r.get("stopped_on"))
+        insured = sorted(
+            r[ColumnField.INSURED_ON] for r in records if r.get(ColumnField.INSURED_ON)
+        )
+        stopped = sorted(
+            r[ColumnField.STOPPED_ON] for r in records if r.get(ColumnField.STOPPED_ON)
+        )
         employers.append(EmployerResponse(
             employer_code=code, employer_name=shown_text(name, unmask),
-            insurance_types=sorted({r["insurance_type"] for r in records
-                                    if r.get("insurance_type")}),
-            statuses=sorted({r["status"] for r in records if r.get("status")}),
+            insurance_types=sorted({r[ColumnField.INSURANCE_TYPE] for r in records
+                                    if r.get(ColumnField.INSURANCE_TYPE)}),
+            statuses=sorted({r[ColumnField.STATUS] for r in records if r.get(ColumnField.STATUS)}),
             first_insured_on=insured[0] if insured else None,
             last_stopped_on=stopped[-1] if stopped else None,
         ))  # fmt: skip
@@ -193,7 +200,7 @@ def _benefits(answers: list[tuple[Source, dict[str, Any]]]) -> list[BenefitSumma
     return [
         BenefitSummaryResponse(
             benefit_type=str(b["key"]), payments=int(b["doc_count"]),
-            total_amount=round(float(b["amount"]["value"] or 0), 2),
+            total_amount=round(float(b[ColumnField.AMOUNT]["value"] or 0), 2),
             first_paid_on=b["first"].get("value_as_string"),
             last_paid_on=b["last"].get("value_as_string"),
         )
@@ -203,8 +210,8 @@ def _benefits(answers: list[tuple[Source, dict[str, Any]]]) -> list[BenefitSumma
 
 def household_numbers(answers: list[tuple[Source, dict[str, Any]]]) -> list[str]:
     """The 户号 of the person's own household records."""
-    return sorted({r["household_no"] for r in _raw(answers, Source.HOUSEHOLD)
-                   if r.get("household_no")})  # fmt: skip
+    return sorted({r[ColumnField.HOUSEHOLD_NO] for r in _raw(answers, Source.HOUSEHOLD)
+                   if r.get(ColumnField.HOUSEHOLD_NO)})  # fmt: skip
 
 
 def read_members(
@@ -216,16 +223,19 @@ def read_members(
     ids = []
     for hit in hits[:limit]:
         member = hit["_source"]
-        members = households.setdefault(str(member["household_no"]), [])
-        if member.get("id_number") == id_number:
+        members = households.setdefault(str(member[ColumnField.HOUSEHOLD_NO]), [])
+        if member.get(ColumnField.ID_NUMBER) == id_number:
             continue
         ids.append(hit["_id"])
-        number = member.get("id_number")
-        members.append(MemberResponse(
-            name=shown_text(member.get("name"), False), relation=member.get("relation"),
-            id_number=mask_id(number) if number else None,
-            handle=handles.of(number),
-        ))  # fmt: skip
+        number = member.get(ColumnField.ID_NUMBER)
+        members.append(
+            MemberResponse(
+                name=shown_text(member.get(ColumnField.NAME), False),
+                relation=member.get(ColumnField.RELATION),
+                id_number=mask_id(number) if number else None,
+                handle=handles.of(number),
+            )
+        )
     truncated = len(hits) > limit
     return [HouseholdResponse(household_no=no, members=m, truncated=truncated)
             for no, m in sorted(households.items())], ids  # fmt: skip
@@ -245,21 +255,24 @@ def person_profile(
     for source, _ in answers:
         for record in _raw(answers, source):
             if source is Source.PETITION:
-                names += [r["name"] for r in record.get("reported", [])
-                          if r.get("id_number") == id_number and r.get("name")]  # fmt: skip
+                names += [
+                    r[ColumnField.NAME]
+                    for r in record.get(ColumnField.REPORTED, [])
+                    if r.get(ColumnField.ID_NUMBER) == id_number and r.get(ColumnField.NAME)
+                ]
             else:
-                names += record.get("names", [])
-    birth_date = household.get("birth_date")
+                names += record.get(Envelope.NAMES, [])
+    birth_date = household.get(ColumnField.BIRTH_DATE)
     return PersonProfileResponse(
         id_number=id_number if unmask else mask_id(id_number),
         handle=handles.handle(id_number),
         names=shown_texts(list(dict.fromkeys(names)), unmask),
-        gender=household.get("gender"),
+        gender=household.get(ColumnField.GENDER),
         birth_date=birth_date if unmask or birth_date is None else mask_birth_date(birth_date),
-        ethnicity=household.get("ethnicity"),
-        region_code=household.get("region_code"),
-        status=household.get("status"),
-        death_date=household.get("death_date"),
+        ethnicity=household.get(ColumnField.ETHNICITY),
+        region_code=household.get(ColumnField.REGION_CODE),
+        status=household.get(ColumnField.STATUS),
+        death_date=household.get(ColumnField.DEATH_DATE),
         household=households,
         companies=_company_roles(answers, id_number, unmask),
         employers=_employers(answers, unmask),
@@ -340,25 +353,29 @@ def _employees(
     for bucket in aggs.get("staff", {}).get("buckets", []):
         latest = bucket["latest"]["hits"]["hits"][0]["_source"]
         id_number = str(bucket["key"]).upper()
-        listed.append(EmployeeResponse(
-            name=shown_text(latest.get("name"), unmask),
-            id_number=id_number if unmask else mask_id(id_number),
-            handle=handles.of(id_number), status=latest.get("status"),
-            insured_on=latest.get("insured_on"), stopped_on=latest.get("stopped_on"),
-        ))  # fmt: skip
-    count = int(aggs.get("persons", {}).get("value", 0))
+        listed.append(
+            EmployeeResponse(
+                name=shown_text(latest.get(ColumnField.NAME), unmask),
+                id_number=id_number if unmask else mask_id(id_number),
+                handle=handles.of(id_number),
+                status=latest.get(ColumnField.STATUS),
+                insured_on=latest.get(ColumnField.INSURED_ON),
+                stopped_on=latest.get(ColumnField.STOPPED_ON),
+            )
+        )
+    count = int(aggs.get(Envelope.PERSONS, {}).get("value", 0))
     return EmployeesResponse(count=count, listed=listed, truncated=count > len(listed))
 
 
 def company_names(answers: list[tuple[Source, dict[str, Any]]], code: str) -> list[str]:
     """The names the registries record for the company itself (not for a company it holds)."""
-    names = [h["_source"].get("company_name") for h in _hits(answers, Source.COMPANY)]
+    names = [h["_source"].get(ColumnField.COMPANY_NAME) for h in _hits(answers, Source.COMPANY)]
     for source in (Source.SHAREHOLDER, Source.COMPANY_OFFICER):
-        names += [h["_source"].get("company_name") for h in _hits(answers, source)
-                  if h["_source"].get("credit_code") == code]  # fmt: skip
+        names += [h["_source"].get(ColumnField.COMPANY_NAME) for h in _hits(answers, source)
+                  if h["_source"].get(ColumnField.CREDIT_CODE) == code]  # fmt: skip
     insured = next((a for s, a in answers if s is Source.INSURED), {})
     employer = insured.get("aggregations", {}).get("employer", {}).get("hits", {}).get("hits", [])
-    names += [h["_source"].get("employer_name") for h in employer]
+    names += [h["_source"].get(ColumnField.EMPLOYER_NAME) for h in employer]
     return list(dict.fromkeys(n for n in names if n))
 
 
@@ -374,25 +391,29 @@ def petition_references(
     references = []
     for hit in answer.get("hits", {}).get("hits", []):
         petition = hit["_source"]
-        units = {r.get("unit") for r in petition.get("reported", [])}
-        references.append(PetitionReferenceResponse(
-            id=handles.record_id(hit["_id"]), petition_no=petition.get("petition_no"),
-            registered_on=petition.get("registered_on"),
-            category=shown_text(petition.get("category"), unmask), status=petition.get("status"),
-            handling_unit=shown_text(petition.get("handling_unit"), unmask),
-            handling_tier=petition.get("handling_tier"),
-            link=link or ("被反映人单位" if units & set(names) else "文中提及"),
-        ))  # fmt: skip
+        units = {r.get(ColumnField.UNIT) for r in petition.get(ColumnField.REPORTED, [])}
+        references.append(
+            PetitionReferenceResponse(
+                id=handles.record_id(hit["_id"]),
+                petition_no=petition.get(ColumnField.PETITION_NO),
+                registered_on=petition.get(ColumnField.REGISTERED_ON),
+                category=shown_text(petition.get(ColumnField.CATEGORY), unmask),
+                status=petition.get(ColumnField.STATUS),
+                handling_unit=shown_text(petition.get(ColumnField.HANDLING_UNIT), unmask),
+                handling_tier=petition.get(ColumnField.HANDLING_TIER),
+                link=link or ("被反映人单位" if units & set(names) else "文中提及"),
+            )
+        )
     return references, int(answer.get("hits", {}).get("total", {}).get("value", 0))
 
 
 def roster_anchor(answers: list[tuple[Source, dict[str, Any]]]) -> tuple[list[str], str] | None:
     """(names as written and simplified, unit) of the person's roster record, if in scope."""
     roster = next(iter(_raw(answers, Source.OFFICIAL)), None)
-    if not roster or not roster.get("unit") or not roster.get("name"):
+    if not roster or not roster.get(ColumnField.UNIT) or not roster.get(ColumnField.NAME):
         return None
-    names = list(dict.fromkeys([roster["name"], *roster.get("names", [])]))
-    return names, str(roster["unit"])
+    names = list(dict.fromkeys([roster[ColumnField.NAME], *roster.get(Envelope.NAMES, [])]))
+    return names, str(roster[ColumnField.UNIT])
 
 
 def company_profile(
@@ -411,26 +432,45 @@ def company_profile(
         credit_code=code,
         names=shown_texts(company_names(answers, code), unmask),
         registration=masked_record(registry, unmask, handles) if registry else None,
-        shareholders=[ShareholderResponse(
-            holder_name=shown_text(h.get("holder_name"), unmask), holder_type=h.get("holder_type"),
-            holder_id=h.get("holder_id") if h.get("holder_id") in h.get("companies", [])
-            else _masked(h.get("holder_id"), unmask),
-            handle=handles.of(h.get("holder_id")),
-            share_percent=h.get("share_percent"), subscribed_capital=h.get("subscribed_capital"),
-            contributed_on=h.get("contributed_on"),
-        ) for h in holders if h.get("credit_code") == code],
-        officers=[OfficerResponse(name=shown_text(o.get("name"), unmask),
-                                  post=shown_text(o.get("post"), unmask),
-                                  id_number=_masked(o.get("id_number"), unmask),
-                                  handle=handles.of(o.get("id_number")))
-                  for o in (h["_source"] for h in _hits(answers, Source.COMPANY_OFFICER))],
-        investments=[InvestmentResponse(credit_code=h.get("credit_code"),
-                                        company_name=shown_text(h.get("company_name"), unmask),
-                                        share_percent=h.get("share_percent"))
-                     for h in holders if h.get("holder_id") == code],
+        shareholders=[
+            ShareholderResponse(
+                holder_name=shown_text(h.get(ColumnField.HOLDER_NAME), unmask),
+                holder_type=h.get(ColumnField.HOLDER_TYPE),
+                holder_id=h.get(ColumnField.HOLDER_ID)
+                if h.get(ColumnField.HOLDER_ID) in h.get(Envelope.COMPANIES, [])
+                else _masked(h.get(ColumnField.HOLDER_ID), unmask),
+                handle=handles.of(h.get(ColumnField.HOLDER_ID)),
+                share_percent=h.get(ColumnField.SHARE_PERCENT),
+                subscribed_capital=h.get(ColumnField.SUBSCRIBED_CAPITAL),
+                contributed_on=h.get(ColumnField.CONTRIBUTED_ON),
+            )
+            for h in holders
+            if h.get(ColumnField.CREDIT_CODE) == code
+        ],
+        officers=[
+            OfficerResponse(
+                name=shown_text(o.get(ColumnField.NAME), unmask),
+                post=shown_text(o.get(ColumnField.POST), unmask),
+                id_number=_masked(o.get(ColumnField.ID_NUMBER), unmask),
+                handle=handles.of(o.get(ColumnField.ID_NUMBER)),
+            )
+            for o in (h["_source"] for h in _hits(answers, Source.COMPANY_OFFICER))
+        ],
+        investments=[
+            InvestmentResponse(
+                credit_code=h.get(ColumnField.CREDIT_CODE),
+                company_name=shown_text(h.get(ColumnField.COMPANY_NAME), unmask),
+                share_percent=h.get(ColumnField.SHARE_PERCENT),
+            )
+            for h in holders
+            if h.get(ColumnField.HOLDER_ID) == code
+        ],
         employees=_employees(answers, unmask, handles),
         petitions=petitions[0],
         petitions_total=petitions[1],
-        counts=[SourceCountResponse(source=str(s), label=SOURCE_LABELS[s], count=n)
-                for s, n in counts if n],
-    )  # fmt: skip
+        counts=[
+            SourceCountResponse(source=str(s), label=SOURCE_LABELS[s], count=n)
+            for s, n in counts
+            if n
+        ],
+    )

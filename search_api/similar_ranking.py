@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from analyzers.embeddings import Vector, cosine_similarities, decode_vector, similarity_matrix
-from registry.fields import VECTOR_FIELD
+from registry.fields import VECTOR_FIELD, ColumnField
 
 
 class Ranking(StrEnum):
@@ -49,7 +49,7 @@ class Candidate:
 
     @property
     def petition_no(self) -> str:
-        return str(self.record.get("petition_no", ""))
+        return str(self.record.get(ColumnField.PETITION_NO, ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,18 +117,18 @@ class Group:
 def person_keys(record: dict[str, Any]) -> set[str]:
     """The reported persons of a petition: ID number when known, else name and unit."""
     keys: set[str] = set()
-    for person in record.get("reported") or []:
+    for person in record.get(ColumnField.REPORTED) or []:
         if not isinstance(person, dict):
             continue
-        if person.get("id_number"):
-            keys.add(f"id:{person['id_number']}")
-        elif person.get("name"):
-            keys.add(f"name:{person['name']}|{person.get('unit', '')}")
+        if person.get(ColumnField.ID_NUMBER):
+            keys.add(f"id:{person[ColumnField.ID_NUMBER]}")
+        elif person.get(ColumnField.NAME):
+            keys.add(f"name:{person[ColumnField.NAME]}|{person.get(ColumnField.UNIT, '')}")
     return keys
 
 
 def _same_category(a: Candidate, b: Candidate) -> bool:
-    first, second = a.record.get("category"), b.record.get("category")
+    first, second = a.record.get(ColumnField.CATEGORY), b.record.get(ColumnField.CATEGORY)
     return not first or not second or first == second
 
 
@@ -165,7 +165,7 @@ def group_repeats(candidates: Sequence[Candidate], threshold: float) -> list[Gro
                     link(i, j, GroupReason.SIMILAR_TEXT)
     first_by_key: dict[tuple[str, str], int] = {}
     for i, candidate in enumerate(candidates):
-        category = str(candidate.record.get("category", ""))
+        category = str(candidate.record.get(ColumnField.CATEGORY, ""))
         for key in sorted(person_keys(candidate.record)):
             j = first_by_key.setdefault((key, category), i)
             if j != i and category:
@@ -187,4 +187,4 @@ def group_repeats(candidates: Sequence[Candidate], threshold: float) -> list[Gro
 
 
 def _registered(candidate: Candidate) -> tuple[str, str]:
-    return (str(candidate.record.get("registered_on") or ""), candidate.petition_no)
+    return (str(candidate.record.get(ColumnField.REGISTERED_ON) or ""), candidate.petition_no)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from common.vocab import Source
+from registry.fields import ColumnField, Envelope
 from search_api.handles import Handles
 from search_api.masking import mask_birth_date, mask_id, shown_text, shown_texts
 from search_api.queries.entities import Candidate, EntityKind, QueryType, match_label
@@ -93,19 +94,19 @@ def _top(agg: dict[str, Any]) -> dict[str, Any]:
 def _person_card(
     key: str, agg: dict[str, Any], unmask: bool, handles: Handles
 ) -> PersonCardResponse:
-    names = _values(agg["names"]) + _values(agg["reported"]["self"])
+    names = _values(agg[Envelope.NAMES]) + _values(agg[ColumnField.REPORTED]["self"])
     household, roster = _top(agg["household"]), _top(agg["roster"])
-    birth_date = household.get("birth_date")
+    birth_date = household.get(ColumnField.BIRTH_DATE)
     return PersonCardResponse(
         id_number=key if unmask else mask_id(key),
         handle=handles.of(key),
         names=shown_texts(list(dict.fromkeys(names)), unmask),
-        gender=household.get("gender"),
+        gender=household.get(ColumnField.GENDER),
         birth_date=birth_date if unmask or birth_date is None else mask_birth_date(birth_date),
-        region_code=household.get("region_code"),
-        status=household.get("status"),
-        unit=shown_text(roster.get("unit"), unmask),
-        post=shown_text(roster.get("post"), unmask),
+        region_code=household.get(ColumnField.REGION_CODE),
+        status=household.get(ColumnField.STATUS),
+        unit=shown_text(roster.get(ColumnField.UNIT), unmask),
+        post=shown_text(roster.get(ColumnField.POST), unmask),
         total=int(agg["doc_count"]),
         counts=source_counts(agg["sources"]["buckets"]),
     )
@@ -113,15 +114,15 @@ def _person_card(
 
 def _company_card(key: str, agg: dict[str, Any], unmask: bool) -> CompanyCardResponse:
     registry = _top(agg["registry"])
-    names = [registry["company_name"]] if registry.get("company_name") else []
-    names += _values(agg["names"]) + _values(agg["employer_names"])
+    names = [registry[ColumnField.COMPANY_NAME]] if registry.get(ColumnField.COMPANY_NAME) else []
+    names += _values(agg[Envelope.NAMES]) + _values(agg["employer_names"])
     return CompanyCardResponse(
         credit_code=key,
         names=shown_texts(list(dict.fromkeys(names)), unmask),
-        company_type=registry.get("company_type"),
-        status=registry.get("status"),
-        region_code=registry.get("region_code"),
-        legal_rep=shown_text(registry.get("legal_rep"), unmask),
+        company_type=registry.get(ColumnField.COMPANY_TYPE),
+        status=registry.get(ColumnField.STATUS),
+        region_code=registry.get(ColumnField.REGION_CODE),
+        legal_rep=shown_text(registry.get(ColumnField.LEGAL_REP), unmask),
         total=int(agg["doc_count"]),
         counts=source_counts(agg["sources"]["buckets"]),
     )

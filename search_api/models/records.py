@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from common.vocab import Source
+from registry.fields import Envelope
 from registry.sources import load_sources
 from search_api.handles import Handles
 from search_api.masking import mask_record
@@ -26,7 +27,7 @@ class RecordResponse(BaseModel):
 
 def shown_record(document: dict[str, Any], unmask: bool) -> dict[str, Any]:
     """A stored document as shown: masked by its source's definition unless ``unmask``."""
-    return mask_record(load_sources()[Source(document["source"])], document, unmask=unmask)
+    return mask_record(load_sources()[Source(document[Envelope.SOURCE])], document, unmask=unmask)
 
 
 def masked_record(hit: dict[str, Any], unmask: bool, handles: Handles) -> RecordResponse:
@@ -34,6 +35,6 @@ def masked_record(hit: dict[str, Any], unmask: bool, handles: Handles) -> Record
     document = hit["_source"]
     return RecordResponse(
         id=handles.record_id(hit["_id"]),
-        source=str(Source(document["source"])),
+        source=str(Source(document[Envelope.SOURCE])),
         record=shown_record(document, unmask),
     )

@@ -21,13 +21,16 @@ from typing import Any
 from analyzers.index_settings import SUBFIELD_KEYWORD
 from common.vocab import Tier
 from query_logs.gate import Scope
-from search_api.queries.records import HIDDEN_FIELDS
+from registry.fields import ColumnField, Envelope, join_path
+from search_api.queries.records import source_without_hidden
 from search_api.queries.search import Filters, Sort, matching_query, sort_clause
 from search_api.queries.syntax import Node
 
-HANDLING_TIER = "handling_tier"  # 承办层级 of a petition (省/市/县/乡, normalised at ingest)
-LOCALITY_TIER = "tier"  # the envelope's tier: from the record's 行政区划代码 (问题属地)
-HANDLING_UNIT = f"handling_unit.{SUBFIELD_KEYWORD}"
+# 承办层级 of a petition (省/市/县/乡, normalised at ingest), and the envelope's tier: from the
+# record's 行政区划代码 (问题属地).
+HANDLING_TIER = ColumnField.HANDLING_TIER
+LOCALITY_TIER = Envelope.TIER
+HANDLING_UNIT = join_path(ColumnField.HANDLING_UNIT, SUBFIELD_KEYWORD)
 
 # Handling units listed per handling level; the rest is summed in ``sum_other_doc_count``.
 CLUE_UNITS_PER_TIER = 50
@@ -141,6 +144,6 @@ def clue_search_query(
         "from": offset,
         "size": size,
         "track_total_hits": True,
-        "_source": {"excludes": list(HIDDEN_FIELDS)},
+        "_source": source_without_hidden(),
         "aggs": clue_aggregations(),
     }

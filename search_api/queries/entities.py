@@ -27,10 +27,20 @@ from typing import Any
 
 from analyzers.chinese import normalise_pinyin
 from analyzers.ids import compact, normalise_credit_code, normalise_person_id
+from analyzers.index_settings import SUBFIELD_KEYWORD
 from analyzers.values import clean_name, name_without_dot
 from common.errors import InvalidInputError
 from common.vocab import Source
 from query_logs.gate import Scope
+from registry.fields import (
+    NAMES_KEYWORD,
+    ORGS_KEYWORD,
+    REPORTED_ID_NUMBER,
+    REPORTED_NAME,
+    ColumnField,
+    Envelope,
+    join_path,
+)
 from search_api.queries.records import scope_filters
 
 # Longest accepted query: a name, a company name or a number; anything longer is not an entity.
@@ -63,6 +73,7 @@ _PHONE_DIGITS = (7, 15)  # a landline without area code to the longest internati
 # Control characters, lone surrogates and private-use characters are never part of a name.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Co"})
 _COMPANY_SOURCES = (Source.COMPANY, Source.SHAREHOLDER, Source.COMPANY_OFFICER)
+_REPORTED = ColumnField.REPORTED
 
 
 class EntityKind(StrEnum):
@@ -181,27 +192,29 @@ def _scored(clause: dict[str, Any], score: float) -> dict[str, Any]:
 
 
 def _source_is(*sources: Source) -> dict[str, Any]:
-    return {"terms": {"source": [str(s) for s in sources]}}
+    return {"terms": {Envelope.SOURCE: [str(s) for s in sources]}}
 
 
 def person_clause(query: EntityQuery) -> dict[str, Any] | None:
     """Records that name the person sought, scored by the kind of match; None: not a person."""
     value = query.value
     if query.type is QueryType.PERSON_ID:
-        return _scored({"term": {"persons": value}}, SCORE_ID)
+        return _scored({"term": {Envelope.PERSONS: value}}, SCORE_ID)
     if query.type is QueryType.PHONE:  # only the household registry records a person's phone
-        clause = {"bool": {"filter": [{"term": {"phone": value}}, _source_is(Source.HOUSEHOLD)]}}
+        clause = {
+            "bool": {"filter": [{"term": {ColumnField.PHONE: value}}, _source_is(Source.HOUSEHOLD)]}
+        }
         return _scored(clause, SCORE_ID)
     if query.type is QueryType.PINYIN:
         return {"dis_max": {"queries": [
-            _scored({"term": {"names_pinyin": value}}, SCORE_PINYIN),
-            _scored({"term": {"names_initials": value}}, SCORE_INITIALS),
+            _scored({"term": {Envelope.NAMES_PINYIN: value}}, SCORE_PINYIN),
+            _scored({"term": {Envelope.NAMES_INITIALS: value}}, SCORE_INITIALS),
         ]}}  # fmt: skip
     if query.type is QueryType.NAME:
         return {"dis_max": {"queries": [
-            _scored({"term": {"names.keyword": value}}, SCORE_EXACT),
-            _scored({"term": {"names_nodot": query.nodot}}, SCORE_NODOT),
-            _scored({"match_phrase": {"names": value}}, SCORE_PARTIAL),
+            _scored({"term": {NAMES_KEYWORD: value}}, SCORE_EXACT),
+            _scored({"term": {Envelope.NAMES_NODOT: query.nodot}}, SCORE_NODOT),
+            _scored({"match_phrase": {Envelope.NAMES: value}}, SCORE_PARTIAL),
         ]}}  # fmt: skip
     return None
 
@@ -213,9 +226,9 @@ def reported_clause(query: EntityQuery) -> dict[str, Any] | None:
     matched in its typed and simplified forms; pinyin and phones do not reach reported entries.
     """
     if query.type is QueryType.PERSON_ID:
-        return {"term": {"reported.id_number": query.value}}
+        return {"term": {REPORTED_ID_NUMBER: query.value}}
     if query.type is QueryType.NAME:
-        return {"terms": {"reported.name": list(query.forms)}}
+        return {"terms": {REPORTED_NAME: list(query.forms)}}
     return None
 
 
@@ -224,20 +237,22 @@ def company_clause(query: EntityQuery) -> dict[str, Any] | None:
     value = query.value
     if query.type is QueryType.CREDIT_CODE:
         return _scored(
-            {"bool": {"should": [{"term": {"credit_code": value}},
-                                 {"term": {"employer_code": value}}],
+            {"bool": {"should": [{"term": {ColumnField.CREDIT_CODE: value}},
+                                 {"term": {ColumnField.EMPLOYER_CODE: value}}],
                       "minimum_should_match": 1}},
             SCORE_ID,
         )  # fmt: skip
     if query.type is QueryType.PHONE:  # the company registry's own phone
-        clause = {"bool": {"filter": [{"term": {"phone": value}}, _source_is(Source.COMPANY)]}}
+        clause = {
+            "bool": {"filter": [{"term": {ColumnField.PHONE: value}}, _source_is(Source.COMPANY)]}
+        }
         return _scored(clause, SCORE_ID)
     if query.type is QueryType.NAME:
         # ``orgs`` holds the simplified company name of company, shareholder and officer
         # records and the employer's name of insured records (other sources' units have no code).
         named = {"dis_max": {"queries": [
-            _scored({"term": {"orgs.keyword": value}}, SCORE_EXACT),
-            _scored({"match_phrase": {"orgs": value}}, SCORE_PARTIAL),
+            _scored({"term": {ORGS_KEYWORD: value}}, SCORE_EXACT),
+            _scored({"match_phrase": {Envelope.ORGS: value}}, SCORE_PARTIAL),
         ]}}  # fmt: skip
         return {
             "bool": {"must": [named], "filter": [_source_is(*_COMPANY_SOURCES, Source.INSURED)]}
@@ -266,33 +281,33 @@ def candidates_query(
     want_companies = kind is not EntityKind.PERSON and query.finds_companies
     if want_persons and (person := person_clause(query)) is not None:
         clauses.append(person)
-        aggs["persons"] = {
+        aggs[Envelope.PERSONS] = {
             "filter": {"bool": {"must": [person],
                                 "must_not": [_source_is(Source.PETITION)]}},
-            "aggs": {"keys": _best_first("persons", size + 1)},
+            "aggs": {"keys": _best_first(Envelope.PERSONS, size + 1)},
         }  # fmt: skip
         if (reported := reported_clause(query)) is not None:
-            nested = {"nested": {"path": "reported", "query": reported, "ignore_unmapped": True}}
+            nested = {"nested": {"path": _REPORTED, "query": reported, "ignore_unmapped": True}}
             clauses.append(_scored({"bool": {"filter": [nested,
                                                         _source_is(Source.PETITION)]}},
                                    SCORE_EXACT))  # fmt: skip
-            aggs["reported"] = {
-                "nested": {"path": "reported"},
+            aggs[_REPORTED] = {
+                "nested": {"path": _REPORTED},
                 "aggs": {"match": {
                     "filter": reported,
-                    "aggs": {"keys": {"terms": {"field": "reported.id_number",
+                    "aggs": {"keys": {"terms": {"field": REPORTED_ID_NUMBER,
                                                 "size": size + 1}}},
                 }},
             }  # fmt: skip
     if want_companies and (company := company_clause(query)) is not None:
         clauses.append(company)
-        aggs["companies"] = {
+        aggs[Envelope.COMPANIES] = {
             "filter": company,
             "aggs": {
                 "registered": {"filter": _source_is(*_COMPANY_SOURCES),
-                               "aggs": {"keys": _best_first("credit_code", size + 1)}},
+                               "aggs": {"keys": _best_first(ColumnField.CREDIT_CODE, size + 1)}},
                 "employers": {"filter": _source_is(Source.INSURED),
-                              "aggs": {"keys": _best_first("employer_code", size + 1)}},
+                              "aggs": {"keys": _best_first(ColumnField.EMPLOYER_CODE, size + 1)}},
             },
         }  # fmt: skip
     if not clauses:
@@ -331,35 +346,48 @@ def read_candidates(aggregations: dict[str, Any], size: int) -> tuple[list[Candi
             matched = int(bucket["doc_count"]) + (old.matched if old else 0)
             found[(kind, key)] = Candidate(kind, key, score, matched)
 
-    persons = aggregations.get("persons", {}).get("keys", {}).get("buckets", [])
+    persons = aggregations.get(Envelope.PERSONS, {}).get("keys", {}).get("buckets", [])
     add(EntityKind.PERSON, persons, 0.0)
-    reported = aggregations.get("reported", {}).get("match", {}).get("keys", {}).get("buckets", [])
+    reported = aggregations.get(_REPORTED, {}).get("match", {}).get("keys", {}).get("buckets", [])
     add(EntityKind.PERSON, reported, SCORE_EXACT)
-    companies = aggregations.get("companies", {})
+    companies = aggregations.get(Envelope.COMPANIES, {})
     add(EntityKind.COMPANY, companies.get("registered", {}).get("keys", {}).get("buckets", []), 0)
     add(EntityKind.COMPANY, companies.get("employers", {}).get("keys", {}).get("buckets", []), 0)
     ranked = sorted(found.values(), key=lambda c: (-c.score, -c.matched, c.kind, c.key))
     return ranked[:size], len(ranked) > size
 
 
-_PERSON_FIELDS = ["gender", "birth_date", "region_code", "status"]
-_ROSTER_FIELDS = ["unit", "post", "rank"]
-_COMPANY_FIELDS = ["company_name", "company_type", "status", "region_code", "legal_rep"]
-NEWEST_FIRST = [{"record_date": {"order": "desc", "missing": "_last"}}]
+_PERSON_FIELDS = [
+    ColumnField.GENDER,
+    ColumnField.BIRTH_DATE,
+    ColumnField.REGION_CODE,
+    ColumnField.STATUS,
+]
+_ROSTER_FIELDS = [ColumnField.UNIT, ColumnField.POST, ColumnField.RANK]
+_COMPANY_FIELDS = [
+    ColumnField.COMPANY_NAME,
+    ColumnField.COMPANY_TYPE,
+    ColumnField.STATUS,
+    ColumnField.REGION_CODE,
+    ColumnField.LEGAL_REP,
+]
+NEWEST_FIRST = [{Envelope.RECORD_DATE: {"order": "desc", "missing": "_last"}}]
+_COMPANY_NAME_KEYWORD = join_path(ColumnField.COMPANY_NAME, SUBFIELD_KEYWORD)
+_EMPLOYER_NAME_KEYWORD = join_path(ColumnField.EMPLOYER_NAME, SUBFIELD_KEYWORD)
 
 
 def _person_card_aggs(id_number: str) -> dict[str, Any]:
     return {
-        "filter": {"term": {"persons": id_number}},
+        "filter": {"term": {Envelope.PERSONS: id_number}},
         "aggs": {
-            "sources": {"terms": {"field": "source", "size": len(Source)}},
+            "sources": {"terms": {"field": Envelope.SOURCE, "size": len(Source)}},
             # Petitions may name several persons: their names are read from the entry itself.
-            "names": {"filter": {"bool": {"must_not": [_source_is(Source.PETITION)]}},
-                      "aggs": {"values": {"terms": {"field": "names.keyword",
-                                                    "size": NAMES_PER_CARD}}}},
-            "reported": {"nested": {"path": "reported"}, "aggs": {"self": {
-                "filter": {"term": {"reported.id_number": id_number}},
-                "aggs": {"values": {"terms": {"field": "reported.name",
+            Envelope.NAMES: {"filter": {"bool": {"must_not": [_source_is(Source.PETITION)]}},
+                             "aggs": {"values": {"terms": {"field": NAMES_KEYWORD,
+                                                           "size": NAMES_PER_CARD}}}},
+            _REPORTED: {"nested": {"path": _REPORTED}, "aggs": {"self": {
+                "filter": {"term": {REPORTED_ID_NUMBER: id_number}},
+                "aggs": {"values": {"terms": {"field": REPORTED_NAME,
                                               "size": NAMES_PER_CARD}}}}}},
             "household": {"filter": _source_is(Source.HOUSEHOLD), "aggs": {"top": {"top_hits": {
                 "size": 1, "sort": NEWEST_FIRST, "_source": _PERSON_FIELDS}}}},
@@ -371,15 +399,15 @@ def _person_card_aggs(id_number: str) -> dict[str, Any]:
 
 def _company_card_aggs(code: str) -> dict[str, Any]:
     return {
-        "filter": {"term": {"companies": code}},
+        "filter": {"term": {Envelope.COMPANIES: code}},
         "aggs": {
-            "sources": {"terms": {"field": "source", "size": len(Source)}},
+            "sources": {"terms": {"field": Envelope.SOURCE, "size": len(Source)}},
             # Only the records where the company is itself (not a corporate shareholder of it).
-            "names": {"filter": {"term": {"credit_code": code}},
-                      "aggs": {"values": {"terms": {"field": "company_name.keyword",
-                                                    "size": NAMES_PER_CARD}}}},
-            "employer_names": {"filter": {"term": {"employer_code": code}},
-                               "aggs": {"values": {"terms": {"field": "employer_name.keyword",
+            Envelope.NAMES: {"filter": {"term": {ColumnField.CREDIT_CODE: code}},
+                             "aggs": {"values": {"terms": {"field": _COMPANY_NAME_KEYWORD,
+                                                           "size": NAMES_PER_CARD}}}},
+            "employer_names": {"filter": {"term": {ColumnField.EMPLOYER_CODE: code}},
+                               "aggs": {"values": {"terms": {"field": _EMPLOYER_NAME_KEYWORD,
                                                              "size": NAMES_PER_CARD}}}},
             "registry": {"filter": _source_is(Source.COMPANY), "aggs": {"top": {"top_hits": {
                 "size": 1, "_source": _COMPANY_FIELDS}}}},
@@ -397,8 +425,8 @@ def cards_query(scope: Scope, candidates: list[Candidate]) -> dict[str, Any]:
     }
     persons = [c.key for c in candidates if c.kind is EntityKind.PERSON]
     companies = [c.key for c in candidates if c.kind is EntityKind.COMPANY]
-    linked = [{"terms": {"persons": persons}}] if persons else []
-    linked += [{"terms": {"companies": companies}}] if companies else []
+    linked = [{"terms": {Envelope.PERSONS: persons}}] if persons else []
+    linked += [{"terms": {Envelope.COMPANIES: companies}}] if companies else []
     return {
         "size": 0,
         "query": {"bool": {"filter": [*scope_filters(scope),

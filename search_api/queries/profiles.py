@@ -14,8 +14,15 @@ from typing import Any
 
 from common.vocab import Source
 from query_logs.gate import Scope
+from registry.fields import (
+    REPORTED_ID_NUMBER,
+    REPORTED_NAME,
+    REPORTED_UNIT,
+    ColumnField,
+    Envelope,
+)
 from search_api.queries.entities import NEWEST_FIRST
-from search_api.queries.records import HIDDEN_FIELDS, scope_filters
+from search_api.queries.records import newest_first, scope_filters, source_without_hidden
 
 DEFAULT_PER_SOURCE = 20
 MAX_PER_SOURCE = 50
@@ -24,16 +31,36 @@ EMPLOYEE_LIST_CAP = 50
 # Petitions that mention a company by name, listed as references.
 PETITION_REFERENCE_CAP = 50
 # What a petition reference shows: no content, no person.
-PETITION_REFERENCE_FIELDS = ["petition_no", "registered_on", "category", "status",
-                             "handling_unit", "handling_tier", "reported.unit"]  # fmt: skip
+PETITION_REFERENCE_FIELDS = [
+    ColumnField.PETITION_NO,
+    ColumnField.REGISTERED_ON,
+    ColumnField.CATEGORY,
+    ColumnField.STATUS,
+    ColumnField.HANDLING_UNIT,
+    ColumnField.HANDLING_TIER,
+    REPORTED_UNIT,
+]
+# What a listed member or employee shows (masked by the caller).
+_MEMBER_FIELDS = [
+    ColumnField.NAME,
+    ColumnField.RELATION,
+    ColumnField.ID_NUMBER,
+    ColumnField.HOUSEHOLD_NO,
+]
+_STAFF_FIELDS = [
+    ColumnField.NAME,
+    ColumnField.STATUS,
+    ColumnField.INSURED_ON,
+    ColumnField.STOPPED_ON,
+]
 
 
 def _newest_first(size: int) -> dict[str, Any]:
     return {
-        "sort": [{"record_date": {"order": "desc", "missing": "_last"}}, {"record_key": "asc"}],
+        "sort": newest_first(),
         "size": size,
         "track_total_hits": True,
-        "_source": {"excludes": list(HIDDEN_FIELDS)},
+        "_source": source_without_hidden(),
     }
 
 
@@ -46,30 +73,35 @@ def linked_records_searches(
     searches: list[tuple[Source, dict[str, Any]]] = []
     for source in scope.sources:
         body: dict[str, Any] = {
-            "query": {"bool": {"filter": [{"term": {field: key}}, {"term": {"source": str(source)}},
+            "query": {"bool": {"filter": [{"term": {field: key}},
+                                          {"term": {Envelope.SOURCE: str(source)}},
                                           *scope_filters(scope)]}},
             **_newest_first(per_source),
         }  # fmt: skip
         if source is Source.BENEFIT:
-            body["aggs"] = {"types": {"terms": {"field": "benefit_type", "size": 20}, "aggs": {
-                "amount": {"sum": {"field": "amount"}},
-                "first": {"min": {"field": "paid_on"}},
-                "last": {"max": {"field": "paid_on"}},
-            }}}  # fmt: skip
-        if source is Source.INSURED and field == "companies":
-            body["query"]["bool"]["filter"].append({"term": {"employer_code": key}})
+            body["aggs"] = {"types": {
+                "terms": {"field": ColumnField.BENEFIT_TYPE, "size": 20},
+                "aggs": {
+                    ColumnField.AMOUNT: {"sum": {"field": ColumnField.AMOUNT}},
+                    "first": {"min": {"field": ColumnField.PAID_ON}},
+                    "last": {"max": {"field": ColumnField.PAID_ON}},
+                },
+            }}  # fmt: skip
+        if source is Source.INSURED and field == Envelope.COMPANIES:
+            body["query"]["bool"]["filter"].append({"term": {ColumnField.EMPLOYER_CODE: key}})
             body["size"] = 0
             body["aggs"] = {
-                "persons": {"cardinality": {"field": "id_number", "precision_threshold": 40000}},
+                Envelope.PERSONS: {"cardinality": {"field": ColumnField.ID_NUMBER,
+                                                   "precision_threshold": 40000}},
                 # The name the insurer records for the employer (a unit may have no registry
                 # record of its own: its petitions are found by this name).
                 "employer": {"top_hits": {"size": 1, "sort": NEWEST_FIRST,
-                                          "_source": ["employer_name"]}},
-                "staff": {"terms": {"field": "id_number", "size": EMPLOYEE_LIST_CAP,
+                                          "_source": [ColumnField.EMPLOYER_NAME]}},
+                "staff": {"terms": {"field": ColumnField.ID_NUMBER, "size": EMPLOYEE_LIST_CAP,
                                     "order": {"_key": "asc"}},
                           "aggs": {"latest": {"top_hits": {
-                              "size": 1, "sort": [{"record_date": {"order": "desc"}}],
-                              "_source": ["name", "status", "insured_on", "stopped_on"]}}}},
+                              "size": 1, "sort": [{Envelope.RECORD_DATE: {"order": "desc"}}],
+                              "_source": _STAFF_FIELDS}}}},
             }  # fmt: skip
         searches.append((source, body))
     return searches
@@ -85,13 +117,13 @@ def household_members_search(scope: Scope, household_nos: list[str], limit: int)
     """
     return {
         "query": {"bool": {"filter": [
-            {"term": {"source": str(Source.HOUSEHOLD)}},
-            {"terms": {"household_no": household_nos}},
+            {"term": {Envelope.SOURCE: str(Source.HOUSEHOLD)}},
+            {"terms": {ColumnField.HOUSEHOLD_NO: household_nos}},
             *scope_filters(replace(scope, subjects=())),
         ]}},
-        "sort": [{"record_key": "asc"}],
+        "sort": [{Envelope.RECORD_KEY: "asc"}],
         "size": limit + 1,
-        "_source": ["name", "relation", "id_number", "household_no"],
+        "_source": _MEMBER_FIELDS,
     }  # fmt: skip
 
 
@@ -105,12 +137,12 @@ def petition_references_search(scope: Scope, company_names: list[str]) -> dict[s
     """
     return {
         "query": {"bool": {
-            "filter": [{"term": {"source": str(Source.PETITION)}},
+            "filter": [{"term": {Envelope.SOURCE: str(Source.PETITION)}},
                        *scope_filters(replace(scope, subjects=()))],
-            "should": [{"match_phrase": {"all_text": name}} for name in company_names],
+            "should": [{"match_phrase": {Envelope.ALL_TEXT: name}} for name in company_names],
             "minimum_should_match": 1,
         }},
-        "sort": [{"record_date": {"order": "desc", "missing": "_last"}}, {"record_key": "asc"}],
+        "sort": newest_first(),
         "size": PETITION_REFERENCE_CAP,
         "track_total_hits": True,
         "_source": PETITION_REFERENCE_FIELDS,
@@ -126,17 +158,17 @@ def person_mentions_search(
     names and the unit of the subject's own roster record, outside the subject filter (such a
     petition has no identity link), so like the company's petitions it returns references only.
     """
-    entry = {"bool": {"filter": [{"terms": {"reported.name": names}},
-                                 {"match_phrase": {"reported.unit": unit}}],
-                      "must_not": [{"exists": {"field": "reported.id_number"}}]}}  # fmt: skip
+    entry = {"bool": {"filter": [{"terms": {REPORTED_NAME: names}},
+                                 {"match_phrase": {REPORTED_UNIT: unit}}],
+                      "must_not": [{"exists": {"field": REPORTED_ID_NUMBER}}]}}  # fmt: skip
     return {
         "query": {"bool": {
-            "filter": [{"term": {"source": str(Source.PETITION)}},
-                       {"nested": {"path": "reported", "query": entry}},
+            "filter": [{"term": {Envelope.SOURCE: str(Source.PETITION)}},
+                       {"nested": {"path": ColumnField.REPORTED, "query": entry}},
                        *scope_filters(replace(scope, subjects=()))],
-            "must_not": [{"term": {"persons": id_number}}],
+            "must_not": [{"term": {Envelope.PERSONS: id_number}}],
         }},
-        "sort": [{"record_date": {"order": "desc", "missing": "_last"}}, {"record_key": "asc"}],
+        "sort": newest_first(),
         "size": PETITION_REFERENCE_CAP,
         "track_total_hits": True,
         "_source": PETITION_REFERENCE_FIELDS,

@@ -11,25 +11,34 @@ from typing import Any
 from common.vocab import Source
 from query_logs.applications import SubjectKind
 from query_logs.gate import Scope
+from registry.fields import HIDDEN_FIELDS, NAMES_KEYWORD, ColumnField, Envelope
 
-# Fields of the stored documents that a response may show (strict: internal search fields, raw
-# unparsed values and the provenance key are never returned).
-HIDDEN_FIELDS = ("all_text", "all_tokens", "names_nodot", "names_pinyin", "names_initials",
-                 "unparsed", "record_key", "warnings", "content_vector")  # fmt: skip
+
+def newest_first() -> list[dict[str, Any]]:
+    """Newest record first, records without a date last, then by natural key: a stable order."""
+    return [
+        {Envelope.RECORD_DATE: {"order": "desc", "missing": "_last"}},
+        {Envelope.RECORD_KEY: "asc"},
+    ]
+
+
+def source_without_hidden() -> dict[str, Any]:
+    """The ``_source`` of a query that returns records: every field but `HIDDEN_FIELDS`."""
+    return {"excludes": list(HIDDEN_FIELDS)}
 
 
 def scope_filters(scope: Scope) -> list[dict[str, Any]]:
     """The filter clauses that keep a query inside the scope."""
     filters: list[dict[str, Any]] = [
-        {"terms": {"source": [str(s) for s in scope.sources]}},
-        {"terms": {"region_prefixes": list(scope.regions)}},
+        {"terms": {Envelope.SOURCE: [str(s) for s in scope.sources]}},
+        {"terms": {Envelope.REGION_PREFIXES: list(scope.regions)}},
     ]
     if scope.subjects:
         by_kind: dict[SubjectKind, list[str]] = {}
         for subject in scope.subjects:
             by_kind.setdefault(subject.kind, []).append(subject.value)
-        field = {SubjectKind.PERSON: "persons", SubjectKind.COMPANY: "companies",
-                 SubjectKind.NAME: "names.keyword"}  # fmt: skip
+        field = {SubjectKind.PERSON: Envelope.PERSONS, SubjectKind.COMPANY: Envelope.COMPANIES,
+                 SubjectKind.NAME: NAMES_KEYWORD}  # fmt: skip
         filters.append(
             {
                 "bool": {
@@ -44,12 +53,14 @@ def scope_filters(scope: Scope) -> list[dict[str, Any]]:
 def person_records_query(scope: Scope, id_number: str) -> dict[str, Any]:
     """Every record in scope that links the person with this ID number, newest first."""
     return {
-        "query": {"bool": {"filter": [{"term": {"persons": id_number}}, *scope_filters(scope)]}},
-        "sort": [{"record_date": {"order": "desc", "missing": "_last"}}, {"record_key": "asc"}],
+        "query": {
+            "bool": {"filter": [{"term": {Envelope.PERSONS: id_number}}, *scope_filters(scope)]}
+        },
+        "sort": newest_first(),
         "from": scope.offset,
         "size": scope.page_size,
         "track_total_hits": True,
-        "_source": {"excludes": list(HIDDEN_FIELDS)},
+        "_source": source_without_hidden(),
     }
 
 
@@ -63,10 +74,10 @@ def own_household_query(id_numbers: list[str]) -> dict[str, Any]:
     return {
         "size": len(id_numbers),
         "query": {"bool": {"filter": [
-            {"term": {"source": str(Source.HOUSEHOLD)}},
-            {"terms": {"id_number": id_numbers}},
+            {"term": {Envelope.SOURCE: str(Source.HOUSEHOLD)}},
+            {"terms": {ColumnField.ID_NUMBER: id_numbers}},
         ]}},
-        "_source": ["id_number", "household_no"],
+        "_source": [ColumnField.ID_NUMBER, ColumnField.HOUSEHOLD_NO],
     }  # fmt: skip
 
 
@@ -75,12 +86,12 @@ def household_members_query(household_nos: list[str]) -> dict[str, Any]:
     return {
         "size": 0,
         "query": {"bool": {"filter": [
-            {"term": {"source": str(Source.HOUSEHOLD)}},
-            {"terms": {"household_no": household_nos}},
+            {"term": {Envelope.SOURCE: str(Source.HOUSEHOLD)}},
+            {"terms": {ColumnField.HOUSEHOLD_NO: household_nos}},
         ]}},
         "aggs": {"households": {
-            "terms": {"field": "household_no", "size": len(household_nos)},
-            "aggs": {"members": {"terms": {"field": "id_number",
+            "terms": {"field": ColumnField.HOUSEHOLD_NO, "size": len(household_nos)},
+            "aggs": {"members": {"terms": {"field": ColumnField.ID_NUMBER,
                                            "size": MAX_HOUSEHOLD_MEMBERS + 1}}},
         }},
     }  # fmt: skip

@@ -27,7 +27,8 @@ from typing import Any
 from analyzers.index_settings import GRAM_CHARS, SUBFIELD_GRAMS, SUBFIELD_KEYWORD
 from analyzers.values import unify_dots
 from query_logs.gate import Scope
-from search_api.queries.records import HIDDEN_FIELDS, scope_filters
+from registry.fields import NAMES_KEYWORD, ORGS_KEYWORD, REPORTED_POST, ColumnField, Envelope
+from search_api.queries.records import scope_filters, source_without_hidden
 from search_api.queries.syntax import And, Field, Node, Not, Term, terms_of
 
 # Characters that cjk_bigram pairs with their neighbours: Han (URO, Extension A-H, compatibility
@@ -73,25 +74,27 @@ class Target:
 
 # Field prefixes -> index fields (see registry.sources for the columns behind them).
 TARGETS: dict[Field, Target] = {
-    Field.ANY: Target(text=("all_text",)),
-    Field.NAME: Target(text=("names",)),
-    Field.UNIT: Target(text=("orgs",)),
-    Field.COMPANY: Target(text=("company_name",)),
-    Field.ADDRESS: Target(text=("address", "location")),
-    Field.CONTENT: Target(text=("content", "business_scope")),
-    Field.POST: Target(text=("post",), nested_text=(("reported", "reported.post"),)),
+    Field.ANY: Target(text=(Envelope.ALL_TEXT,)),
+    Field.NAME: Target(text=(Envelope.NAMES,)),
+    Field.UNIT: Target(text=(Envelope.ORGS,)),
+    Field.COMPANY: Target(text=(ColumnField.COMPANY_NAME,)),
+    Field.ADDRESS: Target(text=(ColumnField.ADDRESS, ColumnField.LOCATION)),
+    Field.CONTENT: Target(text=(ColumnField.CONTENT, ColumnField.BUSINESS_SCOPE)),
+    Field.POST: Target(
+        text=(ColumnField.POST,), nested_text=((ColumnField.REPORTED, REPORTED_POST),)
+    ),
     Field.NUMBER: Target(
         keyword=(
-            "petition_no",
-            "household_no",
-            "unit_no",
-            "certificate_no",
-            "payment_no",
-            "credit_code",
+            ColumnField.PETITION_NO,
+            ColumnField.HOUSEHOLD_NO,
+            ColumnField.UNIT_NO,
+            ColumnField.CERTIFICATE_NO,
+            ColumnField.PAYMENT_NO,
+            ColumnField.CREDIT_CODE,
         )
     ),
-    Field.CATEGORY: Target(keyword=("category",)),
-    Field.HANDLING_UNIT: Target(text=("handling_unit",)),
+    Field.CATEGORY: Target(keyword=(ColumnField.CATEGORY,)),
+    Field.HANDLING_UNIT: Target(text=(ColumnField.HANDLING_UNIT,)),
 }
 
 
@@ -303,17 +306,15 @@ def term_ranking(term: Term, simplify: Callable[[str], str] | None = None) -> li
                 }
             )
         if term.field in (Field.ANY, Field.NAME):
-            clauses.append(
-                {"term": {"names.keyword": {"value": variant, "boost": BOOST_EXACT_NAME}}}
-            )
+            clauses.append({"term": {NAMES_KEYWORD: {"value": variant, "boost": BOOST_EXACT_NAME}}})
         if term.field in (Field.ANY, Field.UNIT):
-            clauses.append({"term": {"orgs.keyword": {"value": variant, "boost": BOOST_EXACT_ORG}}})
+            clauses.append({"term": {ORGS_KEYWORD: {"value": variant, "boost": BOOST_EXACT_ORG}}})
         if term.field in (Field.ANY, Field.CONTENT):
             # The whitespace-analysed jieba field: scores when the term is a word of the prose.
             clauses.append(
                 {
                     "match_phrase": {
-                        "all_tokens": {"query": fold_width(variant), "boost": BOOST_WORD}
+                        Envelope.ALL_TOKENS: {"query": fold_width(variant), "boost": BOOST_WORD}
                     }
                 }
             )
@@ -335,16 +336,16 @@ def node_clause(node: Node, simplify: Callable[[str], str] | None = None) -> dic
 def _restrictions(filters: Filters) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = []
     if filters.tiers:
-        clauses.append({"terms": {"tier": list(filters.tiers)}})
+        clauses.append({"terms": {Envelope.TIER: list(filters.tiers)}})
     if filters.categories:
-        clauses.append({"terms": {"category": list(filters.categories)}})
+        clauses.append({"terms": {ColumnField.CATEGORY: list(filters.categories)}})
     if filters.date_from or filters.date_to:
         bounds = {}
         if filters.date_from:
             bounds["gte"] = filters.date_from.isoformat()
         if filters.date_to:
             bounds["lte"] = filters.date_to.isoformat()
-        clauses.append({"range": {"record_date": bounds | {"format": "strict_date"}}})
+        clauses.append({"range": {Envelope.RECORD_DATE: bounds | {"format": "strict_date"}}})
     return clauses
 
 
@@ -365,21 +366,21 @@ def matching_query(
 
 
 def sort_clause(sort: Sort) -> list[Any]:
-    tie_break = [{"source": "asc"}, {"record_key": "asc"}]
+    tie_break = [{Envelope.SOURCE: "asc"}, {Envelope.RECORD_KEY: "asc"}]
     if sort is Sort.RELEVANCE:
         return ["_score", *tie_break]
     order = "desc" if sort is Sort.DATE_DESC else "asc"
-    return [{"record_date": {"order": order, "missing": "_last"}}, *tie_break]
+    return [{Envelope.RECORD_DATE: {"order": order, "missing": "_last"}}, *tie_break]
 
 
 def facet_aggregations() -> dict[str, Any]:
     aggs: dict[str, Any] = {
-        Facet.SOURCE: {"terms": {"field": "source", "size": FACET_SIZE}},
-        Facet.TIER: {"terms": {"field": "tier", "size": FACET_SIZE}},
-        Facet.CATEGORY: {"terms": {"field": "category", "size": FACET_SIZE}},
+        Facet.SOURCE: {"terms": {"field": Envelope.SOURCE, "size": FACET_SIZE}},
+        Facet.TIER: {"terms": {"field": Envelope.TIER, "size": FACET_SIZE}},
+        Facet.CATEGORY: {"terms": {"field": ColumnField.CATEGORY, "size": FACET_SIZE}},
         Facet.YEAR: {
             "date_histogram": {
-                "field": "record_date",
+                "field": Envelope.RECORD_DATE,
                 "calendar_interval": "year",
                 "format": "yyyy",
                 "min_doc_count": 1,
@@ -390,7 +391,7 @@ def facet_aggregations() -> dict[str, Any]:
     for facet, digits in _REGION_LEVELS.items():
         aggs[facet] = {
             "terms": {
-                "field": "region_prefixes",
+                "field": Envelope.REGION_PREFIXES,
                 "size": FACET_SIZE,
                 "include": f"[0-9]{{{digits}}}",
             }
@@ -444,7 +445,7 @@ def keyword_search_query(
         "from": scope.offset,
         "size": scope.page_size,
         "track_total_hits": True,
-        "_source": {"excludes": list(HIDDEN_FIELDS)},
+        "_source": source_without_hidden(),
         "highlight": highlight_clause(node, simplify),
         "aggs": facet_aggregations(),
     }

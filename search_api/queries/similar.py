@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from query_logs.gate import Scope
-from registry.fields import VECTOR_FIELD
-from search_api.queries.records import HIDDEN_FIELDS, scope_filters
+from registry.fields import HIDDEN_FIELDS, VECTOR_FIELD, ColumnField, Envelope
+from search_api.queries.records import scope_filters
 
 # Keyword candidates reranked by vector similarity: enough to hold every repeat of one matter
 # in a region, few enough that their vectors (1.5 KB each) come back in one small response.
@@ -19,7 +19,7 @@ SIMILAR_CANDIDATES = 100
 # Petitions examined for groups of repeats: the newest in scope that match the query.
 GROUP_CANDIDATES = 300
 # Fields whose terms describe a petition's matter; all_tokens holds the content's jieba words.
-MATTER_FIELDS = ("content", "all_tokens")
+MATTER_FIELDS = (ColumnField.CONTENT, Envelope.ALL_TOKENS)
 
 # What a candidate brings back: the record as a response shows it, plus its vector.
 _CANDIDATE_SOURCE = {"excludes": [f for f in HIDDEN_FIELDS if f != VECTOR_FIELD]}
@@ -29,7 +29,9 @@ def petition_query(scope: Scope, petition_no: str) -> dict[str, Any]:
     """The petition with this number, only if it lies within the scope."""
     return {
         "query": {
-            "bool": {"filter": [{"term": {"petition_no": petition_no}}, *scope_filters(scope)]}
+            "bool": {
+                "filter": [{"term": {ColumnField.PETITION_NO: petition_no}}, *scope_filters(scope)]
+            }
         },
         "size": 1,
         "_source": _CANDIDATE_SOURCE,
@@ -75,8 +77,8 @@ def _text_match(text: str) -> dict[str, Any]:
     return {
         "bool": {
             "should": [
-                {"match_phrase": {"all_text": {"query": text, "boost": 3.0}}},
-                {"match": {"all_text": {"query": text, "minimum_should_match": "60%"}}},
+                {"match_phrase": {Envelope.ALL_TEXT: {"query": text, "boost": 3.0}}},
+                {"match": {Envelope.ALL_TEXT: {"query": text, "minimum_should_match": "60%"}}},
             ],
             "minimum_should_match": 1,
         }
@@ -89,8 +91,8 @@ def petition_search_query(scope: Scope, text: str, size: int, offset: int = 0) -
         "query": {"bool": {"must": [_text_match(text)], "filter": scope_filters(scope)}},
         "sort": [
             "_score",
-            {"registered_on": {"order": "desc", "missing": "_last"}},
-            {"petition_no": "asc"},
+            {ColumnField.REGISTERED_ON: {"order": "desc", "missing": "_last"}},
+            {ColumnField.PETITION_NO: "asc"},
         ],
         "from": offset,
         "size": size,
@@ -106,7 +108,10 @@ def group_candidates_query(
     must = [_text_match(text)] if text else []
     return {
         "query": {"bool": {"must": must, "filter": scope_filters(scope)}},
-        "sort": [{"registered_on": {"order": "desc", "missing": "_last"}}, {"petition_no": "asc"}],
+        "sort": [
+            {ColumnField.REGISTERED_ON: {"order": "desc", "missing": "_last"}},
+            {ColumnField.PETITION_NO: "asc"},
+        ],
         "size": size,
         "track_total_hits": True,
         "_source": _CANDIDATE_SOURCE,

@@ -12,8 +12,8 @@ from analyzers.embeddings import Vector, encode_vector
 from common.vocab import Source
 from query_logs.applications import Subject, SubjectKind
 from query_logs.gate import Scope
-from registry.fields import VECTOR_FIELD
-from search_api.queries.records import HIDDEN_FIELDS, scope_filters
+from registry.fields import HIDDEN_FIELDS, VECTOR_FIELD
+from search_api.queries.records import scope_filters
 from search_api.queries.similar import (
     group_candidates_query,
     more_like_petition_query,
