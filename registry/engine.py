@@ -102,6 +102,7 @@ def translate(exc: Exception, detail: str) -> EngineUnavailableError:
 
 @contextmanager
 def _engine_call(detail: str = ENGINE_DID_NOT_ANSWER) -> Iterator[None]:
+    """Around every client call: whatever the client raises leaves as the domain error."""
     try:
         yield
     except (OpenSearchException, OSError) as exc:
