@@ -62,7 +62,7 @@ def run_round(base: Settings, drop: Path, tmp: Path, embed: bool) -> float:
         started = time.perf_counter()
         reports = ingest_source(discover_drop(drop), Source.PETITION, ctx, reload=True)
         elapsed = time.perf_counter() - started
-        ctx.client.indices.delete(index=f"bench-{run}-*", expand_wildcards="all")
+        ctx.door.drop_index(f"bench-{run}-*")
     if not all(r.balanced for r in reports):
         raise SystemExit("accounting does not balance")
     return sum(r.indexed for r in reports) / elapsed

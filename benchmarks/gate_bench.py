@@ -7,7 +7,8 @@ approver in a throw-away SQLite store (or --database-url), runs the real app und
 loopback, files and approves applications, then, interleaved in one run so both share the noise,
 times GET /persons/{id}/records through the API (token, gate, quota, two write-ahead log entries,
 masking) and the very query that route sends, built by the same function from the same scope,
-sent straight to OpenSearch with opensearch-py (and over httpx, to compare HTTP stacks). Also
+sent straight to OpenSearch through the engine door (opensearch-py; and over httpx, to compare
+HTTP stacks). Also
 times the two log appends alone on the same store. Prints p50/p95/p99, the added median and the
 ratio, a verdict against the 10 ms target, and one JSON line. Deletes its indices at the end.
 Needs a running node (XIANSUO_OPENSEARCH_URL, default the demo's :9250).
@@ -28,7 +29,6 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from harness import Applications, Server, log_in, percentiles
-from opensearchpy import OpenSearch
 from sqlalchemy import Connection, Engine
 
 from accounts.roles import Role
@@ -50,8 +50,8 @@ from query_logs.applications import (
 from query_logs.audit import AuditEntryIn, AuditKind, AuditLog, AuditOutcome, digest_record_ids
 from query_logs.gate import QueryRequest, Scope, decide_scope
 from query_logs.grants import active_grant_regions
+from registry.engine import EngineDoor
 from registry.fields import ColumnField, Envelope
-from search_api.provider import OpenSearchProvider
 from search_api.queries.records import person_records_query
 
 PASSWORD = "a long enough passphrase 42"  # noqa: S105 - fictitious benchmark accounts
@@ -60,10 +60,10 @@ SOURCES = ["household", "official", "company", "shareholder"]
 TARGET_MS = 10.0
 
 
-def pick_subjects(client: OpenSearch, prefix: str, region: str, count: int) -> list[str]:
+def pick_subjects(door: EngineDoor, region: str, count: int) -> list[str]:
     """ID numbers of household members registered in ``region``, each linked to records."""
-    result = client.search(
-        index=f"{prefix}-household",
+    result = door.search(
+        index=door.index_name("household"),
         body={
             "size": count * 4,
             "query": {"bool": {"filter": [{"terms": {Envelope.REGION_PREFIXES: [region]}}]}},
@@ -192,11 +192,10 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
     )
     region = official[:4]
 
-    provider = OpenSearchProvider.from_settings(settings)  # the route's own client set-up
-    direct = provider.client
+    direct = EngineDoor.for_api(settings)  # the route's own client set-up
     engine = create_db_engine(settings.effective_database_url)
     try:
-        subjects = [official, *pick_subjects(direct, settings.index_prefix, region, args.subjects)]
+        subjects = [official, *pick_subjects(direct, region, args.subjects)]
         subjects = list(dict.fromkeys(subjects))[: args.subjects]
         upgrade_store(engine)
         inv, boss = f"bench-inv-{run_id}", f"bench-boss-{run_id}"
@@ -218,7 +217,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
             queries = {}
             for id_number in subjects:
                 scope = gate_scope(engine, inv, first, id_number)
-                indices = ",".join(provider.index_name(str(s)) for s in scope.sources)
+                indices = ",".join(direct.index_name(str(s)) for s in scope.sources)
                 queries[id_number] = (indices, person_records_query(scope, id_number))
             raw = httpx.Client(base_url=settings.opensearch_url, timeout=30)
             auth = {"Authorization": f"Bearer {tokens['inv']}"}
@@ -232,9 +231,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
 
             def via_opensearch_py(id_number: str) -> int:
                 indices, body = queries[id_number]
-                result = direct.search(
-                    index=indices, body=body, params={"ignore_unavailable": "true"}
-                )
+                result = direct.search(indices, body, ignore_unavailable=True)
                 return int(result["hits"]["total"]["value"])
 
             def via_httpx(id_number: str) -> int:
@@ -279,8 +276,8 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
         )
     finally:
         engine.dispose()
-        direct.indices.delete(index=f"{settings.index_prefix}-*", expand_wildcards="all")
-        provider.close()
+        direct.drop_index(direct.index_name("*"))
+        direct.close()
     stats = {name: percentiles(values) for name, values in samples.items()}
     return {
         "persons": args.persons,

@@ -7,7 +7,7 @@ pass (or, with --prefix, reuses a prefix a previous run kept with --keep), then 
 subjects: the planted officials and a sample of the roster. For each subject and depth it times,
 interleaved in one run so both share the machine's noise, (a) the operation as the API runs it:
 hop-by-hop pulls with the fan-out cap, networkx ranking with paths and effective shareholding,
-and (b) the very engine queries (a) sent, recorded once and replayed with opensearch-py. Prints
+and (b) the very engine queries (a) sent, recorded once and replayed through the engine door. Prints
 p50/p95 per depth, the ratio of (a) to (b), a verdict against the 300 ms p95 target and one JSON
 line. Deletes its indices at the end unless --keep. The gate and log add ≤ 10 ms on top
 (benchmarks/gate_bench.py). Needs a running node (XIANSUO_OPENSEARCH_URL).
@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from harness import percentiles
-from opensearchpy import OpenSearch
 
 from common.db import create_db_engine
 from common.logs import configure_logging
@@ -39,6 +38,7 @@ from graph.store import edges_alias
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
 from registry.fields import ColumnField, Envelope
+from search_api.provider import OpenSearchProvider
 
 TARGET_P95_MS = 300.0
 SOURCES = (
@@ -58,8 +58,8 @@ PAGE = 20  # linked entities ranked and explained per request, as the API's defa
 class RecordingEdges(IndexEdges):
     """The edges index, remembering every request body it sends (to replay them raw)."""
 
-    def __init__(self, client: OpenSearch, alias: str, scope: EdgeScope) -> None:
-        super().__init__(client, alias, scope)
+    def __init__(self, door: OpenSearchProvider, alias: str, scope: EdgeScope) -> None:
+        super().__init__(door.client, alias, scope)
         self.bodies: list[dict[str, Any]] = []
 
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -67,15 +67,15 @@ class RecordingEdges(IndexEdges):
         return super()._search(body)
 
 
-def pick_starts(client: OpenSearch, prefix: str, truth: dict[str, Any], count: int) -> list[str]:
+def pick_starts(door: OpenSearchProvider, truth: dict[str, Any], count: int) -> list[str]:
     """The planted officials, then officials of the roster chosen at random (seeded)."""
     patterns = truth["patterns"]
     starts = [
         f"p:{patterns['official_spouse_company']['official_id']}",
         f"p:{patterns['official_child_chain']['official_id']}",
     ]
-    hits = client.search(
-        index=f"{prefix}-official",
+    hits = door.search(
+        index=door.index_name("official"),
         body={
             "size": 2000,
             "_source": [ColumnField.ID_NUMBER],
@@ -124,7 +124,7 @@ def prepare(args: argparse.Namespace, base: Settings, tmp: Path) -> tuple[Settin
 
 
 def measure(
-    client: OpenSearch, alias: str, starts: list[str], hops: int, args: argparse.Namespace
+    door: OpenSearchProvider, alias: str, starts: list[str], hops: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Operation and raw replay, interleaved in rotating order, for one depth."""
     scope = EdgeScope(SOURCES, REGIONS)
@@ -132,18 +132,18 @@ def measure(
     reached: list[int] = []
     cut = 0
     for start in starts:  # record each start's requests (and warm the caches)
-        edges = RecordingEdges(client, alias, scope)
+        edges = RecordingEdges(door, alias, scope)
         result = linked_entities(edges, start, hops, args.fan_out, PAGE)
         recorded[start] = edges.bodies
         reached.append(len(result.hood.distance))
         cut += len(result.hood.cuts)
 
     def operation(start: str) -> None:
-        linked_entities(IndexEdges(client, alias, scope), start, hops, args.fan_out, PAGE)
+        linked_entities(IndexEdges(door.client, alias, scope), start, hops, args.fan_out, PAGE)
 
     def raw(start: str) -> None:
         for body in recorded[start]:
-            client.search(index=alias, body=body)
+            door.search(alias, body)
 
     paths = {"operation": operation, "raw": raw}
     samples: dict[str, list[float]] = {name: [] for name in paths}
@@ -186,17 +186,19 @@ def main() -> None:
 
     base = Settings()
     configure_logging(base.model_copy(update={"log_level": "warning"}))
-    client = OpenSearch(hosts=[base.opensearch_url], timeout=120)
     with tempfile.TemporaryDirectory(prefix="xiansuo-graph-bench-") as name:
         local, figures = prepare(args, base, Path(name))
-        prefix = local.index_prefix
+        # The API's provider: IndexEdges still takes the raw client until graph.neighbourhood
+        # moves onto the door's methods (with search_api's routers).
+        door = OpenSearchProvider.for_ingest(local)
         try:
-            starts = pick_starts(client, prefix, figures.pop("truth"), args.starts)
-            alias = edges_alias(prefix)
-            depths = [measure(client, alias, starts, hops, args) for hops in (2, 3)]
+            starts = pick_starts(door, figures.pop("truth"), args.starts)
+            alias = edges_alias(local.index_prefix)
+            depths = [measure(door, alias, starts, hops, args) for hops in (2, 3)]
         finally:
             if not args.keep:
-                client.indices.delete(index=f"{prefix}-*", expand_wildcards="all")
+                door.drop_index(door.index_name("*"))
+            door.close()
     print(f"{'depth':<8}{'path':<34}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for depth in depths:
         for label, key in (("expansion + ranking", "operation"), ("raw engine queries", "raw")):

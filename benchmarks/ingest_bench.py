@@ -21,16 +21,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from opensearchpy import OpenSearch
-from opensearchpy.helpers import scan
-
 from common.logs import configure_logging
 from common.settings import Settings
 from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import IngestReport, ingest_drop
-from indexer.sink import IndexSink
-from registry.engine import create_ingest_client
+from indexer.sink import SourceIndex
+from registry.engine import EngineDoor
 from registry.sources import load_sources
 
 # Waiting for a merge to release the replaced segments: at most 60 polls of half a second.
@@ -38,23 +35,19 @@ MERGE_POLLS = 60
 MERGE_POLL_S = 0.5
 
 
-def read_back(
-    client: OpenSearch, prefix: str
-) -> dict[str, list[tuple[str, dict[str, Any], int | None]]]:
+def read_back(door: EngineDoor) -> dict[str, list[tuple[str, dict[str, Any], int | None]]]:
     """Every document the pipeline wrote, per source, with its id and version."""
     out: dict[str, list[tuple[str, dict[str, Any], int | None]]] = {}
     for source in load_sources():
-        alias = f"{prefix}-{source}"
-        if not client.indices.exists_alias(name=alias):
+        alias = door.index_name(str(source))
+        if door.aliased_index(alias) is None:
             continue
-        hits = scan(
-            client, index=alias, query={"query": {"match_all": {}}, "version": True}, size=2000
-        )
+        hits = door.scan(alias, {"query": {"match_all": {}}, "version": True}, page=2000)
         out[str(source)] = [(h["_id"], h["_source"], h.get("_version")) for h in hits]
     return out
 
 
-def index_bytes(client: OpenSearch, prefix: str) -> dict[str, int]:
+def index_bytes(door: EngineDoor) -> dict[str, int]:
     """Primary store size per source, merged to one segment per shard (comparable across runs).
 
     Merging removes the segment layout that bulk timing leaves behind, so two runs over the same
@@ -62,17 +55,17 @@ def index_bytes(client: OpenSearch, prefix: str) -> dict[str, int]:
     (and in the store size) until a refresh releases them: a search-idle shard skips its
     scheduled refreshes, so they are refreshed here and the size is read once one segment is left.
     """
-    pattern = f"{prefix}-*"
-    client.indices.refresh(index=pattern)
-    client.indices.forcemerge(index=pattern, max_num_segments=1)
+    pattern = door.index_name("*")
+    door.refresh(pattern)
+    door.merge_segments(pattern, 1)
     sizes: dict[str, int] = {}
     for source in load_sources():
-        alias = f"{prefix}-{source}"
-        if not client.indices.exists_alias(name=alias):
+        alias = door.index_name(str(source))
+        if door.aliased_index(alias) is None:
             continue
         for _ in range(MERGE_POLLS):
-            client.indices.refresh(index=alias)
-            stats = client.indices.stats(index=alias, metric="store,segments")["_all"]["primaries"]
+            door.refresh(alias)
+            stats = door.primaries_stats(alias, "store,segments")
             if stats["segments"]["count"] <= 1:
                 break
             time.sleep(MERGE_POLL_S)
@@ -81,19 +74,18 @@ def index_bytes(client: OpenSearch, prefix: str) -> dict[str, int]:
 
 
 def direct_load(
-    client: OpenSearch, prefix: str, docs: dict[str, list[tuple[str, dict[str, Any], int | None]]]
+    door: EngineDoor, docs: dict[str, list[tuple[str, dict[str, Any], int | None]]]
 ) -> int:
-    """Bulk the documents into fresh indices with the pipeline's own sink settings."""
-    sink = IndexSink(client, prefix)
+    """Bulk the documents into fresh indices with the pipeline's own index settings."""
     specs = load_sources()
     written = 0
     for source, items in docs.items():
         spec = specs[next(s for s in specs if str(s) == source)]
-        index = sink.create_index(spec)
-        sink.set_bulk_mode(index, True)
-        written += sum(1 for outcome in sink.write(index, iter(items)) if outcome.ok)
-        sink.set_bulk_mode(index, False)
-        sink.refresh(index)
+        index = SourceIndex(door, spec).fresh()
+        door.set_bulk_mode(index, True)
+        written += sum(1 for outcome in door.write(index, iter(items)) if outcome.ok)
+        door.set_bulk_mode(index, False)
+        door.refresh(index)
     return written
 
 
@@ -121,16 +113,18 @@ def run_round(base: Settings, drop: Path, tmp: Path, run: str) -> dict[str, floa
     if errors := accounting_errors(report, truth):
         raise SystemExit("accounting differs from the ground truth: " + "; ".join(errors))
     rows = sum(f.read for f in report.files)
-    client = create_ingest_client(base.opensearch_url)
+    door = EngineDoor.for_ingest(settings)
+    direct = EngineDoor.for_ingest(settings.model_copy(update={"index_prefix": f"bench-{run}-d"}))
     try:
-        sizes = index_bytes(client, settings.index_prefix)
-        docs = read_back(client, settings.index_prefix)
+        sizes = index_bytes(door)
+        docs = read_back(door)
         started = time.perf_counter()
-        written = direct_load(client, f"bench-{run}-d", docs)
+        written = direct_load(direct, docs)
         direct_s = time.perf_counter() - started
     finally:
-        client.indices.delete(index=f"bench-{run}-*", expand_wildcards="all")
-        client.close()
+        door.drop_index(f"bench-{run}-*")
+        door.close()
+        direct.close()
     pipeline_rate = rows / report.elapsed_s
     direct_rate = written / direct_s
     return {

@@ -35,7 +35,6 @@ from typing import Any
 
 import httpx
 from harness import Applications, Server, interleave, log_in, percentiles
-from opensearchpy import OpenSearch
 
 from accounts.roles import Role
 from accounts.users import add_user, get_user
@@ -52,9 +51,9 @@ from migrations.store import upgrade_store
 from query_logs.applications import SubjectKind, get_application, parse_subject
 from query_logs.gate import QueryRequest, Scope, decide_scope
 from query_logs.grants import active_grant_regions
+from registry.engine import EngineDoor
 from registry.fields import ColumnField, Envelope
 from search_api.profiles import household_numbers
-from search_api.provider import OpenSearchProvider
 from search_api.queries.entities import (
     DEFAULT_CARDS,
     EntityKind,
@@ -78,13 +77,13 @@ PROVINCE = "46"
 TARGET_P95_MS = {"keyword": 150.0, "entity": 150.0}
 
 
-def sample_inputs(client: OpenSearch, prefix: str, n: int, seed: int) -> dict[str, list[str]]:
+def sample_inputs(door: EngineDoor, n: int, seed: int) -> dict[str, list[str]]:
     """Query strings drawn from the indexed documents of the province (deterministic)."""
     rng = random.Random(seed)
 
     def docs(source: Source, fields: list[str], size: int = 2000) -> list[dict[str, Any]]:
-        result = client.search(
-            index=f"{prefix}-{source}",
+        result = door.search(
+            index=door.index_name(str(source)),
             body={
                 "size": size,
                 "query": {"term": {Envelope.REGION_PREFIXES: PROVINCE}},
@@ -151,8 +150,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
         }
     )
     (tmp / "state").mkdir(parents=True, exist_ok=True)
-    provider = OpenSearchProvider.from_settings(settings)
-    direct = provider.client
+    direct = EngineDoor.for_api(settings)  # the API's own client set-up
     rows = None
     if not args.prefix:
         drop = args.drop or tmp / "drop"
@@ -161,9 +159,9 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
         with ingest_context(settings, tmp / "rejects") as ctx:
             report = ingest_drop(drop, ctx)
         rows = sum(f.read for f in report.files)
-    docs = int(direct.count(index=f"{prefix}-*")["count"])
+    docs = direct.count(direct.index_name("*"))
     print(f"indices {prefix}-*: {docs:,} documents" + (f" from {rows:,} rows" if rows else ""))
-    inputs = sample_inputs(direct, prefix, args.queries, args.seed)
+    inputs = sample_inputs(direct, args.queries, args.seed)
 
     engine = create_db_engine(settings.effective_database_url)
     try:
@@ -181,8 +179,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
             )
             auth = {"Authorization": f"Bearer {tokens['inv']}"}
             broad_scope = scope_of(engine, inv, broad.next_id(), QueryRequest())
-            indices = ",".join(provider.index_name(str(s)) for s in broad_scope.sources)
-            search_params = {"ignore_unavailable": "true"}
+            indices = ",".join(direct.index_name(str(s)) for s in broad_scope.sources)
 
             def api(url: str, app: Applications, params: dict[str, Any] | None = None) -> Any:
                 headers = auth | {"X-Application-Id": str(app.next_id())}
@@ -199,7 +196,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
                     parse_query(q), broad_scope, Filters((), (), None, None), Sort.RELEVANCE,
                     simplifier(),
                 )  # fmt: skip
-                result = direct.search(index=indices, body=body, params=search_params)
+                result = direct.search(indices, body, ignore_unavailable=True)
                 return int(result["hits"]["total"]["value"])
 
             def entity_api(q: str) -> int:
@@ -212,16 +209,15 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
             def entity_direct(q: str) -> int:
                 query = parse_entity_query(q, EntityKind.AUTO, simplifier())
                 found = direct.search(
-                    index=indices,
-                    body=candidates_query(entity_scope, query, EntityKind.AUTO, DEFAULT_CARDS),
-                    params=search_params,
+                    indices,
+                    candidates_query(entity_scope, query, EntityKind.AUTO, DEFAULT_CARDS),
+                    ignore_unavailable=True,
                 )
                 candidates, _ = read_candidates(found.get("aggregations", {}), DEFAULT_CARDS)
                 if candidates:
                     direct.search(
-                        index=indices, body=cards_query(entity_scope, candidates),
-                        params=search_params,
-                    )  # fmt: skip
+                        indices, cards_query(entity_scope, candidates), ignore_unavailable=True
+                    )
                 return len(candidates)
 
             def profile_api(id_number: str) -> int:
@@ -238,16 +234,16 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
                 body: list[dict[str, Any]] = []
                 for source, search in searches:
                     body += [
-                        {"index": provider.index_name(str(source)), "ignore_unavailable": True},
+                        {"index": direct.index_name(str(source)), "ignore_unavailable": True},
                         search,
                     ]
-                answers = direct.msearch(body=body)["responses"]
+                answers = direct.msearch(body)
                 paired = list(zip((s for s, _ in searches), answers, strict=True))
                 if numbers := household_numbers(paired):
                     direct.search(
-                        index=provider.index_name(str(Source.HOUSEHOLD)),
-                        body=household_members_search(scope, numbers, MAX_HOUSEHOLD_MEMBERS),
-                        params=search_params,
+                        direct.index_name(str(Source.HOUSEHOLD)),
+                        household_members_search(scope, numbers, MAX_HOUSEHOLD_MEMBERS),
+                        ignore_unavailable=True,
                     )
                 return sum(int(a["hits"]["total"]["value"]) for a in answers)
 
@@ -266,8 +262,8 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
     finally:
         engine.dispose()
         if not args.keep and not args.prefix:
-            direct.indices.delete(index=f"{prefix}-*", expand_wildcards="all")
-        provider.close()
+            direct.drop_index(direct.index_name("*"))
+        direct.close()
     return {"prefix": prefix, "documents": docs, "rows": rows, "iterations": args.iterations,
             **results}  # fmt: skip
 

@@ -63,3 +63,34 @@ class PermissionDeniedError(DomainError):
     """The caller is known but their roles do not allow the action."""
 
     status: ClassVar[int] = 403
+
+
+class EngineUnavailableError(DomainError):
+    """The search engine did not answer, or did not take a request it should have: 503.
+
+    Raised by the engine door (``registry.engine``) only, the one place engine errors are
+    translated. ``cause`` names the client's error (``ConnectionError``, ``NotFoundError``;
+    empty when the door itself gave up, as on a bulk refused as overloaded too often),
+    ``engine_status`` the HTTP status the engine answered with (None when it did not answer) and
+    ``reason`` the client's own message: facts for the log and the ingest report, never part of
+    ``detail`` (an engine message may quote the request).
+    """
+
+    status: ClassVar[int] = 503
+
+    def __init__(
+        self,
+        detail: str = "the search engine did not answer",
+        *,
+        cause: str = "",
+        engine_status: int | None = None,
+        reason: str = "",
+    ) -> None:
+        super().__init__(detail)
+        self.cause = cause
+        self.engine_status = engine_status
+        self.reason = reason
+
+
+class IndexMissingError(EngineUnavailableError):
+    """The index or alias a request named does not exist (the engine answered 404)."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
-from opensearchpy import OpenSearch
 from sqlalchemy import Engine
 
 from analyzers.values import name_without_dot
@@ -39,6 +38,7 @@ from graph.extract import (
 from graph.model import Edge
 from graph.resolve import Candidate, Decision, Mention, resolve
 from graph.store import EdgeWriter, read_source
+from registry.engine import EngineDoor
 
 log = structlog.get_logger(__name__)
 
@@ -179,11 +179,11 @@ class _Context:
 
 
 def _register_lookup(
-    client: OpenSearch, alias: str, names: list[str], normalise: Normalise
+    door: EngineDoor, alias: str, names: list[str], normalise: Normalise
 ) -> dict[str, list[Candidate]]:
     """Persons of the household register with these (normalised) names."""
     out: dict[str, list[Candidate]] = {}
-    if not names or not client.indices.exists(index=alias):
+    if not names or not door.exists(alias):
         return out
     for start in range(0, len(names), _NAME_LOOKUP_BATCH):
         batch = names[start : start + _NAME_LOOKUP_BATCH]
@@ -192,7 +192,7 @@ def _register_lookup(
             "_source": ["id_number", "name", "region_code"],
             "query": {"terms": {"names_nodot": batch}},
         }
-        for hit in client.search(index=alias, body=body)["hits"]["hits"]:
+        for hit in door.search(alias, body)["hits"]["hits"]:
             doc = hit["_source"]
             node = person_node(doc.get("id_number"))
             if node and doc.get("name"):
@@ -221,21 +221,21 @@ def _grouped(
 
 
 def build_graph(
-    client: OpenSearch,
-    index_prefix: str,
+    door: EngineDoor,
     normalise: Normalise,
     decisions: Mapping[str, Mapping[str, Decision]] | None = None,
 ) -> BuildReport:
     """Rebuild the edges index from the source indices; returns what was written."""
     started = time.perf_counter()
     decisions = decisions or {}
-    writer = EdgeWriter(client, index_prefix)
+    writer = EdgeWriter(door)
+    writer.create()
     report = BuildReport(writer.index)
     context = _Context(normalise)
     pending: list[PendingEdge] = []
 
     def alias(source: Source) -> str:
-        return f"{index_prefix}-{source}"
+        return door.index_name(str(source))
 
     def direct(extracted: Iterable[Extracted]) -> Iterator[Edge]:
         for item in extracted:
@@ -248,7 +248,7 @@ def build_graph(
             yield item
 
     def edges() -> Iterator[Edge]:
-        for _, doc in read_source(client, alias(Source.OFFICIAL), fields=_OFFICIAL_FIELDS):
+        for _, doc in read_source(door, alias(Source.OFFICIAL), fields=_OFFICIAL_FIELDS):
             context.add_official(doc)
         per_doc = (
             (Source.COMPANY, company_edges),
@@ -257,20 +257,19 @@ def build_graph(
             (Source.PETITION, petition_edges),
         )
         for source, extract in per_doc:
-            for doc_id, doc in read_source(client, alias(source), fields=_FIELDS[source]):
+            for doc_id, doc in read_source(door, alias(source), fields=_FIELDS[source]):
                 yield from direct(extract(doc_id, doc, normalise))
-        insured = read_source(client, alias(Source.INSURED), "id_number", _FIELDS[Source.INSURED])
+        insured = read_source(door, alias(Source.INSURED), "id_number", _FIELDS[Source.INSURED])
         for rows in _grouped(insured, "id_number"):
             yield from direct(insured_edges(rows))
-        owners = read_source(client, alias(Source.PROPERTY), "unit_no", _FIELDS[Source.PROPERTY])
+        owners = read_source(door, alias(Source.PROPERTY), "unit_no", _FIELDS[Source.PROPERTY])
         for rows in _grouped(owners, "unit_no"):
             yield from direct(property_edges(rows))
-        household = read_source(client, alias(Source.HOUSEHOLD), "household_no", _HOUSEHOLD_FIELDS)
+        household = read_source(door, alias(Source.HOUSEHOLD), "household_no", _HOUSEHOLD_FIELDS)
         for rows in _grouped(household, "household_no"):
             yield from direct(household_edges(rows))
-        yield from _resolved(pending, context, decisions, report, client, alias(Source.HOUSEHOLD))
+        yield from _resolved(pending, context, decisions, report, door, alias(Source.HOUSEHOLD))
 
-    writer.create()
     try:
         writer.write(edges())
         writer.publish()
@@ -288,14 +287,14 @@ def _resolved(
     context: _Context,
     decisions: Mapping[str, Mapping[str, Decision]],
     report: BuildReport,
-    client: OpenSearch,
+    door: EngineDoor,
     household_alias: str,
 ) -> Iterator[Edge]:
     """Each pending edge with its mention resolved to a person, or kept as a mention node."""
     needs_register = sorted(
         {p.mention.name for p in pending if p.mention.id_body or p.mention.birth_date}
     )
-    by_name = _register_lookup(client, household_alias, needs_register, context.normalise)
+    by_name = _register_lookup(door, household_alias, needs_register, context.normalise)
     for item in pending:
         mention = item.mention
         outcome = resolve(mention, context.candidates(mention, by_name), decisions.get(mention.key))
@@ -315,16 +314,7 @@ def run_graph_build(settings: Settings, store: Engine) -> BuildReport:
     """The graph pass with the settings' engine and analyzer cache; decisions come from ``store``
     (the SQL store of users and the log, at the code's schema: the caller prepares it)."""
     from analyzers.chinese import build_text_analyzer
-    from registry.engine import create_ingest_client
 
     analyzer = build_text_analyzer((), settings.analysis_dir / "jieba")
-    client = create_ingest_client(settings.opensearch_url)
-    try:
-        return build_graph(
-            client,
-            settings.index_prefix,
-            name_normaliser(analyzer.normalise),
-            current_decisions(store),
-        )
-    finally:
-        client.close()
+    with EngineDoor.for_ingest(settings) as door:
+        return build_graph(door, name_normaliser(analyzer.normalise), current_decisions(store))

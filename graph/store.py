@@ -1,27 +1,25 @@
-"""The edges index: mapping, documents, the alias swap of a rebuild, and reading source indices.
+"""The edges index: mapping, documents, a rebuild's writer, and reading source indices.
 
 Edges live in ``<prefix>-edges`` (an alias over ``<prefix>-edges-<stamp>``): a rebuild writes a new
-index and swaps the alias in one step, so expansion never sees a half-built graph. Endpoints are
-keyword fields; ``nodes`` holds both, so one ``terms`` query pulls every edge of a frontier.
+index and swaps the alias in one step (the engine door's alias lifecycle), so expansion never sees
+a half-built graph. Endpoints are keyword fields; ``nodes`` holds both, so one ``terms`` query
+pulls every edge of a frontier.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from opensearchpy import OpenSearch
-from opensearchpy.helpers import streaming_bulk
-
 from analyzers.index_settings import index_settings, keyword_field
 from graph.model import Edge, node_kind
+from registry.bulk import Action
+from registry.engine import EngineDoor
 
 EDGES_SUFFIX = "edges"
 # Source documents read per request while building; ~2-4 MB of JSON per page.
 READ_PAGE = 2000
-BULK_CHUNK = 1000
 
 _DATE = {"type": "date", "format": "strict_date"}
 # Node ids are stored exactly (no lower-casing normalizer): the degree aggregation's ``include``
@@ -106,68 +104,48 @@ def edge_document(edge: Edge) -> dict[str, Any]:
 class EdgeWriter:
     """Writes one build into a fresh index; ``publish`` swaps the alias and drops the old ones."""
 
-    def __init__(self, client: OpenSearch, index_prefix: str) -> None:
-        self._client = client
-        self.alias = edges_alias(index_prefix)
-        stamp = f"{time.strftime('%Y%m%d%H%M%S')}-{time.time_ns() % 10**6:06d}"
-        self.index = f"{self.alias}-{stamp}"
+    def __init__(self, door: EngineDoor) -> None:
+        self._door = door
+        self.alias = edges_alias(door.index_prefix)
+        self.index = ""  # named when created
         self.written = 0
         self.failed = 0
 
     def create(self) -> None:
-        settings = index_settings(refresh_interval="-1")  # no refreshes during the load
-        self._client.indices.create(
-            index=self.index, body={"settings": settings, "mappings": EDGE_MAPPING}
-        )
+        """The new index, in bulk mode (no refreshes during the load)."""
+        settings = index_settings(refresh_interval="-1")
+        self.index = self._door.create_index(self.alias, settings, EDGE_MAPPING)
 
     def write(self, edges: Iterable[Edge]) -> None:
-        def actions() -> Iterator[dict[str, Any]]:
-            for edge in edges:
-                yield {"_index": self.index, "_id": edge_id(edge), "_source": edge_document(edge)}
-
-        for ok, _item in streaming_bulk(
-            self._client,
-            actions(),
-            chunk_size=BULK_CHUNK,
-            max_retries=6,
-            initial_backoff=1,
-            raise_on_error=False,
-            raise_on_exception=False,
-        ):
-            if ok:
+        """Bulk-write the edges; a document the engine refuses is counted as failed."""
+        actions: Iterator[Action] = ((edge_id(e), edge_document(e), None) for e in edges)
+        for outcome in self._door.write(self.index, actions):
+            if outcome.ok:
                 self.written += 1
             else:
                 self.failed += 1
 
     def publish(self) -> None:
-        client = self._client
-        client.indices.put_settings(index=self.index, body={"index": {"refresh_interval": "1s"}})
-        client.indices.refresh(index=self.index)
-        old = (
-            list(client.indices.get_alias(name=self.alias))
-            if client.indices.exists_alias(name=self.alias)
-            else []
-        )
-        actions: list[dict[str, Any]] = [{"add": {"index": self.index, "alias": self.alias}}]
-        actions += [{"remove": {"index": name, "alias": self.alias}} for name in old]
-        client.indices.update_aliases(body={"actions": actions})
-        for name in client.indices.get(index=f"{self.alias}-*", expand_wildcards="all"):
-            if name != self.index:
-                client.indices.delete(index=name)
+        """Refreshes back on, then the alias swap (the previous builds are dropped)."""
+        self._door.set_bulk_mode(self.index, False)
+        self._door.refresh(self.index)
+        self._door.swap_alias(self.alias, self.index)
 
     def discard(self) -> None:
-        self._client.indices.delete(index=self.index, ignore_unavailable=True)
+        """Drop the index of a build that failed (the alias keeps the previous one)."""
+        if self.index:
+            self._door.drop_index(self.index)
 
 
 def read_source(
-    client: OpenSearch, alias: str, sort_field: str | None = None, fields: list[str] | None = None
+    door: EngineDoor, alias: str, sort_field: str | None = None, fields: list[str] | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every document of a source index as (id, source), sorted by ``sort_field`` then key.
 
     search_after on a sort that ends in the unique natural key: no scroll context is held open,
     and documents with the same ``sort_field`` (one household, one property unit) come together.
     """
-    if not client.indices.exists(index=alias):
+    if not door.exists(alias):
         return
     sort: list[dict[str, Any]] = [{"record_key": "asc"}]
     if sort_field:
@@ -179,7 +157,7 @@ def read_source(
             body["_source"] = fields
         if after is not None:
             body["search_after"] = after
-        hits = client.search(index=alias, body=body)["hits"]["hits"]
+        hits = door.search(alias, body)["hits"]["hits"]
         for hit in hits:
             yield hit["_id"], hit["_source"]
         if len(hits) < READ_PAGE:

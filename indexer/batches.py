@@ -16,7 +16,8 @@ from indexer.readers import RawRow
 from indexer.records import Built
 from indexer.reports import FileReport, Tally
 from indexer.sealing import SealedWriter
-from indexer.sink import BULK_CHUNK_BYTES, BULK_CHUNK_DOCS, IndexSink
+from registry.bulk import batched
+from registry.engine import EngineDoor
 
 Reject = Callable[[RawRow, str], None]  # writes a row whole to the rejects file, with a reason
 
@@ -25,7 +26,7 @@ Reject = Callable[[RawRow, str], None]  # writes a row whole to the rejects file
 class Target:
     """Where a source's batches go and how their rows are settled."""
 
-    sink: IndexSink
+    door: EngineDoor
     index: str
     tally: Tally
     writer: SealedWriter | None
@@ -43,16 +44,7 @@ class Candidate:
 
 def batches(candidates: Iterable[Candidate]) -> Iterator[list[Candidate]]:
     """Bulk batches of at most ``BULK_CHUNK_DOCS`` documents and about ``BULK_CHUNK_BYTES``."""
-    batch: list[Candidate] = []
-    size = 0
-    for candidate in candidates:
-        batch.append(candidate)
-        size += len(candidate.built.document)
-        if len(batch) >= BULK_CHUNK_DOCS or size >= BULK_CHUNK_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+    return batched(candidates, lambda candidate: len(candidate.built.document))
 
 
 def pick_winners(batch: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
@@ -79,7 +71,7 @@ def write_batch(batch: list[Candidate], target: Target, reject: Reject) -> None:
     if target.writer is not None:
         seqs = target.writer.ahead([sealed_entry(c) for c in winners])
     actions = [(c.built.doc_id, c.built.document, c.built.version) for c in winners]
-    outcomes = target.sink.send(target.index, actions)
+    outcomes = target.door.send(target.index, actions)
     if target.writer is not None:
         target.writer.settle(seqs, outcomes)
     for candidate in losers:

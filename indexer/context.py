@@ -21,8 +21,7 @@ from indexer.sealed import open_keyring, open_sealed_store
 from indexer.sealed_legacy import migrate_plaintext
 from indexer.sealed_rotation import Rotation, rotate_sealed_key
 from indexer.sealing import Reconciled, SealedCheck, check_sealed, reconcile_sealed
-from indexer.sink import IndexSink
-from registry.engine import create_ingest_client
+from registry.engine import EngineDoor
 from registry.sources import SourceSpec, load_sources
 
 
@@ -64,13 +63,13 @@ def ingest_context(
     scales with one worker process per core instead); ``embedding_threads`` overrides
     ``settings.embedding_threads`` the same way.
     """
-    client = create_ingest_client(settings.opensearch_url)
+    door = EngineDoor.for_ingest(settings)
     sealed = open_sealed_store(settings.effective_sealed_database_url)
     try:
         keyring = open_keyring(sealed, settings.effective_sealed_key_file)
         migrate_plaintext(sealed, keyring)
     except Exception:
-        client.close()
+        door.close()
         sealed.dispose()
         raise
     analyzer = build_analyzer(settings)
@@ -83,8 +82,7 @@ def ingest_context(
 
     try:
         yield IngestContext(
-            client=client,
-            index_prefix=settings.index_prefix,
+            door=door,
             analysis=analyzer,
             sealed=sealed,
             keyring=keyring,
@@ -97,33 +95,33 @@ def ingest_context(
     finally:
         if new_words:
             save_user_words(settings.analysis_dir, new_words)
-        client.close()
+        door.close()
         sealed.dispose()
 
 
 @contextmanager
-def sealed_session(settings: Settings) -> Iterator[tuple[Engine, IndexSink, SourceSpec]]:
-    """The sealed store, the ingest's engine door and the petition source, for the
-    ``xiansuo sealed`` commands."""
-    client = create_ingest_client(settings.opensearch_url)
+def sealed_session(settings: Settings) -> Iterator[tuple[Engine, EngineDoor, SourceSpec]]:
+    """The sealed store, the engine door and the petition source, for the ``xiansuo sealed``
+    commands."""
+    door = EngineDoor.for_ingest(settings)
     store = open_sealed_store(settings.effective_sealed_database_url)
     try:
-        yield store, IndexSink(client, settings.index_prefix), load_sources()[Source.PETITION]
+        yield store, door, load_sources()[Source.PETITION]
     finally:
-        client.close()
+        door.close()
         store.dispose()
 
 
 def run_sealed_check(settings: Settings) -> SealedCheck:
     """Compare every sealed row with the petition index (read-only)."""
-    with sealed_session(settings) as (store, sink, spec):
-        return check_sealed(store, sink, spec)
+    with sealed_session(settings) as (store, door, spec):
+        return check_sealed(store, door, spec)
 
 
 def run_sealed_reconcile(settings: Settings) -> Reconciled:
     """Settle a journal an interrupted ingest left, without ingesting anything."""
-    with sealed_session(settings) as (store, sink, spec):
-        return reconcile_sealed(store, sink, spec)
+    with sealed_session(settings) as (store, door, spec):
+        return reconcile_sealed(store, door, spec)
 
 
 def run_key_rotation(settings: Settings) -> Rotation:

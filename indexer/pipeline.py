@@ -29,11 +29,11 @@ from typing import IO
 
 import orjson
 import structlog
-from opensearchpy import OpenSearch
 from sqlalchemy import Engine
 from sqlalchemy.exc import StatementError
 
 from analyzers.values import clean_name, clean_text, split_aligned
+from common.errors import EngineUnavailableError
 from common.vocab import Source
 from indexer import sealed
 from indexer.batches import Candidate, Target, batches, write_batch
@@ -44,8 +44,10 @@ from indexer.records import Rejected, TextAnalysis
 from indexer.reports import FileReport, IngestReport, Tally
 from indexer.sealed_keys import Keyring
 from indexer.sealing import SealedWriter, document_digest, reconcile_sealed
-from indexer.sink import IndexSink, prefetch
+from indexer.sink import SourceIndex
 from indexer.vectors import TextEmbedder, with_vectors
+from registry.bulk import prefetch
+from registry.engine import EngineDoor
 from registry.fields import EMBEDDED_SOURCES
 from registry.sources import Kind, SourceSpec, load_sources
 
@@ -88,8 +90,7 @@ __all__ = [
 class IngestContext:
     """Everything a run needs: the engine, the analyzer, the sealed store and where rejects go."""
 
-    client: OpenSearch
-    index_prefix: str
+    door: EngineDoor  # the engine, and the deployment's index prefix
     analysis: TextAnalysis
     sealed: Engine
     keyring: Keyring  # the sealed store's keys
@@ -175,7 +176,8 @@ def ingest_source(
     reports = [FileReport(source=str(source), file=f.name) for f in files]
     rejects = _Rejects(ctx.rejects_dir / f"{source}.rejects.jsonl")
     rejects.path.unlink(missing_ok=True)  # a clean re-ingest leaves no stale rejects behind
-    sink = IndexSink(ctx.client, ctx.index_prefix)
+    door = ctx.door
+    source_index = SourceIndex(door, spec)
     index: str | None = None
     at = 0  # the file being ingested
     swapped = False  # a reload's index is behind the alias
@@ -183,24 +185,24 @@ def ingest_source(
         if source in PROSE_SOURCES and ctx.on_words is not None:
             ctx.on_words(harvest_words(drop, PROSE_SOURCES, ctx.analysis))
         if source in SEALED_SOURCES:
-            reconcile_sealed(ctx.sealed, sink, spec)
-        index = sink.create_index(spec) if reload else sink.current_index(spec)
+            reconcile_sealed(ctx.sealed, door, spec)
+        index = source_index.fresh() if reload else source_index.current()
         writer = _sealed_writer(spec, ctx, index, reload)
-        sink.set_bulk_mode(index, True)
+        door.set_bulk_mode(index, True)
         tally = Tally()
-        target = Target(sink, index, tally, writer)
+        target = Target(door, index, tally, writer)
         for position, (drop_file, report) in enumerate(zip(files, reports, strict=True)):
             at = position
             _ingest_file(drop_file, spec, target, rejects, ctx, report)
-        sink.set_bulk_mode(index, False)
-        sink.refresh(index)
+        door.set_bulk_mode(index, False)
+        door.refresh(index)
         if reload:
-            sink.swap_alias(spec, index)
+            source_index.publish(index)
             swapped = True
             if writer is not None:
                 sealed.adopt_generation(ctx.sealed, index)
     except Exception as exc:
-        _fail_source(exc, reports, at, sink, index, discard=reload and not swapped)
+        _fail_source(exc, reports, at, door, index, discard=reload and not swapped)
     finally:
         rejects.close()
     if rejects.opened:
@@ -228,7 +230,7 @@ def _fail_source(
     exc: Exception,
     reports: list[FileReport],
     at: int,
-    sink: IndexSink,
+    door: EngineDoor,
     index: str | None,
     *,
     discard: bool,
@@ -258,17 +260,20 @@ def _fail_source(
         return
     try:
         if discard:
-            sink.delete_index(index)  # the alias still points at the previous index
+            door.drop_index(index)  # the alias still points at the previous index
         else:
-            sink.set_bulk_mode(index, False)
+            door.set_bulk_mode(index, False)
     except Exception as cleanup:  # the engine may be the reason the source failed
         log.warning("ingest.cleanup_failed", index=index, error=describe_error(cleanup))
 
 
 def describe_error(exc: Exception) -> str:
-    """One line for the report; a database error without its SQL parameters."""
+    """One line for the report; a database error without its SQL parameters, an engine error
+    with the client's own message (kept out of the error's ``detail``, which the API shows)."""
     if isinstance(exc, StatementError) and exc.orig is not None:
         return f"sealed store error: {type(exc.orig).__name__}: {exc.orig}"
+    if isinstance(exc, EngineUnavailableError) and exc.reason:
+        return f"{type(exc).__name__}: {exc.detail}: {exc.reason}"
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from indexer.sink import WriteOutcome
+from registry.bulk import WriteOutcome
 
 COUNTS = ("read", "indexed", "rejected", "duplicates", "failed", "warnings")
 

@@ -39,7 +39,9 @@ from indexer.records import document_id
 from indexer.sealed import SealedEntry
 from indexer.sealed_keys import Keyring
 from indexer.sealed_legacy import LEGACY_DIGEST, adopt_legacy_entries, set_digests
-from indexer.sink import IndexSink, WriteOutcome
+from indexer.sink import SourceIndex
+from registry.bulk import WriteOutcome
+from registry.engine import EngineDoor
 from registry.fields import Envelope
 from registry.sources import SourceSpec
 
@@ -82,13 +84,13 @@ class Reconciled:
     other_generations: int  # rows and entries of indices that are not behind the alias
 
 
-def reconcile_sealed(store: Engine, sink: IndexSink, spec: SourceSpec) -> Reconciled:
+def reconcile_sealed(store: Engine, door: EngineDoor, spec: SourceSpec) -> Reconciled:
     """Settle what an interrupted ingest left in the journal against the aliased index.
 
     Rows and entries of any other index (a reload that never swapped, or the index a swap
     replaced) are deleted. Must not run while another ingest of petitions is writing.
     """
-    generation = sink.aliased_index(spec)
+    generation = SourceIndex(door, spec).aliased()
     with store.begin() as conn:
         if generation is not None:
             adopt_legacy_entries(conn, generation)
@@ -99,7 +101,7 @@ def reconcile_sealed(store: Engine, sink: IndexSink, spec: SourceSpec) -> Reconc
     if generation is None or not entries:
         result = Reconciled(generation, 0, 0, 0, other)
     else:
-        result = _settle_journal(store, sink, spec, generation, entries, other)
+        result = _settle_journal(store, door, spec, generation, entries, other)
     if result.promoted or result.discarded or result.removed_rows or other:
         log.warning("sealed.reconciled", **{k: getattr(result, k) for k in result.__slots__})
     return result
@@ -107,7 +109,7 @@ def reconcile_sealed(store: Engine, sink: IndexSink, spec: SourceSpec) -> Reconc
 
 def _settle_journal(
     store: Engine,
-    sink: IndexSink,
+    door: EngineDoor,
     spec: SourceSpec,
     generation: str,
     entries: list[sealed.JournalEntry],
@@ -116,9 +118,9 @@ def _settle_journal(
     by_petition: dict[str, list[sealed.JournalEntry]] = defaultdict(list)
     for entry in entries:
         by_petition[entry.petition_no].append(entry)
-    sink.wait_for_writes(generation)  # the last batch of a killed ingest may still be landing
+    door.wait_for_writes(generation)  # the last batch of a killed ingest may still be landing
     doc_ids = {no: document_id(spec, no) for no in by_petition}
-    held = sink.fetch(generation, sorted(set(doc_ids.values())))
+    held = door.fetch(generation, sorted(set(doc_ids.values())))
     promote: list[int] = []
     adopted: dict[int, str] = {}  # migrated plaintext rows: seq -> digest of the indexed version
     gone: list[str] = []
@@ -164,12 +166,14 @@ class SealedCheck:
         )
 
 
-def check_sealed(store: Engine, sink: IndexSink, spec: SourceSpec) -> SealedCheck:
+def check_sealed(store: Engine, door: EngineDoor, spec: SourceSpec) -> SealedCheck:
     """Compare every sealed row with the document the index holds for its petition."""
-    generation = sink.aliased_index(spec)
+    generation = SourceIndex(door, spec).aliased()
     indexed: dict[str, str] = {}
     if generation is not None:
-        for _, source in sink.scan(generation):
+        door.refresh(generation)
+        for hit in door.scan(generation):
+            source = hit["_source"]
             indexed[str(source[Envelope.RECORD_KEY])] = document_digest(source)
     with store.connect() as conn:
         readable = sealed.current_generation(conn)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from opensearchpy import OpenSearch
 from sqlalchemy import Engine, create_engine, text
 
 from common.db import create_db_engine
+from common.errors import EngineUnavailableError
 from common.settings import Settings
-from search_api.provider import EngineUnavailableError, OpenSearchProvider
+from registry.engine import EngineDoor
 
 # In CI every property test runs derandomised: a failure there is reproducible, not luck.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
@@ -47,21 +47,18 @@ def settings(run_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Setti
 
 
 @pytest.fixture(scope="session")
-def provider(settings: Settings) -> Iterator[OpenSearchProvider]:
-    """The real engine; the whole session fails loudly if it is not there."""
-    provider = OpenSearchProvider.from_settings(settings)
+def door(settings: Settings) -> Iterator[EngineDoor]:
+    """The real engine, through the engine door as the ingest opens it (a long timeout: tests
+    scan and bulk-write); the whole session fails loudly if it is not there. Every index of the
+    run's prefix is deleted afterwards."""
+    door = EngineDoor.for_ingest(settings)
     try:
-        provider.cluster_state()
+        door.cluster_state()
     except EngineUnavailableError as exc:
         pytest.fail(f"{exc} at {settings.opensearch_url}: {_HOW_TO_START}", pytrace=False)
-    yield provider
-    provider.client.indices.delete(index=f"{settings.index_prefix}-*", expand_wildcards="all")
-    provider.close()
-
-
-@pytest.fixture(scope="session")
-def os_client(provider: OpenSearchProvider) -> OpenSearch:
-    return provider.client
+    yield door
+    door.drop_index(f"{settings.index_prefix}-*")
+    door.close()
 
 
 @pytest.fixture

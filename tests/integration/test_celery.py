@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 import pytest
 import redis
-from opensearchpy import OpenSearch
 
 from common.settings import Settings
 from common.vocab import Source
@@ -30,6 +29,7 @@ from demo import write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import IngestReport, ingest_drop
 from indexer.tasks import SECOND_WAVE, ingest_queue, run_queued_ingest
+from registry.engine import EngineDoor
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def demo_drop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def local_run(
     settings: Settings,
-    os_client: OpenSearch,
+    door: EngineDoor,
     demo_drop: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[IngestReport, dict[str, int]]:
@@ -63,7 +63,7 @@ def local_run(
     local = derive_settings(settings, "local", tmp_path_factory.mktemp("local"))
     with ingest_context(local, local.state_dir / "rejects") as ctx:
         report = ingest_drop(demo_drop, ctx, reload=True)
-    return report, doc_counts(os_client, local.index_prefix)
+    return report, doc_counts(door, local.index_prefix)
 
 
 def derive_settings(settings: Settings, suffix: str, state_dir: Path) -> Settings:
@@ -146,21 +146,20 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT_S
         time.sleep(0.05)
 
 
-def doc_counts(client: OpenSearch, prefix: str) -> dict[str, int]:
+def doc_counts(door: EngineDoor, prefix: str) -> dict[str, int]:
     """Documents behind each source alias of ``prefix``."""
-    client.indices.refresh(index=f"{prefix}-*")
+    door.refresh(f"{prefix}-*")
     counts: dict[str, int] = {}
     for source in Source:
         alias = f"{prefix}-{source}"
-        if client.indices.exists_alias(name=alias):
-            counts[source] = client.count(index=alias)["count"]
+        if door.aliased_index(alias) is not None:
+            counts[source] = door.count(alias)
     return counts
 
 
-def indexed_ops(client: OpenSearch, pattern: str) -> int:
+def indexed_ops(door: EngineDoor, pattern: str) -> int:
     """Index operations so far on the indices matching ``pattern``, refreshed or not."""
-    stats = client.indices.stats(index=pattern, metric="indexing")
-    total: int = stats["_all"].get("primaries", {}).get("indexing", {}).get("index_total", 0)
+    total: int = door.primaries_stats(pattern, "indexing").get("indexing", {}).get("index_total", 0)
     return total
 
 
@@ -179,7 +178,7 @@ def task_lines(log: Path) -> dict[str, set[str]]:
 
 def test_queued_ingest_matches_in_process_ingest(
     settings: Settings,
-    os_client: OpenSearch,
+    door: EngineDoor,
     demo_drop: Path,
     local_run: tuple[IngestReport, dict[str, int]],
     tmp_path: Path,
@@ -197,12 +196,12 @@ def test_queued_ingest_matches_in_process_ingest(
 
     assert file_counts(report) == file_counts(local_report)
     assert report.unknown_files == local_report.unknown_files
-    assert doc_counts(os_client, queued.index_prefix) == local_docs
+    assert doc_counts(door, queued.index_prefix) == local_docs
 
 
 def test_task_of_killed_worker_is_redelivered_to_a_new_worker(
     settings: Settings,
-    os_client: OpenSearch,
+    door: EngineDoor,
     demo_drop: Path,
     local_run: tuple[IngestReport, dict[str, int]],
     tmp_path: Path,
@@ -225,7 +224,7 @@ def test_task_of_killed_worker_is_redelivered_to_a_new_worker(
             if queued.done() or workers[0].poll() is not None:
                 ended = queued.exception() if queued.done() else "worker exited"
                 pytest.fail(f"ended before the kill ({ended}):\n{first_log.read_text()[-3000:]}")
-            return indexed_ops(os_client, f"{killed.index_prefix}-{target}-*") > 0
+            return indexed_ops(door, f"{killed.index_prefix}-{target}-*") > 0
 
         wait_until(target_is_being_written, f"the worker writes {target}")
         kill_worker(workers[0])
@@ -241,4 +240,4 @@ def test_task_of_killed_worker_is_redelivered_to_a_new_worker(
     assert len(interrupted) == 1, first_log.read_text()[-3000:]
     assert interrupted <= second["succeeded"], second_log.read_text()[-3000:]
     assert file_counts(report) == file_counts(local_report)
-    assert doc_counts(os_client, killed.index_prefix) == local_docs
+    assert doc_counts(door, killed.index_prefix) == local_docs

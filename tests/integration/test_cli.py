@@ -10,10 +10,9 @@ import sys
 import uuid
 from pathlib import Path
 
-from opensearchpy import OpenSearch
-
 from common.settings import Settings
 from demo import write_demo_drop
+from registry.engine import EngineDoor
 
 PASSWORD = "a long enough passphrase 42\n"  # noqa: S105 - a fictitious test account
 
@@ -174,13 +173,13 @@ def test_ingest_builds_the_graph_after_the_sources(tmp_path: Path, settings: Set
     assert graph["failed"] == 0
     assert graph["edges"] > 100
     assert {"household", "shareholder", "legal_rep"} <= set(graph["by_kind"])
-    client = OpenSearch(settings.opensearch_url)
+    door = EngineDoor.for_ingest(settings.model_copy(update={"index_prefix": prefix}))
     try:
-        client.indices.refresh(index=f"{prefix}-edges")
-        assert client.count(index=f"{prefix}-edges")["count"] == graph["edges"]
+        door.refresh(door.index_name("edges"))
+        assert door.count(door.index_name("edges")) == graph["edges"]
         skipped = run(tmp_path / "state", "ingest", str(drop), "--json", "--no-graph", env=extra)
         assert skipped.returncode == 0, skipped.stderr
         assert "graph" not in json.loads(skipped.stdout)
     finally:
-        client.indices.delete(index=f"{prefix}-*", expand_wildcards="all")
-        client.close()
+        door.drop_index(f"{prefix}-*")
+        door.close()

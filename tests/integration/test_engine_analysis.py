@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from opensearchpy import OpenSearch
 
 from analyzers.index_settings import (
     ANALYZER_BIGRAM,
@@ -17,33 +16,28 @@ from analyzers.index_settings import (
     text_field,
     tokens_field,
 )
-from search_api.provider import OpenSearchProvider
+from registry.engine import EngineDoor
 from search_api.queries.search import contains_clause, fold_width, term_ranking, term_recall
 from search_api.queries.syntax import Term
 
 
 @pytest.fixture(scope="module")
-def analysis_index(provider: OpenSearchProvider) -> str:
-    name = provider.index_name("analysis-probe")
-    provider.client.indices.create(
-        index=name,
-        body={
-            "settings": index_settings(),
-            "mappings": {
-                "properties": {
-                    "content": text_field(),
-                    "content_tokens": tokens_field(),
-                    "id_number": keyword_field(),
-                }
-            },
-        },
-    )
-    provider.client.cluster.health(index=name, wait_for_status="green")
-    return name
+def analysis_index(door: EngineDoor) -> str:
+    mappings = {
+        "properties": {
+            "content": text_field(),
+            "content_tokens": tokens_field(),
+            "id_number": keyword_field(),
+        }
+    }
+    return door.create_index(door.index_name("analysis-probe"), index_settings(), mappings)
 
 
-def _analyze(client: OpenSearch, index: str, body: dict[str, Any]) -> list[str]:
-    return [t["token"] for t in client.indices.analyze(index=index, body=body)["tokens"]]
+def _put(door: EngineDoor, index: str, docs: dict[str, dict[str, Any]]) -> None:
+    """Write documents and make them searchable (every write must be accepted)."""
+    outcomes = door.send(index, [(doc_id, doc, None) for doc_id, doc in docs.items()])
+    assert all(outcome.ok for outcome in outcomes), outcomes
+    door.refresh(index)
 
 
 @pytest.mark.parametrize(
@@ -62,18 +56,14 @@ def _analyze(client: OpenSearch, index: str, body: dict[str, Any]) -> list[str]:
     ],
 )
 def test_bigram_analyzer_tokens(
-    os_client: OpenSearch, analysis_index: str, text: str, tokens: list[str]
+    door: EngineDoor, analysis_index: str, text: str, tokens: list[str]
 ) -> None:
-    assert (
-        _analyze(os_client, analysis_index, {"analyzer": ANALYZER_BIGRAM, "text": text}) == tokens
-    )
+    assert door.analyze(analysis_index, {"analyzer": ANALYZER_BIGRAM, "text": text}) == tokens
 
 
-def test_tokens_analyzer_keeps_jieba_tokens_whole(
-    os_client: OpenSearch, analysis_index: str
-) -> None:
+def test_tokens_analyzer_keeps_jieba_tokens_whole(door: EngineDoor, analysis_index: str) -> None:
     text = "海口市 粮食 局 ABC 460106196002100010"
-    assert _analyze(os_client, analysis_index, {"analyzer": ANALYZER_TOKENS, "text": text}) == [
+    assert door.analyze(analysis_index, {"analyzer": ANALYZER_TOKENS, "text": text}) == [
         "海口市",
         "粮食",
         "局",
@@ -82,26 +72,22 @@ def test_tokens_analyzer_keeps_jieba_tokens_whole(
     ]
 
 
-def test_keyword_normalizer_folds_width_and_case(
-    os_client: OpenSearch, analysis_index: str
-) -> None:
+def test_keyword_normalizer_folds_width_and_case(door: EngineDoor, analysis_index: str) -> None:
     body = {"normalizer": NORMALIZER_KEYWORD, "text": "４６０１０６１９６００２１０００１Ｘ"}
-    assert _analyze(os_client, analysis_index, body) == ["46010619600210001x"]
+    assert door.analyze(analysis_index, body) == ["46010619600210001x"]
 
 
-def test_text_field_finds_substring_as_phrase(os_client: OpenSearch, analysis_index: str) -> None:
-    os_client.index(
-        index=analysis_index,
-        id="1",
-        body={"content": "反映五指山市粮食和物资储备局副局长问题"},
-        refresh=True,
+def test_text_field_finds_substring_as_phrase(door: EngineDoor, analysis_index: str) -> None:
+    _put(
+        door,
+        analysis_index,
+        {
+            "1": {"content": "反映五指山市粮食和物资储备局副局长问题"},
+            "2": {"content": "粮食局和物资储备"},
+        },
     )
-    os_client.index(
-        index=analysis_index, id="2", body={"content": "粮食局和物资储备"}, refresh=True
-    )
-    hits = os_client.search(
-        index=analysis_index, body={"query": {"match_phrase": {"content": "粮食和物资"}}}
-    )["hits"]["hits"]
+    query = {"query": {"match_phrase": {"content": "粮食和物资"}}}
+    hits = door.search(analysis_index, query)["hits"]["hits"]
     assert [h["_id"] for h in hits] == ["1"]
 
 
@@ -119,9 +105,9 @@ def test_text_field_finds_substring_as_phrase(os_client: OpenSearch, analysis_in
     ],
 )
 def test_grams_analyzer_tokens(
-    os_client: OpenSearch, analysis_index: str, text: str, tokens: list[str]
+    door: EngineDoor, analysis_index: str, text: str, tokens: list[str]
 ) -> None:
-    assert _analyze(os_client, analysis_index, {"analyzer": ANALYZER_GRAMS, "text": text}) == tokens
+    assert door.analyze(analysis_index, {"analyzer": ANALYZER_GRAMS, "text": text}) == tokens
 
 
 # Values as registries write them: addresses, certificate numbers, plates, unit numbers.
@@ -148,33 +134,26 @@ SUBSTRING_TERMS = [
 
 
 @pytest.fixture(scope="module")
-def substring_index(provider: OpenSearchProvider) -> str:
-    name = provider.index_name("substring-probe")
-    provider.client.indices.create(
-        index=name,
-        body={
-            "settings": index_settings(),
-            "mappings": {"properties": {"all_text": text_field(), "address": text_field()}},
-        },
-    )
-    for doc_id, value in SUBSTRING_VALUES.items():
-        provider.client.index(index=name, id=doc_id, body={"all_text": [value], "address": value})
-    provider.client.indices.refresh(index=name)
+def substring_index(door: EngineDoor) -> str:
+    mappings = {"properties": {"all_text": text_field(), "address": text_field()}}
+    name = door.create_index(door.index_name("substring-probe"), index_settings(), mappings)
+    docs = {k: {"all_text": [v], "address": v} for k, v in SUBSTRING_VALUES.items()}
+    _put(door, name, docs)
     return name
 
 
-def _ids(client: OpenSearch, index: str, query: dict[str, Any]) -> list[str]:
-    hits = client.search(index=index, body={"query": query, "size": 50})["hits"]["hits"]
+def _ids(door: EngineDoor, index: str, query: dict[str, Any]) -> list[str]:
+    hits = door.search(index, {"query": query, "size": 50})["hits"]["hits"]
     return [h["_id"] for h in hits]
 
 
 @pytest.mark.parametrize("term", SUBSTRING_TERMS)
 def test_a_term_finds_exactly_the_values_that_contain_it(
-    os_client: OpenSearch, substring_index: str, term: str
+    door: EngineDoor, substring_index: str, term: str
 ) -> None:
     expected = {k for k, v in SUBSTRING_VALUES.items() if fold_width(term) in fold_width(v)}
     assert expected, term  # every term of the table occurs somewhere
-    found = _ids(os_client, substring_index, contains_clause(term, "all_text"))
+    found = _ids(door, substring_index, contains_clause(term, "all_text"))
     assert sorted(found) == sorted(expected)
 
 
@@ -183,11 +162,11 @@ def test_a_term_finds_exactly_the_values_that_contain_it(
     [("107号", "b"), ("2107", "c"), ("8栋3单元1", "j"), ("区中山路4", "i")],
 )
 def test_a_mixed_term_whose_numbers_stand_whole_ranks_first(
-    os_client: OpenSearch, substring_index: str, term: str, first: str
+    door: EngineDoor, substring_index: str, term: str, first: str
 ) -> None:
     parsed = Term(term)
     query = {"bool": {"filter": [term_recall(parsed)], "should": term_ranking(parsed)}}
-    hits = os_client.search(index=substring_index, body={"query": query})["hits"]["hits"]
+    hits = door.search(substring_index, {"query": query})["hits"]["hits"]
     assert hits[0]["_id"] == first
     assert len(hits) >= 2  # the term also continues a longer number elsewhere
     assert all(h["_score"] > 0 for h in hits)

@@ -17,10 +17,10 @@ import pytest
 from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_entries, log_in
 from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
-from opensearchpy import OpenSearch
 
 from accounts.roles import Role
 from common.settings import Settings
+from registry.engine import EngineDoor
 from search_api.app import create_app
 from search_api.masking import mask_id
 
@@ -37,7 +37,7 @@ class World:
     settings: Settings
     truth: dict[str, Any]
     tokens: dict[str, str]
-    engine: OpenSearch
+    engine: EngineDoor
     broad: int  # an application over every source of the province, no subjects
 
     def get(self, app_id: int | None = None, **params: Any) -> Any:
@@ -55,7 +55,7 @@ class World:
         """Indexed documents (every source) with this term, within the province."""
         body = {"size": 500, "query": {"bool": {"filter": [
             {"term": term}, {"term": {"region_prefixes": REGION}}]}}}  # fmt: skip
-        hits = self.engine.search(index=f"{self.settings.index_prefix}-*", body=body)
+        hits = self.engine.search(f"{self.settings.index_prefix}-*", body)
         return [h["_source"] for h in hits["hits"]["hits"]]
 
 
@@ -67,7 +67,7 @@ def file_application(client: TestClient, tokens: dict[str, str], **overrides: An
 
 @pytest.fixture(scope="module")
 def world(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory, os_client: OpenSearch
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, door: EngineDoor
 ) -> Iterator[World]:
     root = tmp_path_factory.mktemp("entities")
     local = isolated_settings(settings, root, "ent")
@@ -76,7 +76,7 @@ def world(
     with TestClient(create_app(local)) as client:
         tokens = log_in(client, ["inv", "boss"])
         broad = file_application(client, tokens)
-        yield World(client, local, truth, tokens, os_client, broad)
+        yield World(client, local, truth, tokens, door, broad)
 
 
 def person_card(cards: list[dict[str, Any]], id_number: str) -> dict[str, Any] | None:

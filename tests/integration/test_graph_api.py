@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_entries, log_in
 from fastapi.testclient import TestClient
-from opensearchpy import OpenSearch
 
 from accounts.roles import Role
 from common.db import create_db_engine
 from common.settings import Settings
 from graph.build import BuildReport, run_graph_build
 from graph.store import edges_alias
+from registry.engine import EngineDoor
 from search_api.app import create_app
 
 PURPOSE = "核查公职人员配偶子女经商办企业及关联关系问题线索"
@@ -95,7 +95,7 @@ class GraphWorld:
 
 @pytest.fixture(scope="module")
 def world(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory, os_client: OpenSearch
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, door: EngineDoor
 ) -> Iterator[GraphWorld]:
     root = tmp_path_factory.mktemp("graph")
     local = isolated_settings(settings, root, "graph").model_copy(
@@ -114,7 +114,7 @@ def world(
             engine.dispose()
         yield GraphWorld(client, local, truth, log_in(client, accounts), build, root)
     # this module's indices go even when a filtered run never asks for the session's cleanup
-    os_client.indices.delete(index=f"{local.index_prefix}-*", expand_wildcards="all")
+    door.drop_index(f"{local.index_prefix}-*")
 
 
 def linked(world: GraphWorld, kind: str, value: str, app_id: int, **params: Any) -> Any:
@@ -354,13 +354,11 @@ def test_graphml_is_an_export_that_needs_the_flag_and_is_logged(world: GraphWorl
     assert kinds == ["query_request", "query_outcome", "export"]
 
 
-def test_no_edge_reaches_a_complainant(world: GraphWorld, os_client: OpenSearch) -> None:
+def test_no_edge_reaches_a_complainant(world: GraphWorld, door: EngineDoor) -> None:
     ids = [f"p:{c['id_number']}" for c in world.truth["complainants"]]
     alias = edges_alias(world.settings.index_prefix)
-    hits = os_client.count(index=alias, body={"query": {"terms": {"nodes": ids}}})
-    assert hits["count"] == 0
-    petitions = os_client.count(index=alias, body={"query": {"term": {"kind": "reported"}}})
-    assert petitions["count"] > 0
+    assert door.count(alias, {"query": {"terms": {"nodes": ids}}}) == 0
+    assert door.count(alias, {"query": {"term": {"kind": "reported"}}}) > 0
 
 
 def test_an_analysts_rejection_and_confirmation_are_respected_by_the_next_build(

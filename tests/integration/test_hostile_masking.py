@@ -28,8 +28,6 @@ from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from identifier_strategies import Planted, texts_with_numbers
-from opensearchpy import OpenSearch
-from opensearchpy.helpers import scan
 from rebuild import assert_not_rebuildable, full_numbers, visible_text
 
 from accounts.roles import Role
@@ -43,6 +41,7 @@ from graph.store import edges_alias
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
 from query_logs.audit import AuditEntry
+from registry.engine import EngineDoor
 from search_api.app import create_app
 from search_api.handles import handles_for
 
@@ -184,23 +183,23 @@ def _write_planted(drop: Path) -> None:
         (drop / f"{source}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _engine_facts(os_client: OpenSearch, local: Settings) -> tuple[frozenset[str], frozenset[str]]:
+def _engine_facts(door: EngineDoor, local: Settings) -> tuple[frozenset[str], frozenset[str]]:
     """(credit codes of every company, ids the engine derives from keys holding a number)."""
     prefix = local.index_prefix
     codes = {CODE}
-    for hit in scan(os_client, index=f"{prefix}-*", query={"_source": ["companies"]}):
+    for hit in door.scan(f"{prefix}-*", {"_source": ["companies"]}):
         codes.update(hit["_source"].get("companies", []))
     keyed = (Source.HOUSEHOLD, Source.INSURED, Source.OFFICIAL, Source.COMPANY_OFFICER,
              Source.SHAREHOLDER, Source.PROPERTY)  # fmt: skip
     ids = set()
     for index in [f"{prefix}-{s}" for s in keyed] + [edges_alias(prefix)]:
-        ids.update(h["_id"] for h in scan(os_client, index=index, query={"_source": False}))
+        ids.update(h["_id"] for h in door.scan(index, {"_source": False}))
     return frozenset(codes), frozenset(ids)
 
 
 @pytest.fixture(scope="module")
 def world(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory, os_client: OpenSearch
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, door: EngineDoor
 ) -> Iterator[World]:
     root = tmp_path_factory.mktemp("hostile-masking")
     local = isolated_settings(settings, root, "mask").model_copy(
@@ -230,9 +229,9 @@ def world(
                     {"kind": "credit_code", "value": CODE}]  # fmt: skip
         subjects_app = approve(client, tokens, body | {"subjects": subjects})
         search_app = approve(client, tokens, body)
-        codes, ids = _engine_facts(os_client, local)
+        codes, ids = _engine_facts(door, local)
         yield World(client, local, tokens, subjects_app, search_app, codes, ids)
-    os_client.indices.delete(index=f"{local.index_prefix}-*", expand_wildcards="all")
+    door.drop_index(f"{local.index_prefix}-*")
 
 
 # --- every registry-data route: the rebuild check ----------------------------------------------

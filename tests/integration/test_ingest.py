@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opensearchpy import OpenSearch
 from samples import SAMPLE_DROP
 
 from analyzers.ids import id_check_char
@@ -19,6 +18,7 @@ from indexer.context import ingest_context
 from indexer.pipeline import IngestReport, ingest_drop
 from indexer.sealed import open_sealed_store, read_complainants
 from indexer.sealed_keys import load_keyring
+from registry.engine import EngineDoor
 
 HOUSEHOLD_HEADER = [
     "公民身份号码", "姓名", "曾用名", "性别", "民族", "出生日期", "户号", "与户主关系",
@@ -46,11 +46,9 @@ def ingest(settings: Settings, drop: Path, *, reload: bool = False) -> IngestRep
         return ingest_drop(drop, ctx, reload=reload)
 
 
-def all_docs(client: OpenSearch, index: str) -> dict[str, dict[str, Any]]:
-    client.indices.refresh(index=index)
-    hits = client.search(index=index, body={"query": {"match_all": {}}, "size": 10_000})["hits"][
-        "hits"
-    ]
+def all_docs(door: EngineDoor, index: str) -> dict[str, dict[str, Any]]:
+    door.refresh(index)
+    hits = door.search(index, {"query": {"match_all": {}}, "size": 10_000})["hits"]["hits"]
     return {h["_id"]: h["_source"] for h in hits}
 
 
@@ -109,18 +107,18 @@ def test_sample_drop_rejects_carry_file_line_and_reason(
 
 
 def test_sample_drop_reingest_is_idempotent(
-    sample_report: tuple[Settings, IngestReport], os_client: OpenSearch
+    sample_report: tuple[Settings, IngestReport], door: EngineDoor
 ) -> None:
     local, first = sample_report
-    before = {s: all_docs(os_client, f"{local.index_prefix}-{s}") for s in first.by_source()}
+    before = {s: all_docs(door, f"{local.index_prefix}-{s}") for s in first.by_source()}
     second = ingest(local, SAMPLE_DROP)
-    after = {s: all_docs(os_client, f"{local.index_prefix}-{s}") for s in first.by_source()}
+    after = {s: all_docs(door, f"{local.index_prefix}-{s}") for s in first.by_source()}
     assert second.by_source() == first.by_source()
     assert after == before
 
 
 def test_no_complainant_field_or_value_reaches_an_index(
-    sample_report: tuple[Settings, IngestReport], os_client: OpenSearch
+    sample_report: tuple[Settings, IngestReport], door: EngineDoor
 ) -> None:
     local, _ = sample_report
     sealed = open_sealed_store(local.effective_sealed_database_url)
@@ -131,13 +129,11 @@ def test_no_complainant_field_or_value_reaches_an_index(
         for c in complainants.values()
     ]
     assert any(row[1] for row in rows), "the sample petitions have complainants"
-    mappings = json.dumps(
-        os_client.indices.get_mapping(index=f"{local.index_prefix}-*"), ensure_ascii=False
-    )
+    mappings = json.dumps(door.mappings(f"{local.index_prefix}-*"), ensure_ascii=False)
     assert "complainant" not in mappings
     assert "反映人" not in mappings
     petitions = {
-        d["petition_no"]: d for d in all_docs(os_client, f"{local.index_prefix}-petition").values()
+        d["petition_no"]: d for d in all_docs(door, f"{local.index_prefix}-petition").values()
     }
     for petition_no, name, id_number, phone in rows:
         doc = petitions[petition_no]
@@ -151,30 +147,28 @@ def test_no_complainant_field_or_value_reaches_an_index(
 
 
 def test_traditional_name_is_found_by_simplified_form(
-    run_settings: Settings, os_client: OpenSearch, tmp_path: Path
+    run_settings: Settings, door: EngineDoor, tmp_path: Path
 ) -> None:
     pid = person_id("46010619700101001")
     write_household(tmp_path / "drop" / "household.csv", [household_row(pid, "陳建國")])
     ingest(run_settings, tmp_path / "drop")
     index = f"{run_settings.index_prefix}-household"
-    os_client.indices.refresh(index=index)
+    door.refresh(index)
     for query in (
         {"term": {"names.keyword": "陈建国"}},
         {"match_phrase": {"all_text": "陈建国"}},
         {"match_phrase": {"all_text": "陳建國"}},
         {"term": {"names_pinyin": "chenjianguo"}},
     ):
-        hits = os_client.search(index=index, body={"query": query})["hits"]["hits"]
+        hits = door.search(index, {"query": query})["hits"]["hits"]
         assert [h["_source"]["id_number"] for h in hits] == [pid], query
-    doc = os_client.search(index=index, body={"query": {"match_all": {}}})["hits"]["hits"][0][
-        "_source"
-    ]
+    doc = door.search(index, {"query": {"match_all": {}}})["hits"]["hits"][0]["_source"]
     assert doc["name"] == "陳建國"  # the original is kept for display
 
 
 @pytest.mark.parametrize("later_first", [False, True])
 def test_later_registration_supersedes_earlier(
-    run_settings: Settings, os_client: OpenSearch, tmp_path: Path, later_first: bool
+    run_settings: Settings, door: EngineDoor, tmp_path: Path, later_first: bool
 ) -> None:
     pid = person_id("46010619500101002")
     rows = [
@@ -185,12 +179,12 @@ def test_later_registration_supersedes_earlier(
     report = ingest(run_settings, tmp_path / "drop")
     totals = report.by_source()["household"]
     assert (totals["read"], totals["indexed"], totals["duplicates"]) == (2, 1, 1)
-    docs = all_docs(os_client, f"{run_settings.index_prefix}-household")
+    docs = all_docs(door, f"{run_settings.index_prefix}-household")
     assert [d["status"] for d in docs.values()] == ["死亡"]
 
 
 def test_fixed_rejects_file_can_be_fed_back(
-    run_settings: Settings, os_client: OpenSearch, tmp_path: Path
+    run_settings: Settings, door: EngineDoor, tmp_path: Path
 ) -> None:
     good = person_id("46010619800101003")
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
@@ -205,42 +199,42 @@ def test_fixed_rejects_file_can_be_fed_back(
     fixed.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     second = ingest(run_settings, fixed.parent).by_source()["household"]
     assert (second["read"], second["indexed"], second["rejected"]) == (1, 1, 0)
-    docs = all_docs(os_client, f"{run_settings.index_prefix}-household")
+    docs = all_docs(door, f"{run_settings.index_prefix}-household")
     assert [d["id_number"] for d in docs.values()] == [good]
 
 
 def test_reload_swaps_the_alias_to_a_new_index(
-    run_settings: Settings, os_client: OpenSearch, tmp_path: Path
+    run_settings: Settings, door: EngineDoor, tmp_path: Path
 ) -> None:
     write_household(
         tmp_path / "drop" / "household.csv", [household_row(person_id("46010619900101004"), "赵敏")]
     )
     ingest(run_settings, tmp_path / "drop")
     alias = f"{run_settings.index_prefix}-household"
-    before = set(os_client.indices.get_alias(name=alias))
+    before = door.aliased_index(alias)
     ingest(run_settings, tmp_path / "drop", reload=True)
-    after = set(os_client.indices.get_alias(name=alias))
-    assert len(after) == 1
+    after = door.aliased_index(alias)
+    assert door.indices(f"{alias}-*") == [after]
+    assert before is not None
     assert after != before
-    assert not os_client.indices.exists(index=next(iter(before)))
-    assert len(all_docs(os_client, alias)) == 1
+    assert len(all_docs(door, alias)) == 1
 
 
 def test_unparseable_non_key_value_is_kept_raw_with_a_warning(
-    run_settings: Settings, os_client: OpenSearch, tmp_path: Path
+    run_settings: Settings, door: EngineDoor, tmp_path: Path
 ) -> None:
     row = household_row(person_id("46010619600101005"), "孙丽")
     row[HOUSEHOLD_HEADER.index("出生日期")] = "2019-13-45"
     write_household(tmp_path / "drop" / "household.csv", [row])
     totals = ingest(run_settings, tmp_path / "drop").by_source()["household"]
     assert (totals["indexed"], totals["warnings"]) == (1, 1)
-    doc = next(iter(all_docs(os_client, f"{run_settings.index_prefix}-household").values()))
+    doc = next(iter(all_docs(door, f"{run_settings.index_prefix}-household").values()))
     assert "birth_date" not in doc
     assert doc["unparsed"] == {"birth_date": "2019-13-45"}
 
 
 def test_database_table_in_the_manifest_is_ingested(
-    run_settings: Settings, os_client: OpenSearch, tmp_path: Path
+    run_settings: Settings, door: EngineDoor, tmp_path: Path
 ) -> None:
     import sqlite3
 
@@ -262,5 +256,21 @@ def test_database_table_in_the_manifest_is_ingested(
     )
     report = ingest(run_settings, drop)
     assert [(f.file, f.read, f.indexed, f.rejected) for f in report.files] == [("户籍库", 2, 1, 1)]
-    docs = all_docs(os_client, f"{run_settings.index_prefix}-household")
+    docs = all_docs(door, f"{run_settings.index_prefix}-household")
     assert [d["name"] for d in docs.values()] == ["周杰"]
+
+
+def test_an_unreachable_engine_fails_the_source_with_its_reason_in_the_report(
+    run_settings: Settings, tmp_path: Path
+) -> None:
+    write_household(
+        tmp_path / "drop" / "household.csv", [household_row(person_id("46010619700101007"), "钱多")]
+    )
+    dead = run_settings.model_copy(update={"opensearch_url": "http://127.0.0.1:9"})  # closed port
+    report = ingest(dead, tmp_path / "drop")
+    (file,) = report.files
+    assert not report.ok
+    assert (file.indexed, file.balanced) == (0, True)
+    assert str(file.error).startswith(
+        "EngineUnavailableError: the search engine did not answer: ConnectionError"
+    )

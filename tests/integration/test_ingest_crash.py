@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from opensearchpy import OpenSearch
 from petition_drops import PetitionRow, random_drop, winners, write_petitions
 from sqlalchemy.engine import make_url
 
@@ -32,6 +31,7 @@ from common.settings import Settings
 from indexer.context import run_sealed_check, run_sealed_reconcile
 from indexer.sealed import open_sealed_store, read_complainants
 from indexer.sealed_keys import load_keyring
+from registry.engine import EngineDoor
 
 ROOT = Path(__file__).resolve().parents[2]
 Files = dict[str, list[PetitionRow]]
@@ -78,10 +78,10 @@ def start_ingest(local: Settings, drop: Path, log: Path) -> subprocess.Popen[str
 class Observer:
     """What the running ingest has done so far, read from outside as an operator could."""
 
-    def __init__(self, local: Settings, client: OpenSearch) -> None:
+    def __init__(self, local: Settings, door: EngineDoor) -> None:
         self.database = str(make_url(local.effective_sealed_database_url).database)
         self.pattern = f"{local.index_prefix}-petition-*"
-        self.client = client
+        self.door = door
 
     def count(self, table: str) -> int:
         if not Path(self.database).exists():
@@ -93,10 +93,10 @@ class Observer:
             return 0
 
     def engine_writes(self) -> int:
-        if not self.client.indices.exists(index=self.pattern):
+        if not self.door.exists(self.pattern):
             return 0
-        stats = self.client.indices.stats(index=self.pattern, metric="indexing")
-        return int(stats["_all"]["primaries"].get("indexing", {}).get("index_total", 0))
+        stats = self.door.primaries_stats(self.pattern, "indexing")
+        return int(stats.get("indexing", {}).get("index_total", 0))
 
 
 def moment(kind: str, rng: random.Random, seen: Observer, rows: int) -> Callable[[], bool]:
@@ -133,14 +133,14 @@ def kill_at(process: subprocess.Popen[str], condition: Callable[[], bool]) -> bo
     return False
 
 
-def held_versions(client: OpenSearch, local: Settings) -> dict[str, tuple[str, int]]:
+def held_versions(door: EngineDoor, local: Settings) -> dict[str, tuple[str, int]]:
     """petition_no -> (file, line) of the document behind the alias (none before the first)."""
     alias = f"{local.index_prefix}-petition"
-    if not client.indices.exists_alias(name=alias):
+    if door.aliased_index(alias) is None:
         return {}
-    client.indices.refresh(index=alias)
+    door.refresh(alias)
     body = {"size": 10_000, "_source": ["petition_no", "file", "line"]}
-    hits = client.search(index=alias, body=body)["hits"]["hits"]
+    hits = door.search(alias, body)["hits"]["hits"]
     return {h["_source"]["petition_no"]: (h["_source"]["file"], h["_source"]["line"]) for h in hits}
 
 
@@ -156,12 +156,12 @@ def sealed_values(local: Settings) -> dict[str, tuple[str | None, ...]]:
 
 
 def assert_consistent(
-    client: OpenSearch, local: Settings, files: Files
+    door: EngineDoor, local: Settings, files: Files
 ) -> dict[str, tuple[str, int]]:
     """Every indexed petition has exactly the sealed row of the version indexed, and no other
     row exists; returns what the index holds."""
     by_place = {(row.file, row.line): row for rows in files.values() for row in rows}
-    held = held_versions(client, local)
+    held = held_versions(door, local)
     assert sealed_values(local) == {
         no: by_place[place].complainant or (None, None, None) for no, place in held.items()
     }
@@ -170,14 +170,14 @@ def assert_consistent(
 
 
 def test_killed_ingests_then_a_rerun_leave_index_and_sealed_store_consistent(
-    local: Settings, os_client: OpenSearch, tmp_path: Path
+    local: Settings, door: EngineDoor, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)  # noqa: S311 - reproducible kill moments, not security
     files = random_drop(rng, PETITIONS)
     expected = winners(files)
     drop, log = tmp_path / "drop", tmp_path / "ingest.log"
     write_petitions(drop, files)
-    seen = Observer(local, os_client)
+    seen = Observer(local, door)
     killed, journals = 0, []
     for kind in rng.sample(MOMENTS, len(MOMENTS)):
         process = start_ingest(local, drop, log)
@@ -187,7 +187,7 @@ def test_killed_ingests_then_a_rerun_leave_index_and_sealed_store_consistent(
         # What the next ingest does first (xiansuo sealed reconcile does the same): afterwards
         # the two stores agree, whatever moment the kill hit.
         run_sealed_reconcile(local)
-        assert_consistent(os_client, local, files)
+        assert_consistent(door, local, files)
     final = start_ingest(local, drop, log)
     out, _ = final.communicate(timeout=WAIT_S)
     assert final.returncode == 0, log.read_text(encoding="utf-8")[-3000:]
@@ -198,5 +198,5 @@ def test_killed_ingests_then_a_rerun_leave_index_and_sealed_store_consistent(
     assert report["sources"]["petition"]["indexed"] == len(expected)
     assert killed >= len(MOMENTS) - 1  # the kills landed in running ingests
     assert any(journals), journals  # and at least one left a journal to reconcile
-    held = assert_consistent(os_client, local, files)
+    held = assert_consistent(door, local, files)
     assert held == {no: (row.file, row.line) for no, row in expected.items()}

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opensearchpy import OpenSearch
-from opensearchpy.helpers import scan
 
 from common.settings import Settings
 from demo import TRUTH_FILE, write_demo_drop
@@ -18,6 +16,7 @@ from indexer.context import ingest_context
 from indexer.pipeline import IngestReport, ingest_drop
 from indexer.sealed import open_sealed_store, read_complainants
 from indexer.sealed_keys import load_keyring
+from registry.engine import EngineDoor
 
 Demo = tuple[Settings, IngestReport, dict[str, Any]]
 
@@ -74,19 +73,19 @@ def test_source_totals_equal_the_truth(demo: Demo, source: str) -> None:
     assert {key: totals[key] for key in REPORTED} == truth["files"][source]["expected_report"]
 
 
-def line_numbers(client: OpenSearch, alias: str) -> list[int]:
+def line_numbers(door: EngineDoor, alias: str) -> list[int]:
     """The source line of every document behind ``alias``."""
-    client.indices.refresh(index=alias)
-    hits = scan(client, index=alias, query={"query": {"match_all": {}}, "_source": ["line"]})
+    door.refresh(alias)
+    hits = door.scan(alias, {"query": {"match_all": {}}, "_source": ["line"]})
     return [hit["_source"]["line"] for hit in hits]
 
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_index_holds_the_winning_version_of_every_superseded_record(
-    demo: Demo, os_client: OpenSearch, source: str
+    demo: Demo, door: EngineDoor, source: str
 ) -> None:
     local, _, truth = demo
-    lines = Counter(line_numbers(os_client, f"{local.index_prefix}-{source}"))
+    lines = Counter(line_numbers(door, f"{local.index_prefix}-{source}"))
     versions = truth["files"][source]["superseded_by"]
     assert versions
     assert [lines[v["line"]] for v in versions] == [0] * len(versions)
@@ -105,14 +104,13 @@ def sealed_fields(local: Settings) -> dict[str, tuple[str | None, ...]]:
 
 
 def test_sealed_store_holds_the_winning_complainant_of_every_indexed_petition(
-    demo: Demo, os_client: OpenSearch
+    demo: Demo, door: EngineDoor
 ) -> None:
     local, _, truth = demo
     alias = f"{local.index_prefix}-petition"
-    os_client.indices.refresh(index=alias)
+    door.refresh(alias)
     indexed = {
-        hit["_source"]["petition_no"]
-        for hit in scan(os_client, index=alias, query={"_source": ["petition_no"]})
+        hit["_source"]["petition_no"] for hit in door.scan(alias, {"_source": ["petition_no"]})
     }
     signed = {
         number: (person["name"], person["id_number"], person["phone"])
@@ -124,13 +122,11 @@ def test_sealed_store_holds_the_winning_complainant_of_every_indexed_petition(
     assert stored == {no: signed.get(no, (None, None, None)) for no in indexed}
 
 
-def test_reingest_reports_the_truth_again_and_changes_nothing(
-    demo: Demo, os_client: OpenSearch
-) -> None:
+def test_reingest_reports_the_truth_again_and_changes_nothing(demo: Demo, door: EngineDoor) -> None:
     local, _, truth = demo
 
     def held() -> dict[str, list[int]]:
-        return {s: sorted(line_numbers(os_client, f"{local.index_prefix}-{s}")) for s in SOURCES}
+        return {s: sorted(line_numbers(door, f"{local.index_prefix}-{s}")) for s in SOURCES}
 
     lines, complainants = held(), sealed_fields(local)
     with ingest_context(local, local.state_dir / "rejects-again") as ctx:
@@ -150,15 +146,15 @@ def test_reject_lines_match_the_ground_truth(demo: Demo) -> None:
         assert sorted(json.loads(line)["_reject"]["line"] for line in lines) == expected, source
 
 
-def test_indices_hold_exactly_the_expected_documents(demo: Demo, os_client: OpenSearch) -> None:
+def test_indices_hold_exactly_the_expected_documents(demo: Demo, door: EngineDoor) -> None:
     local, _, truth = demo
     for source, expected in truth["files"].items():
         alias = f"{local.index_prefix}-{source}"
-        os_client.indices.refresh(index=alias)
-        assert os_client.count(index=alias)["count"] == expected["expected_documents"], source
+        door.refresh(alias)
+        assert door.count(alias) == expected["expected_documents"], source
 
 
-def test_complainants_are_found_in_no_index(demo: Demo, os_client: OpenSearch) -> None:
+def test_complainants_are_found_in_no_index(demo: Demo, door: EngineDoor) -> None:
     local, _, truth = demo
     assert truth["complainants"]
     for person in truth["complainants"]:
@@ -173,15 +169,13 @@ def test_complainants_are_found_in_no_index(demo: Demo, os_client: OpenSearch) -
                     }
                 }
             }
-            hits = os_client.search(index=f"{local.index_prefix}-*", body=body)["hits"]["total"][
-                "value"
-            ]
+            hits = door.search(f"{local.index_prefix}-*", body)["hits"]["total"]["value"]
             assert hits == 0, "a complainant value is searchable"
 
 
 @pytest.mark.parametrize("group", ["extension_chars", "minority_dots"])
 def test_rare_and_minority_names_are_found_by_keyword_and_free_text(
-    demo: Demo, os_client: OpenSearch, group: str
+    demo: Demo, door: EngineDoor, group: str
 ) -> None:
     local, _, truth = demo
     index = f"{local.index_prefix}-household"
@@ -190,5 +184,5 @@ def test_rare_and_minority_names_are_found_by_keyword_and_free_text(
             {"term": {"names.keyword": sample["name"]}},
             {"match_phrase": {"all_text": sample["name"]}},
         ):
-            hits = os_client.search(index=index, body={"query": query, "size": 50})["hits"]["hits"]
+            hits = door.search(index, {"query": query, "size": 50})["hits"]["hits"]
             assert sample["id_number"] in {h["_source"]["id_number"] for h in hits}, (sample, query)

@@ -16,11 +16,11 @@ import pytest
 from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_entries, log_in
 from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
-from opensearchpy import OpenSearch
 
 from accounts.roles import Role
 from analyzers.ids import normalise_person_id
 from common.settings import Settings
+from registry.engine import EngineDoor
 from search_api.app import create_app
 from search_api.masking import mask_id
 
@@ -38,7 +38,7 @@ class World:
     settings: Settings
     truth: dict[str, Any]
     tokens: dict[str, str]
-    engine: OpenSearch
+    engine: EngineDoor
 
     @property
     def patterns(self) -> dict[str, Any]:
@@ -66,20 +66,20 @@ class World:
         """Indexed documents (every source) with this term, within the province."""
         body = {"size": 1000, "query": {"bool": {"filter": [
             {"term": term}, {"term": {"region_prefixes": REGION}}]}}}  # fmt: skip
-        hits = self.engine.search(index=f"{self.settings.index_prefix}-*", body=body)
+        hits = self.engine.search(f"{self.settings.index_prefix}-*", body)
         return [h["_source"] for h in hits["hits"]["hits"]]
 
 
 @pytest.fixture(scope="module")
 def world(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory, os_client: OpenSearch
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, door: EngineDoor
 ) -> Iterator[World]:
     root = tmp_path_factory.mktemp("profiles")
     local = isolated_settings(settings, root, "prof")
     truth = ingest_demo(local, root, persons=300, seed=5)
     add_accounts(local, {"inv": ([Role.INVESTIGATOR], REGION), "boss": ([Role.APPROVER], REGION)})
     with TestClient(create_app(local)) as client:
-        yield World(client, local, truth, log_in(client, ["inv", "boss"]), os_client)
+        yield World(client, local, truth, log_in(client, ["inv", "boss"]), door)
 
 
 def ok(response: Any) -> dict[str, Any]:

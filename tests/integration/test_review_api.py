@@ -27,12 +27,12 @@ from apiworld import (
     approved_application as approve,
 )
 from fastapi.testclient import TestClient
-from opensearchpy import OpenSearch
 
 from accounts.roles import Role
 from common.settings import Settings
 from query_logs.audit import AuditEntry, load_json
 from query_logs.review import CSV_HEADER
+from registry.engine import EngineDoor
 from search_api.access import Access
 from search_api.app import create_app, route_inventory
 from search_api.provider import OpenSearchProvider
@@ -65,20 +65,15 @@ class World:
 
 def _stranger_in_another_household(settings: Settings, official_id: str) -> str:
     """The ID of someone registered in a household other than the official's."""
-    provider = OpenSearchProvider.from_settings(settings)
-    try:
-        index = provider.index_name("household")
-        own = provider.client.search(
-            index=index, body={"query": {"term": {"id_number": official_id}}}
-        )
+    with EngineDoor.for_api(settings) as door:
+        index = door.index_name("household")
+        own = door.search(index, {"query": {"term": {"id_number": official_id}}})
         household = own["hits"]["hits"][0]["_source"]["household_no"]
-        other = provider.client.search(index=index, body={
+        other = door.search(index, {
             "size": 1, "sort": [{"id_number": "asc"}],
             "query": {"bool": {"must_not": [{"term": {"household_no": household}}]}},
         })  # fmt: skip
         return str(other["hits"]["hits"][0]["_source"]["id_number"])
-    finally:
-        provider.close()
 
 
 @pytest.fixture(scope="module")
@@ -243,8 +238,10 @@ def test_bad_review_parameters_are_422(world: World, params: dict[str, str]) -> 
 def test_household_index_unreachable_is_a_gap_and_the_other_rules_still_run(world: World) -> None:
     app = world.client.app
     working = app.state.provider  # type: ignore[attr-defined]
-    dead = OpenSearch(hosts=["http://127.0.0.1:9"], max_retries=0, timeout=2)  # nothing listens
-    app.state.provider = OpenSearchProvider(dead, world.settings.index_prefix)  # type: ignore[attr-defined]
+    dead = OpenSearchProvider.connect(  # nothing listens on port 9 of the loopback
+        "http://127.0.0.1:9", world.settings.index_prefix, timeout_s=2, max_retries=0
+    )
+    app.state.provider = dead  # type: ignore[attr-defined]
     try:
         body = world.review()
     finally:

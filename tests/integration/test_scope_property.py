@@ -19,11 +19,11 @@ from apiworld import Account, add_accounts, ingest_demo, isolated_settings, log_
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from opensearchpy import OpenSearch
 
 from accounts.roles import Role
 from common.settings import Settings
 from common.vocab import Source
+from registry.engine import EngineDoor
 from search_api.app import create_app
 
 PURPOSE = "核查举报反映的问题线索涉及人员的登记信息"
@@ -43,14 +43,14 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(
-    settings: Settings, os_client: OpenSearch, tmp_path_factory: pytest.TempPathFactory
+    settings: Settings, door: EngineDoor, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Env]:
     root = tmp_path_factory.mktemp("scope")
     local = isolated_settings(settings, root, "scope")
     ingest_demo(local, root, persons=600, seed=23)
     persons: list[tuple[str, str]] = []
     for province in ("46", "44"):  # subjects from both provinces
-        hits = os_client.search(
+        hits = door.search(
             index=f"{local.index_prefix}-household",
             body={
                 "size": 30,

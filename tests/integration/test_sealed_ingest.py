@@ -18,8 +18,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from opensearchpy import OpenSearch
-from opensearchpy.helpers import scan
 from petition_drops import PetitionRow, complainant, random_drop, winners, write_petitions
 from sqlalchemy.engine import make_url
 
@@ -30,6 +28,7 @@ from indexer.context import ingest_context, run_sealed_check, run_sealed_reconci
 from indexer.pipeline import IngestReport, ingest_drop
 from indexer.sealed import open_sealed_store, read_complainants
 from indexer.sealed_keys import load_keyring, load_sealed_key
+from registry.engine import EngineDoor
 
 Files = dict[str, list[PetitionRow]]
 
@@ -74,19 +73,19 @@ def sealed_fields(local: Settings) -> dict[str, tuple[str, str, str] | None]:
     return out
 
 
-def indexed(client: OpenSearch, local: Settings) -> dict[str, tuple[str, int]]:
+def indexed(door: EngineDoor, local: Settings) -> dict[str, tuple[str, int]]:
     """petition_no -> (file, line) of the document the index holds."""
     alias = f"{local.index_prefix}-petition"
-    client.indices.refresh(index=alias)
+    door.refresh(alias)
     return {
         hit["_source"]["petition_no"]: (hit["_source"]["file"], hit["_source"]["line"])
-        for hit in scan(client, index=alias, query={"_source": ["petition_no", "file", "line"]})
+        for hit in door.scan(alias, {"_source": ["petition_no", "file", "line"]})
     }
 
 
-def assert_holds_the_winners(client: OpenSearch, local: Settings, files: Files) -> None:
+def assert_holds_the_winners(door: EngineDoor, local: Settings, files: Files) -> None:
     best = winners(files)
-    assert indexed(client, local) == {no: (row.file, row.line) for no, row in best.items()}
+    assert indexed(door, local) == {no: (row.file, row.line) for no, row in best.items()}
     assert sealed_fields(local) == {no: row.complainant for no, row in best.items()}
 
 
@@ -141,28 +140,28 @@ CASES: dict[str, tuple[Files, list[tuple[str, int, int, int, int]]]] = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_versions_of_one_petition_leave_the_winner_in_index_and_sealed_store(
-    local: Settings, os_client: OpenSearch, tmp_path: Path, case: str
+    local: Settings, door: EngineDoor, tmp_path: Path, case: str
 ) -> None:
     files, expected = CASES[case]
     write_petitions(tmp_path / "drop", files)
     report = ingest(local, tmp_path / "drop")
     assert counts(report) == expected
-    assert_holds_the_winners(os_client, local, files)
+    assert_holds_the_winners(door, local, files)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_reingest_of_versions_reports_the_same_and_keeps_the_winner(
-    local: Settings, os_client: OpenSearch, tmp_path: Path, case: str
+    local: Settings, door: EngineDoor, tmp_path: Path, case: str
 ) -> None:
     files, expected = CASES[case]
     write_petitions(tmp_path / "drop", files)
     ingest(local, tmp_path / "drop")
     assert counts(ingest(local, tmp_path / "drop")) == expected
-    assert_holds_the_winners(os_client, local, files)
+    assert_holds_the_winners(door, local, files)
 
 
 def test_many_versions_across_batches_and_files_leave_exactly_the_winners(
-    local: Settings, os_client: OpenSearch, tmp_path: Path
+    local: Settings, door: EngineDoor, tmp_path: Path
 ) -> None:
     files = random_drop(seeded(RNG_SEED), 700)  # > one bulk batch of 500
     write_petitions(tmp_path / "drop", files)
@@ -170,7 +169,7 @@ def test_many_versions_across_batches_and_files_leave_exactly_the_winners(
     assert report.ok
     assert sum(f.indexed for f in report.files) == len(winners(files))
     assert all(f.balanced for f in report.files)
-    assert_holds_the_winners(os_client, local, files)
+    assert_holds_the_winners(door, local, files)
 
 
 def test_sealed_database_files_hold_no_complainant_value(local: Settings, tmp_path: Path) -> None:
@@ -241,7 +240,7 @@ def test_a_failing_sealed_store_fails_the_petition_source_with_a_report(
 
 @pytest.mark.parametrize("where", sorted(FAILURES))
 def test_after_a_sealed_store_failure_a_rerun_leaves_both_stores_consistent(
-    local: Settings, os_client: OpenSearch, tmp_path: Path, where: str
+    local: Settings, door: EngineDoor, tmp_path: Path, where: str
 ) -> None:
     drop, files = mixed_drop(tmp_path)
     break_table(local, FAILURES[where])
@@ -252,26 +251,26 @@ def test_after_a_sealed_store_failure_a_rerun_leaves_both_stores_consistent(
     assert sum(f.indexed for f in report.files if f.source == Source.PETITION) == len(
         winners(files)
     )
-    assert_holds_the_winners(os_client, local, files)
+    assert_holds_the_winners(door, local, files)
     assert run_sealed_check(local).consistent
 
 
 def test_a_failed_reload_keeps_the_previous_index_and_its_sealed_rows(
-    local: Settings, os_client: OpenSearch, tmp_path: Path
+    local: Settings, door: EngineDoor, tmp_path: Path
 ) -> None:
     files = random_drop(seeded(RNG_SEED + 5), 40)
     write_petitions(tmp_path / "drop", files)
     assert ingest(local, tmp_path / "drop").ok
-    held, complainants = indexed(os_client, local), sealed_fields(local)
+    held, complainants = indexed(door, local), sealed_fields(local)
     break_table(local, "sealed_record")
     with ingest_context(local, local.state_dir / "rejects") as ctx:
         report = ingest_drop(tmp_path / "drop", ctx, reload=True)
     repair(local)
     assert not report.ok
     assert sum(f.indexed for f in report.files) == 0
-    assert indexed(os_client, local) == held
+    assert indexed(door, local) == held
     assert sealed_fields(local) == complainants
-    assert len(os_client.indices.get(index=f"{local.index_prefix}-petition-*")) == 1
+    assert len(door.indices(f"{local.index_prefix}-petition-*")) == 1
     run_sealed_reconcile(local)
     assert run_sealed_check(local).consistent
 

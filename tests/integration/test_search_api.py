@@ -19,14 +19,13 @@ import pytest
 from apiworld import add_accounts, bearer, ingest_demo, isolated_settings, log_entries, log_in
 from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
-from opensearchpy import OpenSearch
-from opensearchpy.helpers import scan
 
 from accounts.roles import Role
 from analyzers.values import unify_dots
 from common.settings import Settings
 from common.vocab import Source
 from query_logs.gate import Scope
+from registry.engine import EngineDoor
 from search_api.app import create_app
 from search_api.handles import handles_for
 from search_api.queries.search import Filters, fold_width, matching_query, split_runs
@@ -59,7 +58,7 @@ class World:
     settings: Settings
     truth: dict[str, Any]
     tokens: dict[str, str]
-    os: OpenSearch
+    door: EngineDoor
     docs: dict[str, Doc]
     raw: dict[str, dict[str, Any]]  # id -> _source (names, orgs, all_text)
     engine_ids: dict[str, str]  # a response's record id (the server's pseudonym) -> the engine's
@@ -74,7 +73,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(
-    settings: Settings, os_client: OpenSearch, tmp_path_factory: pytest.TempPathFactory
+    settings: Settings, door: EngineDoor, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     root = tmp_path_factory.mktemp("search")
     local = isolated_settings(settings, root, "search")
@@ -85,7 +84,7 @@ def world(
     raw: dict[str, dict[str, Any]] = {}
     fields = ["source", "all_text", "names", "orgs", "region_prefixes", *MIXED_FIELDS]
     everything = {"query": {"match_all": {}}}
-    for hit in scan(os_client, index=f"{local.index_prefix}-*", query=everything, _source=fields):
+    for hit in door.scan(f"{local.index_prefix}-*", everything | {"_source": fields}):
         src = hit["_source"]
         raw[hit["_id"]] = src
         docs[hit["_id"]] = Doc(
@@ -98,7 +97,7 @@ def world(
     engine_ids = {handles.record_id(i): i for i in docs}
     with TestClient(create_app(local)) as client:
         tokens = log_in(client, accounts)
-        yield World(client, local, truth, tokens, os_client, docs, raw, engine_ids)
+        yield World(client, local, truth, tokens, door, docs, raw, engine_ids)
 
 
 def approved_application(world: World, **overrides: Any) -> int:
@@ -163,11 +162,8 @@ def engine_ids(
     query = matching_query(node, scope, Filters(), simplifier())
     return {
         h["_id"]
-        for h in scan(
-            world.os,
-            index=f"{world.settings.index_prefix}-*",
-            query={"query": query},
-            _source=False,
+        for h in world.door.scan(
+            f"{world.settings.index_prefix}-*", {"query": query, "_source": False}
         )
     }
 

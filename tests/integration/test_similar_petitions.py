@@ -24,8 +24,6 @@ import redis
 from apiworld import add_accounts, bearer, isolated_settings, log_entries, log_in
 from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
-from opensearchpy import OpenSearch
-from opensearchpy.helpers import scan
 
 from accounts.roles import Role
 from analyzers.embeddings import decode_vector, shared_embedder
@@ -37,6 +35,7 @@ from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import IngestReport, ingest_drop
 from indexer.tasks import ingest_queue, run_queued_ingest
+from registry.engine import EngineDoor
 from registry.fields import VECTOR_FIELD
 from registry.mapping import source_mapping
 from registry.sources import load_sources
@@ -159,9 +158,8 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         )  # fmt: skip
 
 
-def _petitions(os_client: OpenSearch, local: Settings) -> dict[str, dict[str, Any]]:
-    hits = scan(os_client, index=f"{local.index_prefix}-{Source.PETITION}",
-                query={"query": {"match_all": {}}})  # fmt: skip
+def _petitions(door: EngineDoor, local: Settings) -> dict[str, dict[str, Any]]:
+    hits = door.scan(f"{local.index_prefix}-{Source.PETITION}")
     return {h["_id"]: h["_source"] for h in hits}
 
 
@@ -172,10 +170,8 @@ def _similar(world: World, number: str, app_id: int | None = None, **params: Any
 # --- vectors at ingest ---------------------------------------------------------------------------
 
 
-def test_every_petition_has_a_vector_of_the_model_dimension(
-    world: World, os_client: OpenSearch
-) -> None:
-    docs = _petitions(os_client, world.settings)
+def test_every_petition_has_a_vector_of_the_model_dimension(world: World, door: EngineDoor) -> None:
+    docs = _petitions(door, world.settings)
     dimension = shared_embedder(world.settings.effective_embedding_model_path).dimension
     assert len(docs) >= len(PLANTED) + 30
     shapes = {
@@ -185,27 +181,27 @@ def test_every_petition_has_a_vector_of_the_model_dimension(
     assert set(shapes.values()) == {(dimension,)}, shapes
 
 
-def test_no_other_source_carries_a_vector(world: World, os_client: OpenSearch) -> None:
+def test_no_other_source_carries_a_vector(world: World, door: EngineDoor) -> None:
     for source in Source:
         if source is Source.PETITION:
             continue
         alias = f"{world.settings.index_prefix}-{source}"
-        mapping = next(iter(os_client.indices.get_mapping(index=alias).values()))
-        assert VECTOR_FIELD not in mapping["mappings"]["properties"], source
+        mapping = next(iter(door.mappings(alias).values()))
+        assert VECTOR_FIELD not in mapping["properties"], source
         body = {"query": {"exists": {"field": VECTOR_FIELD}}}
-        assert os_client.count(index=alias, body=body)["count"] == 0, source
+        assert door.count(alias, body) == 0, source
 
 
-def test_reingest_with_vectors_is_idempotent(world: World, os_client: OpenSearch) -> None:
-    before = _petitions(os_client, world.settings)
+def test_reingest_with_vectors_is_idempotent(world: World, door: EngineDoor) -> None:
+    before = _petitions(door, world.settings)
     report = _ingest(world.settings, world.planted_drop.parent, world.planted_drop)
     assert report.by_source()["petition"]["indexed"] == len(PLANTED)
     assert report.by_source()["petition"]["read"] == len(PLANTED)
-    assert _petitions(os_client, world.settings) == before
+    assert _petitions(door, world.settings) == before
 
 
 def test_an_index_made_before_vectors_gains_the_field_at_ingest(
-    world: World, os_client: OpenSearch, tmp_path: Path
+    world: World, door: EngineDoor, tmp_path: Path
 ) -> None:
     local = world.settings.model_copy(
         update={"index_prefix": f"{world.settings.index_prefix}-old", "state_dir": tmp_path}
@@ -213,12 +209,10 @@ def test_an_index_made_before_vectors_gains_the_field_at_ingest(
     mapping = source_mapping(load_sources()[Source.PETITION])
     del mapping["properties"][VECTOR_FIELD]
     alias = f"{local.index_prefix}-{Source.PETITION}"
-    body = {"settings": index_settings(), "mappings": mapping}
-    os_client.indices.create(index=f"{alias}-before-vectors", body=body)
-    os_client.indices.put_alias(index=f"{alias}-before-vectors", name=alias)
+    door.swap_alias(alias, door.create_index(alias, index_settings(), mapping))
     report = _ingest(local, tmp_path, world.planted_drop)
     assert report.by_source()["petition"]["indexed"] == len(PLANTED)
-    docs = _petitions(os_client, local)
+    docs = _petitions(door, local)
     assert len(docs) == len(PLANTED)
     assert all(decode_vector(doc[VECTOR_FIELD]) is not None for doc in docs.values())
 
@@ -440,7 +434,7 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
 
 @pytest.mark.slow
 def test_a_prefork_celery_worker_embeds_petitions_without_hanging(
-    world: World, os_client: OpenSearch, tmp_path: Path
+    world: World, door: EngineDoor, tmp_path: Path
 ) -> None:
     # The prefork pool forks its child after importing indexer.worker: the model must load in
     # the child, inside the task (torch before a fork can hang the child).
@@ -475,6 +469,6 @@ def test_a_prefork_celery_worker_embeds_petitions_without_hanging(
         broker.close()
     assert report.by_source()["petition"]["indexed"] == len(PLANTED)
     dimension = shared_embedder(queued.effective_embedding_model_path).dimension
-    vectors = [decode_vector(d[VECTOR_FIELD]) for d in _petitions(os_client, queued).values()]
+    vectors = [decode_vector(d[VECTOR_FIELD]) for d in _petitions(door, queued).values()]
     assert len(vectors) == len(PLANTED)
     assert all(v is not None and v.shape == (dimension,) for v in vectors)

@@ -8,7 +8,7 @@ from indexer.batches import Candidate, pick_winners
 from indexer.readers import RawRow
 from indexer.records import Built
 from indexer.reports import FileReport
-from indexer.sink import bulk_targets
+from registry.bulk import bulk_targets
 
 REPORT = FileReport(source="petition", file="petition.csv")
 
