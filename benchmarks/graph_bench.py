@@ -37,8 +37,8 @@ from graph.operations import linked_entities
 from graph.store import edges_alias
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
+from registry.engine import EngineDoor
 from registry.fields import ColumnField, Envelope
-from search_api.provider import OpenSearchProvider
 
 TARGET_P95_MS = 300.0
 SOURCES = (
@@ -58,8 +58,8 @@ PAGE = 20  # linked entities ranked and explained per request, as the API's defa
 class RecordingEdges(IndexEdges):
     """The edges index, remembering every request body it sends (to replay them raw)."""
 
-    def __init__(self, door: OpenSearchProvider, alias: str, scope: EdgeScope) -> None:
-        super().__init__(door.client, alias, scope)
+    def __init__(self, door: EngineDoor, alias: str, scope: EdgeScope) -> None:
+        super().__init__(door, alias, scope)
         self.bodies: list[dict[str, Any]] = []
 
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +67,7 @@ class RecordingEdges(IndexEdges):
         return super()._search(body)
 
 
-def pick_starts(door: OpenSearchProvider, truth: dict[str, Any], count: int) -> list[str]:
+def pick_starts(door: EngineDoor, truth: dict[str, Any], count: int) -> list[str]:
     """The planted officials, then officials of the roster chosen at random (seeded)."""
     patterns = truth["patterns"]
     starts = [
@@ -124,7 +124,7 @@ def prepare(args: argparse.Namespace, base: Settings, tmp: Path) -> tuple[Settin
 
 
 def measure(
-    door: OpenSearchProvider, alias: str, starts: list[str], hops: int, args: argparse.Namespace
+    door: EngineDoor, alias: str, starts: list[str], hops: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Operation and raw replay, interleaved in rotating order, for one depth."""
     scope = EdgeScope(SOURCES, REGIONS)
@@ -139,7 +139,7 @@ def measure(
         cut += len(result.hood.cuts)
 
     def operation(start: str) -> None:
-        linked_entities(IndexEdges(door.client, alias, scope), start, hops, args.fan_out, PAGE)
+        linked_entities(IndexEdges(door, alias, scope), start, hops, args.fan_out, PAGE)
 
     def raw(start: str) -> None:
         for body in recorded[start]:
@@ -188,9 +188,7 @@ def main() -> None:
     configure_logging(base.model_copy(update={"log_level": "warning"}))
     with tempfile.TemporaryDirectory(prefix="xiansuo-graph-bench-") as name:
         local, figures = prepare(args, base, Path(name))
-        # The API's provider: IndexEdges still takes the raw client until graph.neighbourhood
-        # moves onto the door's methods (with search_api's routers).
-        door = OpenSearchProvider.for_ingest(local)
+        door = EngineDoor.for_ingest(local)
         try:
             starts = pick_starts(door, figures.pop("truth"), args.starts)
             alias = edges_alias(local.index_prefix)

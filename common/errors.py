@@ -91,6 +91,12 @@ class EngineUnavailableError(DomainError):
         self.engine_status = engine_status
         self.reason = reason
 
+    @property
+    def failure(self) -> str:
+        """What failed, as a log entry names it: the client's error class (``ConnectionError``),
+        or this error's own class when no client error lies beneath it."""
+        return self.cause or type(self).__name__
+
 
 class IndexMissingError(EngineUnavailableError):
     """The index or alias a request named does not exist (the engine answered 404)."""

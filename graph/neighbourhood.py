@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from opensearchpy import OpenSearch
-from opensearchpy.exceptions import NotFoundError
-
+from common.errors import IndexMissingError
 from graph.model import EdgeKind, NodeKind, node_kind
+from registry.engine import EngineDoor
 from registry.fields import Envelope
 
 MAX_HOPS = 3
@@ -33,8 +32,23 @@ _ORDER = [
 ]
 
 
-class GraphNotBuiltError(Exception):
-    """The edges index does not exist yet: ``xiansuo graph build`` has not run."""
+# Edges of a mention a match decision names: far more than any mention has.
+MAX_MENTION_EDGES = 100
+
+
+class GraphNotBuiltError(IndexMissingError):
+    """The edges index does not exist yet: ``xiansuo graph build`` has not run (503).
+
+    Its ``cause`` is empty: the engine answered correctly (404); what is missing is ours, so the
+    query's outcome entry names this class.
+    """
+
+    def __init__(self, missing: IndexMissingError) -> None:
+        super().__init__(
+            "the relationship graph has not been built yet",
+            engine_status=missing.engine_status,
+            reason=missing.reason,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +89,15 @@ def owned_query(companies: Sequence[str], scope: EdgeScope, size: int) -> dict[s
         "size": size,
         "query": {"bool": {"filter": [*owned, *edge_filters(scope)]}},
         "sort": _ORDER,
+    }
+
+
+def mention_query(mention: str, scope: EdgeScope) -> dict[str, Any]:
+    """The ids of a mention's in-scope edges (pure)."""
+    return {
+        "size": MAX_MENTION_EDGES,
+        "_source": False,
+        "query": {"bool": {"filter": [{"term": {"mention": mention}}, *edge_filters(scope)]}},
     }
 
 
@@ -150,17 +173,17 @@ class EdgeSource(Protocol):
 
 
 class IndexEdges:
-    """The edges index under an application's scope."""
+    """The edges index under an application's scope, read through the engine door (whose
+    errors pass through; a missing index is a ``GraphNotBuiltError``)."""
 
-    def __init__(self, client: OpenSearch, alias: str, scope: EdgeScope) -> None:
-        self._client, self._alias, self._scope = client, alias, scope
+    def __init__(self, door: EngineDoor, alias: str, scope: EdgeScope) -> None:
+        self._door, self._alias, self._scope = door, alias, scope
 
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = self._client.search(index=self._alias, body=body)
-        except NotFoundError as exc:
-            raise GraphNotBuiltError("the relationship graph has not been built") from exc
-        return result
+            return self._door.search(self._alias, body)
+        except IndexMissingError as exc:
+            raise GraphNotBuiltError(exc) from exc
 
     def degrees(self, nodes: Sequence[str]) -> dict[str, int]:
         buckets = self._search(degree_query(nodes, self._scope))["aggregations"]["degree"]
@@ -177,6 +200,14 @@ class IndexEdges:
     def owned_by(self, companies: Sequence[str], limit: int) -> list[LinkEdge]:
         body = owned_query(companies, self._scope, min(limit, _PAGE))
         return [LinkEdge.from_hit(h) for h in self._search(body)["hits"]["hits"]]
+
+    def mention_edges(self, mention: str) -> list[str]:
+        """Ids of the in-scope edges of a mention; none when the graph has not been built."""
+        try:
+            hits = self._search(mention_query(mention, self._scope))["hits"]["hits"]
+        except GraphNotBuiltError:
+            return []
+        return [str(h["_id"]) for h in hits]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,1 @@
-"""The HTTP layer: app factory, routers, dependencies, models and the OpenSearch provider."""
+"""The HTTP layer: app factory, routers, dependencies, models (the engine door is registry's)."""

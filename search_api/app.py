@@ -1,4 +1,4 @@
-"""The FastAPI app factory: builds the provider, the stores and the log; maps errors once
+"""The FastAPI app factory: builds the engine door, the stores and the log; maps errors once
 (search_api.refusals: every refusal it maps is a logged denial)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from common.db import create_db_engine
+from common.errors import EngineUnavailableError
 from common.settings import Environment, Settings
 from migrations.store import prepare_store
 from query_logs.audit import (
@@ -21,8 +22,8 @@ from query_logs.audit import (
     generate_signing_key,
     load_signing_key,
 )
+from registry.engine import EngineDoor
 from search_api.access import ACCESS_KEY, Access
-from search_api.provider import EngineUnavailableError, OpenSearchProvider
 from search_api.refusals import install_refusal_handlers
 from search_api.routers import (
     admin,
@@ -89,7 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.provider = OpenSearchProvider.from_settings(settings)
+        app.state.provider = EngineDoor.for_api(settings)
         app.state.db = db = create_db_engine(settings.effective_database_url)
         prepare_store(db)  # SQLite: upgraded in place; PostgreSQL: refused unless current
         app.state.audit_log = AuditLog(db)

@@ -16,9 +16,9 @@ from accounts.users import User
 from common.db import RowId
 from common.settings import Settings
 from query_logs.audit import AuditLog, Recorder
+from registry.engine import EngineDoor
 from search_api.gatekeeper import GateKeeper, authenticate
 from search_api.handles import Handles, handles_for
-from search_api.provider import OpenSearchProvider
 from search_api.recording import recorder_for
 
 
@@ -26,8 +26,9 @@ async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-async def get_provider(request: Request) -> OpenSearchProvider:
-    return cast(OpenSearchProvider, request.app.state.provider)
+async def get_provider(request: Request) -> EngineDoor:
+    """The engine door the app made at start (``EngineDoor.for_api``)."""
+    return cast(EngineDoor, request.app.state.provider)
 
 
 async def get_db(request: Request) -> Engine:
@@ -44,7 +45,7 @@ async def get_recorder(request: Request) -> Recorder:
 
 # The accessors only read app.state: async, so FastAPI spends no thread-pool hop on them.
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-Provider = Annotated[OpenSearchProvider, Depends(get_provider)]
+Provider = Annotated[EngineDoor, Depends(get_provider)]
 Database = Annotated[Engine, Depends(get_db)]
 Audit = Annotated[AuditLog, Depends(get_audit_log)]
 RecorderDep = Annotated[Recorder, Depends(get_recorder)]

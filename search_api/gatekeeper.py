@@ -10,20 +10,20 @@ Every entry goes through the request's `Recorder` (search_api.recording).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import Request
-from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy import Connection, Engine
 
 from accounts.auth import TokenError, decode_token
 from accounts.auth import current_user as current_account
 from accounts.users import User
 from common.db import Bind
-from common.errors import DomainError, NotAuthenticatedError
+from common.errors import DomainError, EngineUnavailableError, NotAuthenticatedError
 from common.settings import Settings
 from common.vocab import Source
 from query_logs.applications import (
@@ -45,8 +45,8 @@ from query_logs.audit import (
 )
 from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
 from query_logs.grants import active_grant_regions
+from registry.engine import EngineDoor
 from search_api.handles import Handles, looks_like_handle
-from search_api.provider import EngineUnavailableError, OpenSearchProvider
 from search_api.recording import remember_caller
 
 T = TypeVar("T")
@@ -120,24 +120,30 @@ class Admission:
             kind, params=params, facts=detail, hit_count=hit_count, result_digest=result_digest
         )
 
+    @contextmanager
+    def engine_work(self) -> Iterator[None]:
+        """Around this admission's engine calls: an engine failure (the door's
+        ``EngineUnavailableError``, 503) is logged as the admission's outcome, then re-raised.
+        The entry names the client's error class (``ConnectionError``), or ours when none lies
+        beneath (``GraphNotBuiltError``)."""
+        try:
+            yield
+        except EngineUnavailableError as exc:
+            self.fail(exc.failure)
+            raise
+
     def search(
         self,
-        provider: OpenSearchProvider,
+        door: EngineDoor,
         body: dict[str, Any],
         sources: tuple[Source, ...] | None = None,
     ) -> dict[str, Any]:
         """One search over the indices of the scope's sources (or of those of ``sources`` that
         are in scope); an engine failure is logged as this admission's outcome, then 503."""
         wanted = [s for s in self.scope.sources if sources is None or s in sources]
-        indices = ",".join(provider.index_name(str(s)) for s in wanted)
-        try:
-            result: dict[str, Any] = provider.client.search(
-                index=indices, body=body, params={"ignore_unavailable": "true"}
-            )
-        except (OpenSearchException, OSError) as exc:
-            self.fail(type(exc).__name__)
-            raise EngineUnavailableError("the search engine did not answer") from exc
-        return result
+        indices = ",".join(door.index_name(str(s)) for s in wanted)
+        with self.engine_work():
+            return door.search(indices, body, ignore_unavailable=True)
 
 
 class GateKeeper:

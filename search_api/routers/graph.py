@@ -19,7 +19,6 @@ from typing import Annotated, Any, ClassVar
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy.exc import SQLAlchemyError
 
 from common.errors import DomainError, NotFoundError
@@ -32,10 +31,8 @@ from graph.neighbourhood import (
     MAX_FAN_OUT,
     MAX_HOPS,
     EdgeScope,
-    GraphNotBuiltError,
     IndexEdges,
     Neighbourhood,
-    edge_filters,
     expand,
 )
 from graph.operations import linked_entities, path_between
@@ -61,7 +58,6 @@ from search_api.models.graph import (
     path_response,
     share_responses,
 )
-from search_api.provider import EngineUnavailableError
 from search_api.queries.graph import edge_scope, graph_key, graph_view, subject_node
 
 router = APIRouter(tags=["graph"])
@@ -116,14 +112,7 @@ def _view(settings: SettingsDep, admission: Admission, handles: HandlesDep) -> V
 
 def _edges(provider: Provider, admission: Admission, kinds: list[EdgeKind] | None) -> IndexEdges:
     scope: EdgeScope = edge_scope(admission.scope, kinds)
-    return IndexEdges(provider.client, edges_alias(provider.index_prefix), scope)
-
-
-def _engine_failed(admission: Admission, exc: Exception) -> Exception:
-    admission.fail(type(exc).__name__)
-    if isinstance(exc, GraphNotBuiltError):
-        return EngineUnavailableError("the relationship graph has not been built yet")
-    return EngineUnavailableError("the search engine did not answer")
+    return IndexEdges(provider, edges_alias(provider.index_prefix), scope)
 
 
 class StoreUnavailableError(DomainError):
@@ -154,10 +143,8 @@ def linked(
     params = _params(kind, subject.value, **expansion.logged(), page_size=page_size)
     admission = gate.admit(QueryRequest(subjects=(subject,), page_size=page_size), params)
     edges = _edges(provider, admission, expansion.kinds)
-    try:
+    with admission.engine_work():
         result = linked_entities(edges, start, expansion.hops, expansion.fan_out, page_size)
-    except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
-        raise _engine_failed(admission, exc) from exc
     hood, view = result.hood, _view(settings, admission, handles)
     entities = [
         LinkedEntityResponse(
@@ -189,10 +176,8 @@ def _pull(
     provider: Provider, admission: Admission, start: str, expansion: Expansion
 ) -> Neighbourhood:
     edges = _edges(provider, admission, expansion.kinds)
-    try:
+    with admission.engine_work():
         return expand(edges, start, expansion.hops, expansion.fan_out)
-    except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
-        raise _engine_failed(admission, exc) from exc
 
 
 def _edge_records(hood: Neighbourhood) -> list[str]:
@@ -285,10 +270,8 @@ def graph_path(
         "limit": limit,
     }
     admission = gate.admit(QueryRequest(subjects=(first, second)), params)
-    try:
+    with admission.engine_work():
         hood, paths = path_between(_edges(provider, admission, kinds), a, b, hops, fan_out, limit)
-    except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
-        raise _engine_failed(admission, exc) from exc
     view = _view(settings, admission, handles)
     admission.complete(len(paths), _record_ids(paths))
     return GraphPathResponse(
@@ -299,23 +282,6 @@ def graph_path(
         paths=[path_response(p, hood, view) for p in paths],
         cuts=cut_responses(hood, view),
     )
-
-
-def _mention_edges(provider: Provider, admission: Admission, mention: str) -> list[str]:
-    """Ids of the in-scope edges of a mention; a mention outside the scope does not exist."""
-    scope = edge_scope(admission.scope, None)
-    body = {
-        "size": 100,
-        "_source": False,
-        "query": {"bool": {"filter": [{"term": {"mention": mention}}, *edge_filters(scope)]}},
-    }
-    try:
-        hits = provider.client.search(index=edges_alias(provider.index_prefix), body=body)
-    except (OpenSearchException, OSError) as exc:
-        if getattr(exc, "status_code", None) == 404:
-            return []
-        raise _engine_failed(admission, exc) from exc
-    return [h["_id"] for h in hits["hits"]["hits"]]
 
 
 @router.post(
@@ -335,7 +301,8 @@ def decide_match(
     subject = gate.subject(SubjectKind.PERSON, body.candidate_id_number)
     params = {"mention": mention, "candidate": subject.value, "decision": str(body.decision)}
     admission = gate.admit(QueryRequest(subjects=(subject,)), params)
-    edges = _mention_edges(provider, admission, mention)
+    with admission.engine_work():
+        edges = _edges(provider, admission, None).mention_edges(mention)
     if not edges:
         admission.complete(0, [])
         raise NotFoundError("no such mention within the application's scope")

@@ -7,9 +7,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from common.db import ping
+from common.errors import EngineUnavailableError
 from search_api.access import Access, access
 from search_api.deps import Database, Provider
-from search_api.provider import EngineUnavailableError
 
 router = APIRouter(tags=["health"])
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from opensearchpy.exceptions import OpenSearchException
 
+from common.errors import EngineUnavailableError
 from common.vocab import Source
 from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
+from registry.engine import EngineDoor
 from search_api.access import Access, access
 from search_api.deps import Gate, HandlesDep, Provider
 from search_api.gatekeeper import Admission, GateKeeper
@@ -34,7 +35,6 @@ from search_api.profiles import (
     read_members,
     roster_anchor,
 )
-from search_api.provider import EngineUnavailableError, OpenSearchProvider
 from search_api.queries.profiles import (
     DEFAULT_PER_SOURCE,
     MAX_PER_SOURCE,
@@ -49,19 +49,16 @@ router = APIRouter(tags=["profiles"])
 
 
 def search_sources(
-    provider: OpenSearchProvider,
+    door: EngineDoor,
     admission: Admission,
     searches: list[tuple[Source, dict[str, Any]]],
 ) -> list[tuple[Source, dict[str, Any]]]:
     """One multi-search, a search per source index; any failure is logged, then 503."""
-    body: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
     for source, search in searches:
-        body += [{"index": provider.index_name(str(source)), "ignore_unavailable": True}, search]
-    try:
-        answers = provider.client.msearch(body=body)["responses"] if body else []
-    except (OpenSearchException, OSError) as exc:
-        admission.fail(type(exc).__name__)
-        raise EngineUnavailableError("the search engine did not answer") from exc
+        lines += [{"index": door.index_name(str(source)), "ignore_unavailable": True}, search]
+    with admission.engine_work():
+        answers = door.msearch(lines)
     if failed := [a for a in answers if "error" in a]:
         admission.fail(str(failed[0]["error"].get("type", "search error")))
         raise EngineUnavailableError("the search engine could not answer every source")
@@ -86,7 +83,7 @@ _LINKS: dict[SubjectKind, tuple[str, str]] = {
 
 
 def _admit_with_records(
-    gate: GateKeeper, provider: OpenSearchProvider, kind: SubjectKind, value: str, per_source: int
+    gate: GateKeeper, provider: EngineDoor, kind: SubjectKind, value: str, per_source: int
 ) -> tuple[str, Admission, list[tuple[Source, dict[str, Any]]]]:
     """The subject's number or code, the admission, and the subject's linked records (one
     multi-search, ``per_source`` records per source in scope)."""

@@ -2,8 +2,8 @@
 
 Every read is logged (``audit_read``) before the log is read, and a refused reader is logged as a
 denial. The review's own-household rule needs household membership: this router looks up the
-户号 of the reviewed users' own ID numbers in the household index, through the provider, and logs
-that as one more ``audit_read`` naming the users (never an ID). Nothing read from the index
+户号 of the reviewed users' own ID numbers in the household index, through the engine door, and
+logs that as one more ``audit_read`` naming the users (never an ID). Nothing read from the index
 leaves the server: the review receives only pseudonym tags made with the gate's key.
 """
 
@@ -16,12 +16,11 @@ from typing import Annotated, ClassVar
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Response
-from opensearchpy.exceptions import OpenSearchException
 from sqlalchemy import Engine
 
 from accounts.user_fields import normalise_username
 from accounts.users import User, get_user, list_users
-from common.errors import DomainError, InvalidInputError
+from common.errors import DomainError, EngineUnavailableError, InvalidInputError
 from common.settings import Settings
 from common.vocab import Source
 from query_logs.audit import AuditEntry, AuditKind, AuditLog, Recorder, iter_entries
@@ -35,6 +34,7 @@ from query_logs.review import (
     review_csv,
     tag_of,
 )
+from registry.engine import EngineDoor
 from search_api.access import Access, access
 from search_api.auditor import admit_auditor, audit_filters, check_period
 from search_api.deps import Audit, CurrentUser, Database, Provider, RecorderDep, SettingsDep
@@ -45,7 +45,6 @@ from search_api.models.review import (
     review_response,
     timeline_response,
 )
-from search_api.provider import OpenSearchProvider
 from search_api.queries.records import (
     MAX_HOUSEHOLD_MEMBERS,
     household_members_query,
@@ -68,13 +67,13 @@ class ReviewConfigurationError(DomainError):
 @dataclass(frozen=True, slots=True)
 class Reviewer:
     """What a review works with: the caller and the request's recorder, the account store, the
-    log, the household index and the settings."""
+    log, the engine door (the household index) and the settings."""
 
     user: User
     recorder: Recorder
     db: Engine
     audit: AuditLog
-    provider: OpenSearchProvider
+    door: EngineDoor
     settings: Settings
 
 
@@ -120,14 +119,11 @@ def _gather(engine: Engine, since: datetime | None, until: datetime | None) -> l
         after = page[-1].seq
 
 
-def _household_members(
-    provider: OpenSearchProvider, own_ids: dict[str, str]
-) -> dict[str, list[str]]:
+def _household_members(door: EngineDoor, own_ids: dict[str, str]) -> dict[str, list[str]]:
     """username -> ID numbers of the members of their own household (collective ones left out)."""
-    index = provider.index_name(str(Source.HOUSEHOLD))
-    options = {"ignore_unavailable": "true"}
+    index = door.index_name(str(Source.HOUSEHOLD))
     ids = sorted(set(own_ids.values()))
-    found = provider.client.search(index=index, body=own_household_query(ids), params=options)
+    found = door.search(index, own_household_query(ids), ignore_unavailable=True)
     household_of = {
         str(h["_source"]["id_number"]).upper(): str(h["_source"]["household_no"]).lower()
         for h in found["hits"]["hits"]
@@ -136,7 +132,7 @@ def _household_members(
     if not household_of:
         return {}
     body = household_members_query(sorted(set(household_of.values())))
-    result = provider.client.search(index=index, body=body, params=options)
+    result = door.search(index, body, ignore_unavailable=True)
     members = {
         str(bucket["key"]).lower(): [str(m["key"]) for m in bucket["members"]["buckets"]]
         for bucket in result["aggregations"]["households"]["buckets"]
@@ -168,13 +164,13 @@ def _context(
         return ReviewContext(own_tags=own_tags, household_tags={}, working_hours=hours)
     auditor.read({"household_lookup": {"index": str(Source.HOUSEHOLD), "users": sorted(own_ids)}})
     try:
-        members = _household_members(reviewer.provider, own_ids)
-    except (OpenSearchException, OSError) as exc:
-        log.warning("audit.review.household_unavailable", error=type(exc).__name__)
+        members = _household_members(reviewer.door, own_ids)
+    except EngineUnavailableError as exc:
+        log.warning("audit.review.household_unavailable", error=exc.failure)
         return ReviewContext(
             own_tags=own_tags,
             household_tags=None,
-            household_note=f"the household index could not be searched ({type(exc).__name__})",
+            household_note=f"the household index could not be searched ({exc.failure})",
             working_hours=hours,
         )
     household = {

@@ -38,6 +38,7 @@ from common.db import create_db_engine
 from common.settings import Settings
 from query_logs.applications import applications
 from query_logs.audit import AuditLog
+from registry.engine import EngineDoor
 from search_api.access import Access
 from search_api.app import ROUTERS, create_app, route_inventory
 from search_api.deps import get_gate, get_provider
@@ -431,3 +432,26 @@ def test_unparseable_body_on_an_admin_route_is_refused_and_logged(world: World) 
     assert response.status_code == 400
     denials = [e for e in world.entries() if e.seq > before and e.kind == "denial"]
     assert [json.loads(e.detail)["reason"] for e in denials] == ["unparseable request body"]
+
+
+def test_an_unreachable_engine_is_a_503_logged_as_the_query_outcome(world: World) -> None:
+    app_id = approved_application(world)
+    app = world.client.app
+    working = app.state.provider  # type: ignore[attr-defined]
+    dead = EngineDoor.connect(  # nothing listens on port 9 of the loopback
+        "http://127.0.0.1:9", world.settings.index_prefix, timeout_s=2, max_retries=0
+    )
+    app.state.provider = dead  # type: ignore[attr-defined]
+    try:
+        response = world.client.get(
+            records_url(world.official_id), headers=world.headers("inv", app_id)
+        )
+    finally:
+        app.state.provider = working  # type: ignore[attr-defined]
+        dead.close()
+    assert (response.status_code, response.json()) == (
+        503,
+        {"detail": "the search engine did not answer"},
+    )
+    last = [e for e in world.entries() if e.kind == "query_outcome"][-1]
+    assert (last.outcome, json.loads(last.detail)["error"]) == ("error", "ConnectionError")

@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from common.db import create_db_engine
 from common.settings import Settings
 from graph.build import BuildReport, run_graph_build
 from graph.store import edges_alias
+from query_logs.audit import load_json
 from registry.engine import EngineDoor
 from search_api.app import create_app
 
@@ -439,3 +441,74 @@ def test_a_malformed_start_number_is_a_logged_refusal(world: GraphWorld) -> None
     new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
     assert [(e.kind, e.outcome) for e in new] == [("denial", "denied")]
     assert official[:-1] not in json.dumps([new[0].params, new[0].detail], ensure_ascii=False)
+
+
+@contextmanager
+def engine_door(world: GraphWorld, door: EngineDoor) -> Iterator[None]:
+    """The app answers through ``door`` for the block (then its own again)."""
+    app = world.client.app
+    working = app.state.provider  # type: ignore[attr-defined]
+    app.state.provider = door  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        app.state.provider = working  # type: ignore[attr-defined]
+        door.close()
+
+
+GRAPH_ROUTES = ["linked", "subgraph", "path"]
+
+
+def _graph_request(world: GraphWorld, route: str, app_id: int) -> Any:
+    p = world.patterns["official_spouse_company"]
+    if route == "path":
+        return world.get(
+            "/graph/path",
+            app_id,
+            from_kind="person_id",
+            from_value=p["official_id"],
+            to_kind="credit_code",
+            to_value=p["company_code"],
+        )
+    return world.get(f"/graph/person_id/{p['official_id']}/{route}", app_id)
+
+
+def _outcome_of_last_request(world: GraphWorld) -> tuple[str, Any]:
+    last = [e for e in log_entries(world.settings) if e.kind == "query_outcome"][-1]
+    return last.outcome, (load_json(last.detail) or {}).get("error")
+
+
+@pytest.mark.parametrize("route", GRAPH_ROUTES)
+def test_an_unreachable_engine_is_a_logged_503(world: GraphWorld, route: str) -> None:
+    p = world.patterns["official_spouse_company"]
+    app_id = world.application(
+        [("person_id", p["official_id"]), ("credit_code", p["company_code"])]
+    )
+    dead = EngineDoor.connect(  # nothing listens on port 9 of the loopback
+        "http://127.0.0.1:9", world.settings.index_prefix, timeout_s=2, max_retries=0
+    )
+    with engine_door(world, dead):
+        response = _graph_request(world, route, app_id)
+    assert (response.status_code, response.json()) == (
+        503,
+        {"detail": "the search engine did not answer"},
+    )
+    assert _outcome_of_last_request(world) == ("error", "ConnectionError")
+
+
+@pytest.mark.parametrize("route", GRAPH_ROUTES)
+def test_a_graph_not_built_is_a_logged_503(world: GraphWorld, route: str) -> None:
+    p = world.patterns["official_spouse_company"]
+    app_id = world.application(
+        [("person_id", p["official_id"]), ("credit_code", p["company_code"])]
+    )
+    unbuilt = EngineDoor.for_api(  # a prefix no graph was built under
+        world.settings.model_copy(update={"index_prefix": f"unbuilt-{uuid.uuid4().hex[:8]}"})
+    )
+    with engine_door(world, unbuilt):
+        response = _graph_request(world, route, app_id)
+    assert (response.status_code, response.json()) == (
+        503,
+        {"detail": "the relationship graph has not been built yet"},
+    )
+    assert _outcome_of_last_request(world) == ("error", "GraphNotBuiltError")

@@ -35,7 +35,6 @@ from query_logs.review import CSV_HEADER
 from registry.engine import EngineDoor
 from search_api.access import Access
 from search_api.app import create_app, route_inventory
-from search_api.provider import OpenSearchProvider
 
 FULL_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 BURST = 5  # the after_hours_burst threshold of the shipped rule table
@@ -238,7 +237,7 @@ def test_bad_review_parameters_are_422(world: World, params: dict[str, str]) -> 
 def test_household_index_unreachable_is_a_gap_and_the_other_rules_still_run(world: World) -> None:
     app = world.client.app
     working = app.state.provider  # type: ignore[attr-defined]
-    dead = OpenSearchProvider.connect(  # nothing listens on port 9 of the loopback
+    dead = EngineDoor.connect(  # nothing listens on port 9 of the loopback
         "http://127.0.0.1:9", world.settings.index_prefix, timeout_s=2, max_retries=0
     )
     app.state.provider = dead  # type: ignore[attr-defined]

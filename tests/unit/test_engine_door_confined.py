@@ -7,16 +7,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOOR = "registry/engine.py"
-# Still on the raw client (``OpenSearchProvider.client``) until the API's call sites move onto the
-# door's methods (issue 12). Remove a module from here when it no longer imports the client.
-PENDING_SWITCH = {
-    "graph/neighbourhood.py",
-    "search_api/deps.py",
-    "search_api/provider.py",
-    "search_api/routers/graph.py",
-    "search_api/routers/profiles.py",
-    "search_api/routers/review.py",
-}
 SKIPPED = {".venv", ".git", "node_modules"}
 
 
@@ -37,4 +27,4 @@ def test_only_the_engine_door_imports_the_engine_client() -> None:
         for path in ROOT.rglob("*.py")
         if not SKIPPED & set(path.relative_to(ROOT).parts) and _imports_the_client(path)
     }
-    assert importers == {DOOR} | PENDING_SWITCH
+    assert importers == {DOOR}
