@@ -39,72 +39,85 @@ from graph.model import Edge
 from graph.resolve import Candidate, Decision, Mention, resolve
 from graph.store import EdgeWriter, read_source
 from registry.engine import EngineDoor
+from registry.fields import ColumnField, Envelope
 
 log = structlog.get_logger(__name__)
 
-_ENVELOPE = ["source", "region_prefixes", "record_date"]
+_ENVELOPE = [Envelope.SOURCE, Envelope.REGION_PREFIXES, Envelope.RECORD_DATE]
 # Only what extraction reads: prose, vectors and search fields stay on the engine.
 _FIELDS: dict[Source, list[str]] = {
-    Source.COMPANY: [*_ENVELOPE, "credit_code", "company_name", "legal_rep", "legal_rep_id"],
+    Source.COMPANY: [
+        *_ENVELOPE,
+        ColumnField.CREDIT_CODE,
+        ColumnField.COMPANY_NAME,
+        ColumnField.LEGAL_REP,
+        ColumnField.LEGAL_REP_ID,
+    ],
     Source.SHAREHOLDER: [
         *_ENVELOPE,
-        "credit_code",
-        "company_name",
-        "holder_name",
-        "holder_type",
-        "holder_id",
-        "share_percent",
-        "subscribed_capital",
+        ColumnField.CREDIT_CODE,
+        ColumnField.COMPANY_NAME,
+        ColumnField.HOLDER_NAME,
+        ColumnField.HOLDER_TYPE,
+        ColumnField.HOLDER_ID,
+        ColumnField.SHARE_PERCENT,
+        ColumnField.SUBSCRIBED_CAPITAL,
     ],
     Source.COMPANY_OFFICER: [
         *_ENVELOPE,
-        "credit_code",
-        "company_name",
-        "name",
-        "id_number",
-        "post",
+        ColumnField.CREDIT_CODE,
+        ColumnField.COMPANY_NAME,
+        ColumnField.NAME,
+        ColumnField.ID_NUMBER,
+        ColumnField.POST,
     ],
     Source.PETITION: [
         *_ENVELOPE,
-        "petition_no",
-        "registered_on",
-        "region_code",
-        "category",
-        "status",
-        "reported",
+        ColumnField.PETITION_NO,
+        ColumnField.REGISTERED_ON,
+        ColumnField.REGION_CODE,
+        ColumnField.CATEGORY,
+        ColumnField.STATUS,
+        ColumnField.REPORTED,
     ],
     Source.INSURED: [
         *_ENVELOPE,
-        "id_number",
-        "name",
-        "employer_code",
-        "employer_name",
-        "insurance_type",
-        "insured_on",
-        "stopped_on",
-        "status",
+        ColumnField.ID_NUMBER,
+        ColumnField.NAME,
+        ColumnField.EMPLOYER_CODE,
+        ColumnField.EMPLOYER_NAME,
+        ColumnField.INSURANCE_TYPE,
+        ColumnField.INSURED_ON,
+        ColumnField.STOPPED_ON,
+        ColumnField.STATUS,
     ],
     Source.PROPERTY: [
         *_ENVELOPE,
-        "unit_no",
-        "owner_name",
-        "owner_id",
-        "co_ownership",
-        "share",
-        "location",
-        "registered_on",
-        "registration_type",
+        ColumnField.UNIT_NO,
+        ColumnField.OWNER_NAME,
+        ColumnField.OWNER_ID,
+        ColumnField.CO_OWNERSHIP,
+        ColumnField.SHARE,
+        ColumnField.LOCATION,
+        ColumnField.REGISTERED_ON,
+        ColumnField.REGISTRATION_TYPE,
     ],
 }
-_OFFICIAL_FIELDS = ["id_number", "name", "unit", "post", "region_code"]
+_OFFICIAL_FIELDS = [
+    ColumnField.ID_NUMBER,
+    ColumnField.NAME,
+    ColumnField.UNIT,
+    ColumnField.POST,
+    ColumnField.REGION_CODE,
+]
 _HOUSEHOLD_FIELDS = [
-    "id_number",
-    "name",
-    "household_no",
-    "relation",
-    "registered_on",
-    "region_prefixes",
-    "region_code",
+    ColumnField.ID_NUMBER,
+    ColumnField.NAME,
+    ColumnField.HOUSEHOLD_NO,
+    ColumnField.RELATION,
+    ColumnField.REGISTERED_ON,
+    Envelope.REGION_PREFIXES,
+    ColumnField.REGION_CODE,
 ]
 # Persons fetched per name when a damaged ID number or a birth date asks for the household register.
 _NAME_LOOKUP_BATCH = 200
@@ -148,17 +161,17 @@ class _Context:
         self.company_people: dict[tuple[str, str], set[str]] = {}
 
     def add_official(self, doc: Doc) -> None:
-        node = person_node(doc.get("id_number"))
-        if node is None or not doc.get("name"):
+        node = person_node(doc.get(ColumnField.ID_NUMBER))
+        if node is None or not doc.get(ColumnField.NAME):
             return
-        name = self.normalise(str(doc["name"]))
+        name = self.normalise(str(doc[ColumnField.NAME]))
         self.roster.setdefault(name, []).append(
             Candidate(
                 node,
                 name,
-                units=(self.normalise(str(doc.get("unit") or "")),),
-                posts=(self.normalise(str(doc.get("post") or "")),),
-                regions=(str(doc.get("region_code") or ""),),
+                units=(self.normalise(str(doc.get(ColumnField.UNIT) or "")),),
+                posts=(self.normalise(str(doc.get(ColumnField.POST) or "")),),
+                regions=(str(doc.get(ColumnField.REGION_CODE) or ""),),
             )
         )
 
@@ -189,15 +202,15 @@ def _register_lookup(
         batch = names[start : start + _NAME_LOOKUP_BATCH]
         body = {
             "size": 5000,
-            "_source": ["id_number", "name", "region_code"],
-            "query": {"terms": {"names_nodot": batch}},
+            "_source": [ColumnField.ID_NUMBER, ColumnField.NAME, ColumnField.REGION_CODE],
+            "query": {"terms": {Envelope.NAMES_NODOT: batch}},
         }
         for hit in door.search(alias, body)["hits"]["hits"]:
             doc = hit["_source"]
-            node = person_node(doc.get("id_number"))
-            if node and doc.get("name"):
-                name = normalise(str(doc["name"]))
-                region = (str(doc.get("region_code") or ""),)
+            node = person_node(doc.get(ColumnField.ID_NUMBER))
+            if node and doc.get(ColumnField.NAME):
+                name = normalise(str(doc[ColumnField.NAME]))
+                region = (str(doc.get(ColumnField.REGION_CODE) or ""),)
                 out.setdefault(name, []).append(Candidate(node, name, regions=region))
     return out
 
@@ -259,14 +272,20 @@ def build_graph(
         for source, extract in per_doc:
             for doc_id, doc in read_source(door, alias(source), fields=_FIELDS[source]):
                 yield from direct(extract(doc_id, doc, normalise))
-        insured = read_source(door, alias(Source.INSURED), "id_number", _FIELDS[Source.INSURED])
-        for rows in _grouped(insured, "id_number"):
+        insured = read_source(
+            door, alias(Source.INSURED), ColumnField.ID_NUMBER, _FIELDS[Source.INSURED]
+        )
+        for rows in _grouped(insured, ColumnField.ID_NUMBER):
             yield from direct(insured_edges(rows))
-        owners = read_source(door, alias(Source.PROPERTY), "unit_no", _FIELDS[Source.PROPERTY])
-        for rows in _grouped(owners, "unit_no"):
+        owners = read_source(
+            door, alias(Source.PROPERTY), ColumnField.UNIT_NO, _FIELDS[Source.PROPERTY]
+        )
+        for rows in _grouped(owners, ColumnField.UNIT_NO):
             yield from direct(property_edges(rows))
-        household = read_source(door, alias(Source.HOUSEHOLD), "household_no", _HOUSEHOLD_FIELDS)
-        for rows in _grouped(household, "household_no"):
+        household = read_source(
+            door, alias(Source.HOUSEHOLD), ColumnField.HOUSEHOLD_NO, _HOUSEHOLD_FIELDS
+        )
+        for rows in _grouped(household, ColumnField.HOUSEHOLD_NO):
             yield from direct(household_edges(rows))
         yield from _resolved(pending, context, decisions, report, door, alias(Source.HOUSEHOLD))
 

@@ -16,6 +16,7 @@ from analyzers.index_settings import index_settings, keyword_field
 from graph.model import Edge, node_kind
 from registry.bulk import Action
 from registry.engine import EngineDoor
+from registry.fields import Envelope
 
 EDGES_SUFFIX = "edges"
 # Source documents read per request while building; ~2-4 MB of JSON per page.
@@ -43,11 +44,11 @@ EDGE_MAPPING: dict[str, Any] = {
         "strength": {"type": "float"},
         "percent": {"type": "double"},
         "post": keyword_field(),
-        "source": keyword_field(),
+        Envelope.SOURCE: keyword_field(),
         "record_ids": _ID,
         "start_date": _DATE,
         "end_date": _DATE,
-        "region_prefixes": keyword_field(),
+        Envelope.REGION_PREFIXES: keyword_field(),
         "mention": _ID,  # the mention key of a resolved or unresolved party
         "resolution_status": keyword_field(),
         "attributes": _OPAQUE,
@@ -87,11 +88,11 @@ def edge_document(edge: Edge) -> dict[str, Any]:
         "strength": edge.strength,
         "percent": edge.percent,
         "post": edge.post,
-        "source": str(edge.source),
+        Envelope.SOURCE: str(edge.source),
         "record_ids": list(edge.record_ids),
         "start_date": _date(edge.start_date),
         "end_date": _date(edge.end_date),
-        "region_prefixes": list(edge.region_prefixes),
+        Envelope.REGION_PREFIXES: list(edge.region_prefixes),
         "attributes": {k: v for k, v in edge.attributes.items() if v is not None},
     }
     if edge.resolution is not None:
@@ -147,7 +148,7 @@ def read_source(
     """
     if not door.exists(alias):
         return
-    sort: list[dict[str, Any]] = [{"record_key": "asc"}]
+    sort: list[dict[str, Any]] = [{Envelope.RECORD_KEY: "asc"}]
     if sort_field:
         sort.insert(0, {sort_field: {"order": "asc", "missing": "_last"}})
     after: list[Any] | None = None

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from registry.fields import ColumnField
 from search_api.handles import Handles
 from search_api.masking import mask_text, shown_text
 from search_api.models.records import shown_record
@@ -71,9 +72,9 @@ def petition_group(group: Group, unmask: bool) -> PetitionGroupResponse:
     text), why they were grouped, and when the first and last were registered."""
     members = group.members
     categories = {
-        str(shown_text(str(c.record["category"]), unmask))
+        str(shown_text(str(c.record[ColumnField.CATEGORY]), unmask))
         for c in members
-        if c.record.get("category")
+        if c.record.get(ColumnField.CATEGORY)
     }
     return PetitionGroupResponse(
         count=len(members),
@@ -82,16 +83,16 @@ def petition_group(group: Group, unmask: bool) -> PetitionGroupResponse:
         reported_names=_reported_names(members, unmask),
         reasons=sorted(group.reasons),
         reason_labels=[GROUP_REASON_LABELS[r] for r in sorted(group.reasons)],
-        first_registered=members[0].record.get("registered_on"),
-        last_registered=members[-1].record.get("registered_on"),
+        first_registered=members[0].record.get(ColumnField.REGISTERED_ON),
+        last_registered=members[-1].record.get(ColumnField.REGISTERED_ON),
     )
 
 
 def _reported_names(members: list[Candidate], unmask: bool) -> list[str]:
     names = {
-        str(person["name"]) if unmask else mask_text(str(person["name"]))
+        str(person[ColumnField.NAME]) if unmask else mask_text(str(person[ColumnField.NAME]))
         for c in members
-        for person in c.record.get("reported") or []
-        if isinstance(person, dict) and person.get("name")
+        for person in c.record.get(ColumnField.REPORTED) or []
+        if isinstance(person, dict) and person.get(ColumnField.NAME)
     }
     return sorted(names)

@@ -19,6 +19,7 @@ from common.vocab import Source
 from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
 from registry.engine import EngineDoor
+from registry.fields import Envelope
 from search_api.access import Access, access
 from search_api.deps import Gate, HandlesDep, Provider
 from search_api.gatekeeper import Admission, GateKeeper
@@ -77,8 +78,8 @@ def _hit_ids(answer: dict[str, Any]) -> list[str]:
 
 # What a subject-bound profile links its records by, and names its subject in the log.
 _LINKS: dict[SubjectKind, tuple[str, str]] = {
-    SubjectKind.PERSON: ("persons", "id_number"),
-    SubjectKind.COMPANY: ("companies", "credit_code"),
+    SubjectKind.PERSON: (Envelope.PERSONS, "id_number"),
+    SubjectKind.COMPANY: (Envelope.COMPANIES, "credit_code"),
 }
 
 

@@ -35,6 +35,7 @@ from query_logs.review import (
     tag_of,
 )
 from registry.engine import EngineDoor
+from registry.fields import ColumnField
 from search_api.access import Access, access
 from search_api.auditor import admit_auditor, audit_filters, check_period
 from search_api.deps import Audit, CurrentUser, Database, Provider, RecorderDep, SettingsDep
@@ -125,9 +126,11 @@ def _household_members(door: EngineDoor, own_ids: dict[str, str]) -> dict[str, l
     ids = sorted(set(own_ids.values()))
     found = door.search(index, own_household_query(ids), ignore_unavailable=True)
     household_of = {
-        str(h["_source"]["id_number"]).upper(): str(h["_source"]["household_no"]).lower()
+        str(h["_source"][ColumnField.ID_NUMBER]).upper(): str(
+            h["_source"][ColumnField.HOUSEHOLD_NO]
+        ).lower()
         for h in found["hits"]["hits"]
-        if h["_source"].get("household_no")
+        if h["_source"].get(ColumnField.HOUSEHOLD_NO)
     }
     if not household_of:
         return {}
