@@ -53,7 +53,7 @@ from query_logs.gate import QueryRequest, Scope, decide_scope
 from query_logs.grants import active_grant_regions
 from registry.engine import EngineDoor
 from registry.fields import ColumnField, Envelope
-from search_api.profiles import household_numbers
+from search_api.models.profiles import household_numbers
 from search_api.queries.entities import (
     DEFAULT_CARDS,
     EntityKind,

@@ -159,7 +159,7 @@ HIDDEN_FIELDS: Final[tuple[str, ...]] = (
 """Fields a response never shows: the search-only forms of the text and names, raw unparsed
 values and their warnings, the natural key (it holds ID numbers) and the vector. Every query
 that returns records excludes them from ``_source``; a similar-petition candidate keeps the
-vector until search_api.similar_ranking takes it out."""
+vector until search_api.queries.similar_ranking takes it out."""
 
 
 def join_path(*parts: str) -> str:

@@ -11,7 +11,13 @@ from registry.fields import ColumnField
 from search_api.handles import Handles
 from search_api.masking import mask_text, shown_text
 from search_api.models.records import shown_record
-from search_api.similar_ranking import GROUP_REASON_LABELS, Candidate, Group, Ranked, Ranking
+from search_api.queries.similar_ranking import (
+    GROUP_REASON_LABELS,
+    Candidate,
+    Group,
+    Ranked,
+    Ranking,
+)
 
 
 class PetitionHitResponse(BaseModel):

@@ -2,7 +2,7 @@
 the candidates of a petition search. Every query carries `scope_filters` in its filter.
 
 The engine has no vector search (no k-NN plugin): these queries fetch keyword candidates with
-their stored vectors, and `search_api.similar_ranking` reranks them in Python.
+their stored vectors, and `search_api.queries.similar_ranking` reranks them in Python.
 """
 
 from __future__ import annotations

@@ -25,14 +25,14 @@ from query_logs.audit import AuditKind, digest_record_ids
 from query_logs.gate import RESULT_WINDOW_CAP
 from search_api.access import Access, access
 from search_api.deps import Gate, HandlesDep, Provider
-from search_api.ledger import (
+from search_api.models.clues import ClueSearchResponse, clue_groups, tier_counts
+from search_api.models.ledger import (
     EXPORT_ROW_CAP,
     MEDIA_TYPES,
     LedgerFormat,
     ledger_rows,
     write_ledger,
 )
-from search_api.models.clues import ClueSearchResponse, clue_groups, tier_counts
 from search_api.models.search import Paging, SearchParams, SearchQuery, masked_hit
 from search_api.queries.clues import ClueAgg, ClueFilters, clue_search_query
 from search_api.queries.syntax import parse_query

@@ -1,9 +1,10 @@
 """Similar petitions (governed): more like this petition, hybrid petition search, repeat groups.
 
 Every route asks the gate for the petition source; the scope's filters sit inside every query
-(search_api.queries.similar), candidates are reranked in Python (search_api.similar_ranking) and
-every record is masked before it leaves. Only hybrid search needs the model in the API process:
-it is loaded on the first such request and kept for the process (analyzers.embeddings).
+(search_api.queries.similar), candidates are reranked in Python
+(search_api.queries.similar_ranking) and every record is masked before it leaves. Only hybrid
+search needs the model in the API process: it is loaded on the first such request and kept for
+the process (analyzers.embeddings).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from search_api.queries.similar import (
     petition_query,
     petition_search_query,
 )
-from search_api.similar_ranking import (
+from search_api.queries.similar_ranking import (
     Ranked,
     Ranking,
     candidate_from_hit,

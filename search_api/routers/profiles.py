@@ -23,7 +23,7 @@ from registry.fields import Envelope
 from search_api.access import Access, access
 from search_api.deps import Gate, HandlesDep, Provider
 from search_api.gatekeeper import Admission, GateKeeper
-from search_api.profiles import (
+from search_api.models.profiles import (
     CompanyProfileResponse,
     HouseholdResponse,
     PersonProfileResponse,

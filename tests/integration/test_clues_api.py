@@ -26,7 +26,7 @@ from accounts.roles import Role
 from analyzers.regions import parse_region
 from common.settings import Settings
 from search_api.app import create_app
-from search_api.ledger import EXPORT_ROW_CAP, HEADER
+from search_api.models.ledger import EXPORT_ROW_CAP, HEADER
 
 PURPOSE = "粮食购销领域腐败问题专项整治：汇总各层级信访线索"
 TIERS = ["省", "市", "县", "乡"]

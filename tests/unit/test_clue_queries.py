@@ -12,7 +12,7 @@ import pytest
 
 from common.vocab import Source, Tier
 from query_logs.gate import Scope
-from search_api.ledger import HEADER, ledger_rows
+from search_api.models.ledger import HEADER, ledger_rows
 from search_api.queries.clues import (
     HANDLING_TIER,
     LOCALITY_TIER,

@@ -14,8 +14,8 @@ from query_logs.applications import Subject, SubjectKind
 from query_logs.gate import Scope
 from search_api.handles import handles_for
 from search_api.models.cards import read_cards
+from search_api.models.profiles import company_profile
 from search_api.models.records import masked_record
-from search_api.profiles import company_profile
 from search_api.queries.entities import (
     SCORE_EXACT,
     SCORE_NODOT,

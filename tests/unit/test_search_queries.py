@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from common.vocab import Source
 from query_logs.gate import Scope
-from search_api.ledger import EXCERPT_CHARS, HEADER, LedgerFormat, ledger_rows, write_ledger
+from search_api.models.ledger import EXCERPT_CHARS, HEADER, LedgerFormat, ledger_rows, write_ledger
 from search_api.queries.search import (
     BOOST_SUBSTRING,
     BOOST_WHOLE,

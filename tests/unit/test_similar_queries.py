@@ -20,7 +20,7 @@ from search_api.queries.similar import (
     petition_query,
     petition_search_query,
 )
-from search_api.similar_ranking import (
+from search_api.queries.similar_ranking import (
     Candidate,
     GroupReason,
     candidate_from_hit,
