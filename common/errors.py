@@ -69,11 +69,13 @@ class EngineUnavailableError(DomainError):
     """The search engine did not answer, or did not take a request it should have: 503.
 
     Raised by the engine door (``registry.engine``) only, the one place engine errors are
-    translated. ``cause`` names the client's error (``ConnectionError``, ``NotFoundError``;
-    empty when the door itself gave up, as on a bulk refused as overloaded too often),
-    ``engine_status`` the HTTP status the engine answered with (None when it did not answer) and
-    ``reason`` the client's own message: facts for the log and the ingest report, never part of
-    ``detail`` (an engine message may quote the request).
+    translated. ``cause`` names the client's error (``ConnectionError``, ``NotFoundError``), or
+    the engine's own error type when one search of a multi-search failed
+    (``index_not_found_exception``); it is empty when the door itself gave up, as on a bulk
+    refused as overloaded too often, or when a layer above raised its own subclass.
+    ``engine_status`` is the HTTP status the engine answered with (None when it did not answer)
+    and ``reason`` the client's own message: facts for the log and the ingest report, never part
+    of ``detail`` (an engine message may quote the request).
     """
 
     status: ClassVar[int] = 503

@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 ENGINE_DID_NOT_ANSWER = "the search engine did not answer"
+ENGINE_ANSWERED_IN_PART = "the search engine could not answer every source"
 HTTP_NOT_FOUND = 404
 # The API answers people: a short timeout, two retries. The ingest sends large bulk bodies to a
 # busy node: a long timeout, retries on timeouts too (its writes are idempotent).
@@ -219,6 +220,21 @@ class EngineDoor:
             return []
         with _engine_call():
             answers: list[dict[str, Any]] = self._client.msearch(body=list(lines))["responses"]
+        return answers
+
+    def msearch_all(self, lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """As ``msearch``, but every search must be answered: an answer holding its own error
+        raises ``EngineUnavailableError`` (the first such error's type as its ``cause``), so no
+        caller reads a partial result as a whole one."""
+        answers = self.msearch(lines)
+        if failed := [a for a in answers if "error" in a]:
+            error, status = failed[0]["error"], failed[0].get("status")
+            raise EngineUnavailableError(
+                ENGINE_ANSWERED_IN_PART,
+                cause=str(error.get("type", "search error")),
+                engine_status=status if isinstance(status, int) else None,
+                reason=str(error.get("reason", "")),
+            )
         return answers
 
     def count(self, index: str, body: dict[str, Any] | None = None) -> int:

@@ -205,6 +205,26 @@ def test_msearch_answers_each_search_in_order_with_its_own_errors(
     assert answers[1]["error"]["type"] == "index_not_found_exception"
 
 
+def test_msearch_all_raises_when_one_search_fails(door: EngineDoor, index: str, alias: str) -> None:
+    door.send(index, [("1", doc("a"), None)])
+    door.refresh(index)
+    lines = [
+        {"index": alias},
+        {"query": {"match_all": {}}},
+        {"index": f"{alias}-missing"},
+        {"query": {"match_all": {}}},
+    ]
+    with pytest.raises(EngineUnavailableError) as raised:
+        door.msearch_all(lines)
+    error = raised.value
+    assert (error.status, error.detail, error.cause, error.engine_status) == (
+        503,
+        "the search engine could not answer every source",
+        "index_not_found_exception",
+        404,
+    )
+
+
 def test_a_search_may_skip_indices_that_do_not_exist(door: EngineDoor, alias: str) -> None:
     result = door.search(f"{alias}-missing", {"query": {"match_all": {}}}, ignore_unavailable=True)
     assert result["hits"]["hits"] == []
@@ -237,6 +257,7 @@ def test_a_query_the_engine_refuses_is_translated_with_its_status(
 DEAD_CALLS: dict[str, Callable[[EngineDoor], object]] = {
     "search": lambda d: d.search("x", {"query": {"match_all": {}}}),
     "msearch": lambda d: d.msearch([{"index": "x"}, {"query": {"match_all": {}}}]),
+    "msearch_all": lambda d: d.msearch_all([{"index": "x"}, {"query": {"match_all": {}}}]),
     "count": lambda d: d.count("x"),
     "scan": lambda d: list(d.scan("x")),
     "fetch": lambda d: d.fetch("x", ["1"]),
