@@ -1,1 +1,2 @@
-"""Chinese analysis, value parsing and index analysis settings. Imports no other package of ours."""
+"""Identity numbers, value parsing, Chinese analysis, index analysis settings and the text
+embedder. Imports only common."""

@@ -1,1 +1,2 @@
-"""Shared bottom layer: settings, logging setup and the closed vocabularies every package uses."""
+"""Shared bottom layer: settings, logging set-up, closed vocabularies, the SQL engine factory and
+the one MetaData, and the domain errors every package raises."""

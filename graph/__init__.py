@@ -1,1 +1,2 @@
-"""Entity resolution, edges with provenance, neighbourhood expansion, ranking, paths, exports."""
+"""Edges with provenance built from the source indices, entity resolution and analysts' match
+decisions, neighbourhood expansion, control, ranking, paths and exports."""

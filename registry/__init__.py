@@ -1,1 +1,2 @@
-"""The registry schema: source definitions, the document envelope, the engine door."""
+"""The registry schema: source definitions, the document's field names and mappings, bulk
+batching, and the engine door (the one way to OpenSearch)."""

@@ -1,4 +1,5 @@
-"""The `xiansuo` command: serve, ingest, demo data, user accounts and the query log."""
+"""The `xiansuo` command: serve, ingest, the graph build, accounts, the query log, the sealed store
+and the SQL store's schema."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     # The edges index follows the sources it is read from: rebuilt after every ingest (the
-    # indexer cannot call the graph pass itself: graph sits above it).
+    # indexer cannot call the graph pass itself: indexer and graph may not import each other).
     graph = None if args.no_graph else _run_graph_build(settings)
     if args.json:
         out = report.to_json() | ({"graph": graph.to_json()} if graph is not None else {})
