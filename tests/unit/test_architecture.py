@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,18 @@ def test_the_layers_below_the_api_know_no_http(package: str) -> None:
         if {m.split(".")[0] for m in _imported_modules(_tree(path))} & HTTP_LIBRARIES
     }
     assert not offenders, offenders
+
+
+def _documented_map() -> dict[str, set[str]]:
+    """docs/ARCHITECTURE.md's package table: package -> the packages its last column names."""
+    documented: dict[str, set[str]] = {}
+    for line in (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        name = cells[0].strip("`") if cells else ""
+        if len(cells) == 3 and name in ALLOWED and cells[0] == f"`{name}`":
+            documented[name] = set(re.findall(r"`(\w+)`", cells[2])) & set(ALLOWED)
+    return documented
+
+
+def test_the_documented_package_table_is_the_enforced_map() -> None:
+    assert _documented_map() == ALLOWED
