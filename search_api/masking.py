@@ -164,6 +164,16 @@ def shown_texts(values: list[str], unmask: bool) -> list[str]:
     return values if unmask else [mask_text(v) for v in values]
 
 
+def shown_id(value: str | None, unmask: bool) -> str | None:
+    """An ID number as a response shows it: its region only unless the application unmasks."""
+    return value if value is None or unmask else mask_id(value)
+
+
+def shown_birth_date(value: str | None, unmask: bool) -> str | None:
+    """A birth date as a response shows it: to the month unless the application unmasks."""
+    return value if value is None or unmask else mask_birth_date(value)
+
+
 # A run of digits (with the separators and tags a number may hold) touching either end of a
 # fragment, past any punctuation or highlight tags.
 _EDGE_GAP = r"(?:</?em>|[\W_])*?"

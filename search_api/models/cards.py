@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from common.vocab import Source
 from registry.fields import ColumnField, Envelope
 from search_api.handles import Handles
-from search_api.masking import mask_birth_date, mask_id, shown_text, shown_texts
+from search_api.masking import shown_birth_date, shown_id, shown_text, shown_texts
 from search_api.queries.entities import Candidate, EntityKind, QueryType, match_label
 
 # Short labels of the registries, as investigators name them.
@@ -98,11 +98,11 @@ def _person_card(
     household, roster = _top(agg["household"]), _top(agg["roster"])
     birth_date = household.get(ColumnField.BIRTH_DATE)
     return PersonCardResponse(
-        id_number=key if unmask else mask_id(key),
+        id_number=shown_id(key, unmask),
         handle=handles.of(key),
         names=shown_texts(list(dict.fromkeys(names)), unmask),
         gender=household.get(ColumnField.GENDER),
-        birth_date=birth_date if unmask or birth_date is None else mask_birth_date(birth_date),
+        birth_date=shown_birth_date(birth_date, unmask),
         region_code=household.get(ColumnField.REGION_CODE),
         status=household.get(ColumnField.STATUS),
         unit=shown_text(roster.get(ColumnField.UNIT), unmask),

@@ -18,9 +18,10 @@ from common.vocab import Source
 from registry.fields import ColumnField, Envelope
 from search_api.handles import Handles
 from search_api.masking import (
-    mask_birth_date,
     mask_id,
     mask_text,
+    shown_birth_date,
+    shown_id,
     shown_text,
     shown_texts,
 )
@@ -264,11 +265,11 @@ def person_profile(
                 names += record.get(Envelope.NAMES, [])
     birth_date = household.get(ColumnField.BIRTH_DATE)
     return PersonProfileResponse(
-        id_number=id_number if unmask else mask_id(id_number),
+        id_number=shown_id(id_number, unmask),
         handle=handles.handle(id_number),
         names=shown_texts(list(dict.fromkeys(names)), unmask),
         gender=household.get(ColumnField.GENDER),
-        birth_date=birth_date if unmask or birth_date is None else mask_birth_date(birth_date),
+        birth_date=shown_birth_date(birth_date, unmask),
         ethnicity=household.get(ColumnField.ETHNICITY),
         region_code=household.get(ColumnField.REGION_CODE),
         status=household.get(ColumnField.STATUS),
@@ -338,10 +339,6 @@ def _hits(answers: list[tuple[Source, dict[str, Any]]], source: Source) -> list[
     return next((a.get("hits", {}).get("hits", []) for s, a in answers if s is source), [])
 
 
-def _masked(value: str | None, unmask: bool) -> str | None:
-    return value if value is None or unmask else mask_id(value)
-
-
 def _employees(
     answers: list[tuple[Source, dict[str, Any]]], unmask: bool, handles: Handles
 ) -> EmployeesResponse | None:
@@ -356,7 +353,7 @@ def _employees(
         listed.append(
             EmployeeResponse(
                 name=shown_text(latest.get(ColumnField.NAME), unmask),
-                id_number=id_number if unmask else mask_id(id_number),
+                id_number=shown_id(id_number, unmask),
                 handle=handles.of(id_number),
                 status=latest.get(ColumnField.STATUS),
                 insured_on=latest.get(ColumnField.INSURED_ON),
@@ -438,7 +435,7 @@ def company_profile(
                 holder_type=h.get(ColumnField.HOLDER_TYPE),
                 holder_id=h.get(ColumnField.HOLDER_ID)
                 if h.get(ColumnField.HOLDER_ID) in h.get(Envelope.COMPANIES, [])
-                else _masked(h.get(ColumnField.HOLDER_ID), unmask),
+                else shown_id(h.get(ColumnField.HOLDER_ID), unmask),
                 handle=handles.of(h.get(ColumnField.HOLDER_ID)),
                 share_percent=h.get(ColumnField.SHARE_PERCENT),
                 subscribed_capital=h.get(ColumnField.SUBSCRIBED_CAPITAL),
@@ -451,7 +448,7 @@ def company_profile(
             OfficerResponse(
                 name=shown_text(o.get(ColumnField.NAME), unmask),
                 post=shown_text(o.get(ColumnField.POST), unmask),
-                id_number=_masked(o.get(ColumnField.ID_NUMBER), unmask),
+                id_number=shown_id(o.get(ColumnField.ID_NUMBER), unmask),
                 handle=handles.of(o.get(ColumnField.ID_NUMBER)),
             )
             for o in (h["_source"] for h in _hits(answers, Source.COMPANY_OFFICER))

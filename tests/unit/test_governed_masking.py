@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from analyzers.ids import id_check_char
@@ -17,6 +19,8 @@ from search_api.masking import (
     mask_text,
     protect_identifiers,
     pseudonym,
+    shown_birth_date,
+    shown_id,
 )
 
 KEY = b"k" * 32
@@ -38,6 +42,26 @@ PID_X = "46010619850505432" + id_check_char("46010619850505432")
 )
 def test_an_id_number_shows_its_region_only(value: str, masked: str) -> None:
     assert mask_id(value) == masked
+
+
+@pytest.mark.parametrize(
+    ("shown", "value", "unmask", "expected"),
+    [
+        (shown_id, "460106197001010016", False, "460106************"),
+        (shown_id, "460106197001010016", True, "460106197001010016"),
+        (shown_id, None, False, None),
+        (shown_birth_date, "1950-07-03", False, "1950-07"),
+        (shown_birth_date, "1950-07-03", True, "1950-07-03"),
+        (shown_birth_date, None, False, None),
+    ],
+)
+def test_a_response_shows_a_number_whole_only_when_the_application_unmasks(
+    shown: Callable[[str | None, bool], str | None],
+    value: str | None,
+    unmask: bool,
+    expected: str | None,
+) -> None:
+    assert shown(value, unmask) == expected
 
 
 @pytest.mark.parametrize(
