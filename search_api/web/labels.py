@@ -15,6 +15,7 @@ from typing import Final
 from accounts.roles import Role
 from common.vocab import Source, Tier
 from query_logs.applications import Category, State
+from registry.fields import Envelope
 from registry.sources import load_sources
 from search_api.models.cards import SOURCE_LABELS
 from search_api.queries.search import Facet, Sort
@@ -181,7 +182,7 @@ MESSAGES: Final = MappingProxyType(
 def field_labels() -> MappingProxyType[str, str]:
     """A record field's Chinese name: its column header in the source definitions (the first
     source that has the field names it; the columns share names across sources)."""
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = {Envelope.ALL_TEXT: "全文", Envelope.ORGS: "单位"}
     for spec in load_sources().values():
         for column in spec.columns:
             labels.setdefault(column.field, column.header)
