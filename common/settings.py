@@ -112,6 +112,18 @@ class Settings(BaseSettings):
     token_lifetime_s: int = Field(
         default=3600, ge=60, le=86400, description="Seconds a bearer token is valid after login."
     )
+    session_idle_s: int = Field(
+        default=1800,
+        ge=60,
+        le=86400,
+        description="Seconds a web session (the UI's login) lives without a request.",
+    )
+    session_absolute_s: int = Field(
+        default=43200,
+        ge=300,
+        le=604800,
+        description="Seconds a web session lives after its login, however active.",
+    )
     lockout_threshold: int = Field(
         default=5, ge=1, le=100, description="Consecutive failed logins that lock an account."
     )

@@ -38,16 +38,20 @@ drop=$state/drop-$persons
 echo "demo: ingesting $drop" >&2
 .venv/bin/xiansuo ingest "$drop"
 
-# Demo accounts (development only; fictitious): an investigator, an approver and an auditor.
+# Demo accounts (development only; fictitious), one for every role: officers (auditor, the two
+# administrators) can only be made by `xiansuo users add`; the data roles are made the same way.
 demo_password=${XIANSUO_DEMO_PASSWORD:-demo-passphrase-2026}
-for account in "demo.investigator investigator" "demo.approver approver" "demo.auditor security_auditor"; do
-  set -- $account
-  if ! out=$(printf '%s\n' "$demo_password" | .venv/bin/xiansuo users add "$1" --role "$2" --region 46 \
+demo_accounts="demo.investigator:investigator demo.approver:approver demo.special_task:special_task
+demo.analyst:analyst demo.auditor:security_auditor demo.secadmin:security_admin
+demo.sysadmin:system_admin"
+for account in $demo_accounts; do
+  name=${account%%:*}; role=${account#*:}
+  if ! out=$(printf '%s\n' "$demo_password" | .venv/bin/xiansuo users add "$name" --role "$role" --region 46 \
       --password-stdin 2>&1); then
     case $out in *"already"*|*"taken"*|*"exists"*) ;; *) echo "$out" >&2; exit 1 ;; esac
   fi
 done
-echo "demo: accounts demo.investigator, demo.approver, demo.auditor (password: $demo_password)" >&2
+echo "demo: accounts $(echo $demo_accounts | sed 's/:[a-z_]*//g') (password: $demo_password)" >&2
 
 url=http://127.0.0.1:$XIANSUO_API_PORT
 if [ "$mode" = --detach ]; then
@@ -57,9 +61,11 @@ if [ "$mode" = --detach ]; then
   curl -fsS "$url/healthz" || { cat "$state/api.log" >&2; stop_all; exit 1; }
   echo
   echo "demo: API on $url (try: curl $url/healthz); stop with: deploy/demo.sh --stop" >&2
+  echo "demo: web UI on $url/ui/ (sign in as demo.investigator), API docs on $url/docs" >&2
   exit 0
 fi
 
 trap stop_all EXIT
 echo "demo: API on $url — try: curl $url/healthz   (Ctrl-C stops everything)" >&2
+echo "demo: web UI on $url/ui/ (sign in as demo.investigator), API docs on $url/docs" >&2
 .venv/bin/xiansuo serve

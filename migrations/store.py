@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, Table
 
 from accounts.roles import RoleRules
+from accounts.sessions import web_sessions
 from accounts.users import roles_table, user_roles_table, users_table, write_role_rows
 from common.db import metadata
 from graph.decisions import match_decisions
@@ -35,6 +36,7 @@ SERVICE_TABLES: tuple[Table, ...] = (
     audit_entry,
     audit_checkpoint,
     match_decisions,
+    web_sessions,
 )
 """Every table of the service's store (a test checks that ``common.db.metadata`` holds no other)."""
 

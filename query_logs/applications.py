@@ -301,6 +301,18 @@ def get_application(bind: Bind, application_id: int) -> Application:
     return _application(row._mapping)
 
 
+def applications_of(bind: Bind, applicant_id: int) -> list[Application]:
+    """The applications ``applicant_id`` filed, newest first (the web page header's picker)."""
+    query = (
+        select(applications, cases.c.case_no)
+        .join(cases, cases.c.id == applications.c.case_id)
+        .where(applications.c.applicant_id == applicant_id)
+        .order_by(applications.c.id.desc())
+    )
+    with connection(bind) as conn:
+        return [_application(row._mapping) for row in conn.execute(query)]
+
+
 def _application(row: Any) -> Application:
     valid_from, valid_until = from_db_time(row["valid_from"]), from_db_time(row["valid_until"])
     if valid_from is None or valid_until is None:  # pragma: no cover - NOT NULL columns

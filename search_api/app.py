@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -24,7 +24,7 @@ from query_logs.audit import (
 )
 from registry.engine import EngineDoor
 from search_api.access import ACCESS_KEY, Access
-from search_api.refusals import install_refusal_handlers
+from search_api.refusals import answer, install_refusal_handlers
 from search_api.routers import (
     admin,
     applications,
@@ -42,6 +42,7 @@ from search_api.routers import (
     review,
     search,
 )
+from search_api.web.routers import WEB_ROUTERS, install_web
 
 
 class UnclassifiedRouteError(RuntimeError):
@@ -85,6 +86,12 @@ def route_inventory(routers: tuple[APIRouter, ...] = ROUTERS) -> dict[str, Acces
     return inventory
 
 
+def page_inventory() -> dict[str, Access]:
+    """Every web page's and docs page's access class (search_api.web), by "METHOD path"; they
+    are not in the OpenAPI document."""
+    return route_inventory(WEB_ROUTERS)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """A new app bound to ``settings``; nothing connects until the app starts."""
 
@@ -114,20 +121,25 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.provider.close()
             db.dispose()
 
-    app = FastAPI(title="线索 xiansuo", version="0.1.0", lifespan=lifespan)
+    # /docs and /redoc are search_api.web's, from vendored assets (nothing loads from a CDN)
+    app = FastAPI(
+        title="线索 xiansuo", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     if settings.trusted_proxies:
         # The peer address is replaced from X-Forwarded-For only when the peer itself is a
         # configured proxy; any other client's forwarded headers are ignored.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.state.route_inventory = route_inventory()
-    for router in ROUTERS:
+    app.state.page_inventory = page_inventory()
+    for router in ROUTERS + WEB_ROUTERS:
         app.include_router(router)
 
     install_refusal_handlers(app)
+    install_web(app)
 
     @app.exception_handler(EngineUnavailableError)
-    async def _engine_unavailable(_request: Request, exc: EngineUnavailableError) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": str(exc)})
+    async def _engine_unavailable(request: Request, exc: EngineUnavailableError) -> Response:
+        return answer(request, 503, {"detail": str(exc)})
 
     return app

@@ -50,6 +50,9 @@ from search_api.handles import Handles, looks_like_handle
 from search_api.recording import remember_caller
 
 T = TypeVar("T")
+Authenticator = Callable[[Request, Bind, Recorder, Settings], User]
+"""Who the caller is, or a logged refusal: the API's bearer token (`authenticate`) or the web
+page's session (search_api.web.sessions)."""
 
 
 def authenticate(request: Request, db: Bind, recorder: Recorder, settings: Settings) -> User:
@@ -147,7 +150,9 @@ class Admission:
 
 
 class GateKeeper:
-    """Per request: admits governed queries under the application named in X-Application-Id.
+    """Per request: admits governed queries under the application named in X-Application-Id
+    (the API) or chosen in the page header (the web UI's session): both are pluggable, the
+    caller's proof as ``authenticator`` and the application as ``application_id``.
 
     It authenticates the caller itself, inside `admit`: a governed route runs in one worker
     thread from the token to the reply (a separate user dependency would cost a second hop
@@ -162,15 +167,17 @@ class GateKeeper:
         settings: Settings,
         handles: Handles,
         application_id: int | None = None,
+        authenticator: Authenticator = authenticate,
     ) -> None:
         self._request, self._db, self._settings = request, db, settings
+        self._authenticator = authenticator
         self._recorder, self._handles = recorder, handles
         self._application_id = application_id  # X-Application-Id, validated as a RowId
         self._account: User | None = None
 
     def _authenticated(self, bind: Bind) -> User:
         if self._account is None:
-            self._account = authenticate(self._request, bind, self._recorder, self._settings)
+            self._account = self._authenticator(self._request, bind, self._recorder, self._settings)
         return self._account
 
     def _refuse(

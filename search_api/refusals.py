@@ -8,16 +8,21 @@ turns the error into a response, as a ``denial`` of the authenticated caller
 (``identify_caller``), or of nobody when no token holds. A new route therefore cannot forget to
 log a refusal, and none is logged twice. A denial that cannot be written turns the answer into
 a 503, as every other entry does.
+
+The answer is JSON, unless the app installed a page renderer (``PAGE_RENDERER`` on
+``app.state``: search_api.web.errors) that answers this request itself: the web UI's pages get
+the same refusal, logged the same way, as a Chinese page or fragment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,6 +44,11 @@ MAX_LOGGED_CHARS = 200
 APPLICATION_HEADER = "x-application-id"
 UNPARSEABLE_BODY = "unparseable request body"
 LOG_UNAVAILABLE = "the query log cannot be written"
+PAGE_RENDERER = "refusal_page"  # app.state: a RefusalPage, or absent (JSON only)
+
+RefusalPage = Callable[[Request, int, Any, dict[str, str] | None], Response | None]
+"""``(request, status, content, headers)`` -> the page answering this refusal, or None for the
+JSON answer (a request that is not a page's)."""
 
 
 def _clip(value: Any) -> Any:
@@ -124,24 +134,34 @@ async def _logged(request: Request, reason: str, extra: dict[str, Any] | None = 
     return True
 
 
-def _log_unavailable() -> JSONResponse:
-    return JSONResponse(status_code=503, content={"detail": LOG_UNAVAILABLE})
+def answer(
+    request: Request, status: int, content: Any, headers: dict[str, str] | None = None
+) -> Response:
+    """The refusal's answer: the installed page renderer's, or JSON."""
+    render: RefusalPage | None = getattr(request.app.state, PAGE_RENDERER, None)
+    if render is not None and (page := render(request, status, content, headers)) is not None:
+        return page
+    return JSONResponse(status_code=status, content=content, headers=headers)
+
+
+def _log_unavailable(request: Request) -> Response:
+    return answer(request, 503, {"detail": LOG_UNAVAILABLE})
 
 
 def install_refusal_handlers(app: FastAPI) -> None:
     """Map domain errors, invalid requests and HTTP errors to responses, logging each refusal."""
 
     @app.exception_handler(DomainError)
-    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
         if exc.status < 500 and not await _logged(request, exc.detail):
-            return _log_unavailable()
+            return _log_unavailable(request)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticatedError) else None
         # A message may quote what was sent (a region, a code): numbers in it are masked.
         detail = mask_text(exc.detail)
-        return JSONResponse(status_code=exc.status, content={"detail": detail}, headers=headers)
+        return answer(request, exc.status, {"detail": detail}, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         # The client's own input is not echoed back (a login body holds a password); the denial
         # names the invalid fields, never their values. A location may be a key the client
         # chose: numbers in it are masked, like in messages.
@@ -150,16 +170,16 @@ def install_refusal_handlers(app: FastAPI) -> None:
                   for e in exc.errors()]  # fmt: skip
         invalid = [".".join(str(p) for p in e["loc"]) for e in errors]
         if not await _logged(request, "invalid request parameters", {"invalid": invalid}):
-            return _log_unavailable()
-        return JSONResponse(status_code=422, content={"detail": errors})
+            return _log_unavailable(request)
+        return answer(request, 422, {"detail": errors})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # A body that cannot be parsed (400) is refused before authentication runs; an unknown
         # path (404) or method (405) never reaches a route.
         if 400 <= exc.status_code < 500:
             reason = UNPARSEABLE_BODY if exc.status_code == 400 else str(exc.detail)
             if not await _logged(request, reason):
-                return _log_unavailable()
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
-                            headers=getattr(exc, "headers", None))  # fmt: skip
+                return _log_unavailable(request)
+        return answer(request, exc.status_code, {"detail": exc.detail},
+                      getattr(exc, "headers", None))  # fmt: skip

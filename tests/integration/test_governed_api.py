@@ -40,8 +40,10 @@ from query_logs.applications import applications
 from query_logs.audit import AuditLog
 from registry.engine import EngineDoor
 from search_api.access import Access
-from search_api.app import ROUTERS, create_app, route_inventory
+from search_api.app import ROUTERS, create_app, page_inventory, route_inventory
 from search_api.deps import get_gate, get_provider
+from search_api.web.routers import WEB_ROUTERS
+from search_api.web.sessions import get_page_gate, read_page_session
 
 PURPOSE = "核查举报反映的公职人员配偶经商办企业问题线索"
 FULL_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
@@ -129,6 +131,20 @@ def test_every_route_is_classified_and_only_governed_routes_reach_registry_data(
                 assert get_gate in calls, label
             elif label not in ENGINE_WITHOUT_GATE:
                 assert get_provider not in calls, f"{label} reaches the engine without the gate"
+    pages = page_inventory()  # the web UI: the same rule, through the page's gate
+    assert pages["GET /ui/search/results"] is Access.GOVERNED
+    assert pages["GET /ui/login"] is Access.PUBLIC
+    for router in WEB_ROUTERS:
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            label = f"{sorted(route.methods)[0]} {route.path}"
+            calls = _calls(route.dependant)
+            if pages[label] is Access.GOVERNED:
+                assert get_page_gate in calls, label
+            else:
+                assert get_provider not in calls, f"{label} reaches the engine without the gate"
+            if pages[label] is not Access.PUBLIC:
+                assert read_page_session in calls, f"{label} shows a page without a session"
     openapi_paths = {
         f"{method.upper()} {path}"
         for path, item in world.client.get("/openapi.json").json()["paths"].items()

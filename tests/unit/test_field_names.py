@@ -60,6 +60,7 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("search_api/routers/petitions.py", "petition_no"): (1, "the audit entry's parameter"),
     ("search_api/routers/profiles.py", "credit_code"): (1, "the audit entry's parameter"),
     ("search_api/routers/profiles.py", "id_number"): (1, "the audit entry's parameter"),
+    ("search_api/web/pages/search.py", "tier"): (2, "the search route's query parameter"),
 }
 
 _PATH = re.compile(r"[a-z_]+(\.[a-z_]*)+")

@@ -1,0 +1,217 @@
+"""Every Chinese word the web UI shows, in one table: templates name labels, never write them.
+
+Sources reuse the registry labels of the entity cards (search_api.models.cards.SOURCE_LABELS);
+a record's fields are named by their column header in the source definitions
+(registry.sources), so a page shows the words the registries use. Templates receive this
+module's tables as ``L`` (see search_api.web.templating).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from types import MappingProxyType
+from typing import Final
+
+from accounts.roles import Role
+from common.vocab import Source, Tier
+from query_logs.applications import Category, State
+from registry.fields import Envelope
+from registry.sources import load_sources
+from search_api.models.cards import SOURCE_LABELS
+from search_api.queries.search import Facet, Sort
+
+APP_NAME: Final = "线索"
+APP_TITLE: Final = "线索 · 政务数据综合查询"
+
+NAV: Final = MappingProxyType(
+    {
+        "search": "检索",
+        "entities": "实体",
+        "cases": "我的案件",
+        "approvals": "待审批",
+        "clues": "线索汇总",
+        "graph": "关系图谱",
+        "audit": "日志审查",
+        "admin": "账户管理",
+        "api_docs": "接口文档",
+    }
+)
+
+ROLES: Final = MappingProxyType(
+    {
+        Role.INVESTIGATOR: "调查人员",
+        Role.APPROVER: "审批人",
+        Role.SPECIAL_TASK: "专班",
+        Role.ANALYST: "分析人员",
+        Role.SECURITY_AUDITOR: "安全审计员",
+        Role.SECURITY_ADMIN: "安全管理员",
+        Role.SYSTEM_ADMIN: "系统管理员",
+    }
+)
+
+SOURCES: Final = MappingProxyType({str(s): label for s, label in SOURCE_LABELS.items()})
+
+STATES: Final = MappingProxyType(
+    {
+        State.PENDING: "待审批",
+        State.APPROVED: "已批准",
+        State.REJECTED: "已驳回",
+        State.REVOKED: "已撤销",
+        State.EXPIRED: "已过期",
+    }
+)
+
+CATEGORIES: Final = MappingProxyType({str(c): str(c) for c in Category})
+
+TIERS: Final = MappingProxyType({str(t): str(t) for t in Tier})
+
+FACETS: Final = MappingProxyType(
+    {
+        Facet.SOURCE: "数据来源",
+        Facet.PROVINCE: "省",
+        Facet.CITY: "市",
+        Facet.COUNTY: "县",
+        Facet.TOWNSHIP: "乡镇",
+        Facet.TIER: "层级",
+        Facet.CATEGORY: "问题类别",
+        Facet.YEAR: "年份",
+    }
+)
+
+SORTS: Final = MappingProxyType(
+    {
+        Sort.RELEVANCE: "按相关度",
+        Sort.DATE_DESC: "按日期（新→旧）",
+        Sort.DATE_ASC: "按日期（旧→新）",
+    }
+)
+
+BUTTONS: Final = MappingProxyType(
+    {
+        "login": "登录",
+        "logout": "退出",
+        "search": "检索",
+        "choose": "使用此申请",
+        "change_application": "更换申请",
+        "clear_filters": "清除筛选",
+        "previous": "上一页",
+        "next": "下一页",
+        "back": "返回",
+    }
+)
+
+TEXT: Final = MappingProxyType(
+    {
+        "username": "用户名",
+        "password": "密码",
+        "login_title": "用户登录",
+        "current_application": "当前查询申请",
+        "no_application": "未选择查询申请：数据页面需要一份已批准的查询申请",
+        "not_your_application": "所选申请不属于当前用户",
+        "pick_application": "选择查询申请",
+        "no_approved_applications": "暂无已批准且在有效期内的查询申请",
+        "case_no": "案件编号",
+        "purpose": "查询事由",
+        "validity": "有效期",
+        "quota_left": "剩余查询次数",
+        "state": "状态",
+        "query": "检索式",
+        "query_placeholder": '姓名、单位、地址、内容… 支持 AND / OR / NOT、"短语"、姓名:王伟',
+        "syntax_help": "检索语法",
+        "filters": "筛选",
+        "date_from": "起始日期",
+        "date_to": "截止日期",
+        "sort": "排序",
+        "page_size": "每页条数",
+        "total": "共 {total} 条",
+        "page_of": "第 {page} 页",
+        "no_hits": "没有找到匹配的记录",
+        "record_id": "记录编号",
+        "subjects_column": "相关人员",
+        "score": "相关度",
+        "highlights": "命中片段",
+        "signed_in_as": "当前用户",
+        "error_title": "操作未完成",
+        "loading": "正在检索…",
+        "skip_to_content": "跳到正文",
+    }
+)
+
+SYNTAX_HELP: Final = (
+    ("王伟", "任一文本字段包含“王伟”（单字亦可；繁体同时按简体检索）"),
+    ("王伟 粮库", "同时包含两者（空格即 AND）"),
+    ("王伟 OR 王玮", "任一包含即可"),
+    ("粮库 NOT 退休、粮库 -退休", "排除包含后一个词的记录"),
+    ('"海口 8栋3单元"', "引号内为短语，按原文检索"),
+    (
+        "姓名:王伟、单位:粮库、地址:中山路",
+        "只在某类字段中检索（另有 企业: 内容: 职务: 编号: 类别:）",
+    ),
+    ("(王伟 OR 王玮) 粮库", "括号分组；不支持通配符、正则、模糊检索"),
+)
+"""Examples of docs/search-syntax.md, shown beside the search box."""
+
+# What a refusal page says, by HTTP status; the API's own message is shown below it.
+ERRORS: Final = MappingProxyType(
+    {
+        400: "请求有误",
+        401: "请先登录",
+        403: "无权执行此操作",
+        404: "未找到所请求的内容",
+        405: "不支持此操作",
+        409: "与现有数据冲突",
+        422: "输入不符合要求，请检查后重试",
+        429: "请求过于频繁",
+        500: "系统内部错误，请联系系统管理员",
+        503: "服务暂时不可用（检索引擎或日志无法访问），请稍后再试",
+    }
+)
+
+MESSAGES: Final = MappingProxyType(
+    {
+        "login_failed": "用户名或密码错误，或账户已被锁定",
+        "session_ended": "会话已结束，请重新登录",
+        "csrf": "页面已过期或请求来源不明，请刷新页面后重试",
+        "logged_out": "已安全退出",
+        "application_chosen": "已切换查询申请",
+    }
+)
+
+
+@cache
+def field_labels() -> MappingProxyType[str, str]:
+    """A record field's Chinese name: its column header in the source definitions (the first
+    source that has the field names it; the columns share names across sources)."""
+    labels: dict[str, str] = {Envelope.ALL_TEXT: "全文", Envelope.ORGS: "单位"}
+    for spec in load_sources().values():
+        for column in spec.columns:
+            labels.setdefault(column.field, column.header)
+    return MappingProxyType(labels)
+
+
+def source_label(source: str) -> str:
+    """The registry's short Chinese name; the code itself for a value outside the set."""
+    return SOURCES.get(source, source)
+
+
+def all_labels() -> dict[str, object]:
+    """Every table, as the templates see it (``L.NAV.search``, ``L.FIELDS[...]``)."""
+    return {
+        "APP_NAME": APP_NAME,
+        "APP_TITLE": APP_TITLE,
+        "NAV": NAV,
+        "ROLES": ROLES,
+        "SOURCES": SOURCES,
+        "STATES": STATES,
+        "CATEGORIES": CATEGORIES,
+        "TIERS": TIERS,
+        "FACETS": FACETS,
+        "SORTS": SORTS,
+        "BUTTONS": BUTTONS,
+        "TEXT": TEXT,
+        "SYNTAX_HELP": SYNTAX_HELP,
+        "ERRORS": ERRORS,
+        "MESSAGES": MESSAGES,
+        "FIELDS": field_labels(),
+        "ALL_SOURCES": tuple(str(s) for s in Source),
+    }

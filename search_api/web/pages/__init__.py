@@ -1,0 +1,1 @@
+"""The web UI's page routers, one module per area (see docs/web.md)."""
