@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from analyzers.chinese import simplifier
 from common.vocab import Tier
+from registry.engine import EngineDoor
 from search_api.gatekeeper import GateKeeper
 from search_api.handles import Handles
 from search_api.models.search import (
@@ -17,14 +18,13 @@ from search_api.models.search import (
     facets_of,
     masked_hit,
 )
-from search_api.provider import OpenSearchProvider
 from search_api.queries.search import Filters, Sort, keyword_search_query
 from search_api.queries.syntax import parse_query
 
 
 def search_records(
     gate: GateKeeper,
-    provider: OpenSearchProvider,
+    provider: EngineDoor,
     handles: Handles,
     search: SearchParams,
     page: Page,
