@@ -14,7 +14,7 @@ from typing import Final
 
 from accounts.roles import Role
 from common.vocab import Source, Tier
-from query_logs.applications import Category, State
+from query_logs.applications import Category, State, SubjectKind
 from query_logs.audit import AuditKind, AuditOutcome
 from query_logs.review.rules import Severity
 from registry.sources import load_sources
@@ -211,9 +211,9 @@ APPROVALS_TEXT: Final = MappingProxyType(
 
 SUBJECT_KINDS: Final = MappingProxyType(
     {
-        "person_id": "公民身份号码",
-        "credit_code": "统一社会信用代码",
-        "name": "姓名",
+        SubjectKind.PERSON: "公民身份号码",
+        SubjectKind.COMPANY: "统一社会信用代码",
+        SubjectKind.NAME: "姓名",
     }
 )
 
@@ -316,7 +316,7 @@ ADMIN_TEXT: Final = MappingProxyType(
         "username": "用户名",
         "display_name": "姓名",
         "jurisdiction": "管辖区划代码",
-        "id_number": "公民身份号码（选填）",
+        "own_id": "公民身份号码（选填）",
         "password": "初始密码",
         "new_password": "新密码",
         "roles": "角色",
