@@ -11,6 +11,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 
+from common.db import RowId
 from query_logs.audit import AuditKind, AuditOutcome
 from search_api import log_review
 from search_api.access import Access, access
@@ -35,7 +36,7 @@ def entries(
     application_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    before_seq: int | None = Query(default=None, ge=1),
+    before_seq: RowId | None = None,
     limit: int = Query(default=200, ge=1, le=5000),
 ) -> list[EntryResponse]:
     filters = EntryFilters(actor=actor, kind=kind, outcome=outcome, case_id=case_id,

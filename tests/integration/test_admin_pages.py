@@ -269,3 +269,35 @@ def test_the_chain_and_the_review_export_are_read_as_the_api_reads_them(world: W
     reads = [e.detail or "" for e in world.entries_since(mark) if e.kind == "audit_read"]
     assert any("verify" in p for p in reads)
     assert any("review_csv" in p for p in reads)
+
+
+def test_the_json_queue_lists_what_the_page_lists_and_logs_the_read(world: World) -> None:
+    app_id = world.file_application()
+    headers = world.bearer("boss")
+    mark = world.mark()
+    answer = world.app_client.get("/approvals/applications", headers=headers)
+    assert answer.status_code == 200
+    listed = {a["id"]: a for a in answer.json()}
+    assert app_id in listed
+    assert SUBJECT not in answer.text  # masked as every application response
+    assert [e.kind for e in world.entries_since(mark)] == ["admin_action"]
+    page = world.page("boss").get("/ui/approvals")
+    shown = {int(i) for i in re.findall(r'data-application-id="(\d+)"', page.text)}
+    assert shown == set(listed)
+
+
+def test_an_approver_outside_the_regions_is_not_queued_an_application(world: World) -> None:
+    add_user(world.engine, "far_boss", (Role.APPROVER,), "4401", PASSWORD, hasher=CHEAP_HASHER)
+    app_id = world.file_application()
+    answer = world.app_client.get("/approvals/applications", headers=world.bearer("far_boss"))
+    assert app_id not in {a["id"] for a in answer.json()}
+
+
+def test_the_json_entries_filter_by_outcome_and_page_by_seq(world: World) -> None:
+    headers = world.bearer("auditor")
+    first = world.app_client.get("/audit/entries?outcome=denied&limit=2", headers=headers).json()
+    assert {e["outcome"] for e in first} == {"denied"}
+    older = world.app_client.get(
+        f"/audit/entries?outcome=denied&limit=2&before_seq={first[-1]['seq']}", headers=headers
+    ).json()
+    assert all(e["seq"] < first[-1]["seq"] for e in older)

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from common.db import RowId
 from query_logs.audit import AuditKind, AuditOutcome
 from query_logs.review import rule_book
 from search_api import log_review
@@ -116,7 +117,7 @@ def entries_page(
     outcome: str | None = Query(default=None, max_length=16),
     since: str | None = Query(default=None, max_length=10),
     until: str | None = Query(default=None, max_length=10),
-    before: int | None = Query(default=None, ge=1),
+    before: RowId | None = None,
 ) -> HTMLResponse:
     start, end = period(since, until)
     filters = EntryFilters(
