@@ -313,6 +313,28 @@ def applications_of(bind: Bind, applicant_id: int) -> list[Application]:
         return [_application(row._mapping) for row in conn.execute(query)]
 
 
+def may_decide(approver: User, application: Application) -> bool:
+    """Whether ``approver`` may decide ``application`` (the rule ``decide_application``
+    enforces): another user's, within the approver's jurisdiction."""
+    return application.applicant_id != approver.id and all(
+        jurisdiction_covers(approver.jurisdiction, r) for r in application.regions
+    )
+
+
+def applications_awaiting(bind: Bind, approver: User, now: datetime) -> list[Application]:
+    """The pending, unexpired applications ``approver`` may decide, oldest first (the queue of
+    the 待审批 page and of ``GET /approvals/applications``)."""
+    query = (
+        select(applications, cases.c.case_no)
+        .join(cases, cases.c.id == applications.c.case_id)
+        .where(applications.c.state == State.PENDING)
+        .order_by(applications.c.id)
+    )
+    with connection(bind) as conn:
+        found = [_application(row._mapping) for row in conn.execute(query)]
+    return [a for a in found if a.effective_state(now) is State.PENDING and may_decide(approver, a)]
+
+
 def _application(row: Any) -> Application:
     valid_from, valid_until = from_db_time(row["valid_from"]), from_db_time(row["valid_until"])
     if valid_from is None or valid_until is None:  # pragma: no cover - NOT NULL columns

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -120,7 +121,33 @@ def get_cross_tier_grant(engine: Engine, grant_id: int) -> CrossTierGrant:
         row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
     if row is None:
         raise NotFoundError(f"no grant {grant_id}")
-    grant = row._mapping
+    return _grant(row._mapping)
+
+
+def list_cross_tier_grants(engine: Engine) -> list[CrossTierGrant]:
+    """Every grant, newest first (the security administrator's list)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(grants).order_by(grants.c.id.desc())).all()
+    return [_grant(row._mapping) for row in rows]
+
+
+def grants_awaiting(engine: Engine, approver: User, now: datetime) -> list[CrossTierGrant]:
+    """The pending, unexpired grants ``approver`` may decide (the rule ``_decide`` enforces):
+    not a party to them, their regions within the approver's jurisdiction; oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(grants).where(grants.c.state == State.PENDING).order_by(grants.c.id)
+        ).all()
+    found = [_grant(row._mapping) for row in rows]
+    return [
+        g for g in found
+        if g.effective_state(now) is State.PENDING
+        and approver.id not in (g.grantee_id, g.created_by)
+        and all(jurisdiction_covers(approver.jurisdiction, r) for r in g.regions)
+    ]  # fmt: skip
+
+
+def _grant(grant: Any) -> CrossTierGrant:
     valid_until = from_db_time(grant["valid_until"])
     if valid_until is None:  # pragma: no cover - a NOT NULL column
         raise ValueError("a grant row without its validity")

@@ -55,6 +55,8 @@ class Action(StrEnum):
     REVOKE_GRANT = "revoke_grant"
     OPEN_CASE = "open_case"
     LIST_CASES = "list_cases"
+    LIST_APPLICATIONS = "list_applications"
+    LIST_GRANTS = "list_grants"
     READ_CASE = "read_case"
     ADD_CASE_MEMBER = "add_case_member"
     REMOVE_CASE_MEMBER = "remove_case_member"
@@ -149,22 +151,33 @@ class Desk:
         return before, after
 
 
+def admit_desk(
+    request: Request,
+    user: User,
+    db: Engine,
+    recorder: Recorder,
+    permissions: tuple[Permission, ...],
+) -> Desk:
+    """The desk of ``user`` holding the first of ``permissions`` they hold; a logged 403
+    otherwise. Shared by the API's desks (a bearer token's user) and the pages' (a session's:
+    search_api.web.desks)."""
+    caller = recorder.by(user)
+    held = role_rules().permissions_of(user.roles)
+    for permission in permissions:
+        if permission in held:
+            return Desk(user, permission, db, caller)
+    error = PermissionDeniedError(f"this action needs the {' or '.join(permissions)} permission")
+    path = {k: str(v) for k, v in request.path_params.items()}
+    caller.deny(error.detail, params={"path": path})
+    raise error
+
+
 def desk_for(*permissions: Permission) -> Callable[..., Desk]:
     """A dependency admitting holders of any of ``permissions``; runs before the body is parsed,
     so a caller without them gets a logged 403 whatever they sent."""
 
     def admit(request: Request, user: CurrentUser, db: Database, recorder: RecorderDep) -> Desk:
-        caller = recorder.by(user)
-        held = role_rules().permissions_of(user.roles)
-        for permission in permissions:
-            if permission in held:
-                return Desk(user, permission, db, caller)
-        error = PermissionDeniedError(
-            f"this action needs the {' or '.join(permissions)} permission"
-        )
-        path = {k: str(v) for k, v in request.path_params.items()}
-        caller.deny(error.detail, params={"path": path})
-        raise error
+        return admit_desk(request, user, db, recorder, permissions)
 
     return admit
 

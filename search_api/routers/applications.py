@@ -8,9 +8,7 @@ search_api.routers.cases'.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -23,19 +21,18 @@ from query_logs.applications import (
     MAX_PURPOSE_CHARS,
     MAX_SUBJECTS,
     MAX_VALID_DAYS,
-    Application,
-    decide_application,
     file_application,
     get_application,
     parse_subject,
-    revoke_application,
 )
 from query_logs.audit import AuditKind
 from query_logs.cases import get_case, require_case_access
 from query_logs.grants import active_grant_regions
+from search_api import approvals
 from search_api.access import Access, access
+from search_api.approvals import DecisionRequest
 from search_api.deps import CurrentUser, Database, HandlesDep
-from search_api.desk import Action, ApplicantDesk, ApproverDesk, Desk, RevokerDesk
+from search_api.desk import Action, ApplicantDesk, ApproverDesk, RevokerDesk
 from search_api.models.applications import ApplicationResponse
 
 router = APIRouter(tags=["applications"])
@@ -57,17 +54,6 @@ class ApplicationRequest(BaseModel):
     unmask: bool = False
     export: bool = False
     valid_days: int = Field(default=30, ge=1, le=MAX_VALID_DAYS)
-
-
-class DecisionRequest(BaseModel):
-    approve: bool
-    note: str = Field(default="", max_length=1000)
-
-
-def _under(app: Application) -> dict[str, str]:
-    """The application's place in an entry: its id, its case, its purpose (the recorder
-    pseudonymises numbers in them)."""
-    return {"application_id": str(app.id), "case_id": app.case_no, "purpose": app.purpose}
 
 
 @router.post(
@@ -110,48 +96,27 @@ def file(body: ApplicationRequest, desk: ApplicantDesk, handles: HandlesDep) -> 
              "subjects": [{"kind": s.kind, "value": s.value} for s in app.subjects],
              "unmask": app.unmask, "export": app.export}  # fmt: skip
     desk.done(AuditKind.APPLICATION_REQUEST, action, case.case_no, filed,
-              {"regions": list(app.regions)}, **_under(app))  # fmt: skip
+              {"regions": list(app.regions)}, **approvals.under_application(app))  # fmt: skip
     return ApplicationResponse.of(app, now)
-
-
-def _change_state(
-    desk: Desk,
-    application_id: int,
-    action: Action,
-    asked: dict[str, Any],
-    apply: Callable[[], Application],
-) -> ApplicationResponse:
-    """Decide or revoke: the application is found (a logged 404), the intent is written, then
-    ``apply`` (query_logs' rules: self-approval, jurisdiction, state; refusals are denials)."""
-    target = f"application {application_id}"
-    with desk.refusals(action, target):
-        before = get_application(desk.db, application_id)
-    with desk.change(action, target, asked, **_under(before)):
-        after = apply()
-    changed = asked | {"state": {"before": str(before.state), "after": str(after.state)}}
-    desk.done(AuditKind.APPLICATION_DECISION, action, target, changed,
-              {"regions": list(after.regions)}, **_under(after))  # fmt: skip
-    return ApplicationResponse.of(after, datetime.now(UTC))
 
 
 @router.post("/applications/{application_id}/decision", response_model=ApplicationResponse,
              openapi_extra=AUTH)  # fmt: skip
 def decide(application_id: RowId, body: DecisionRequest, desk: ApproverDesk) -> ApplicationResponse:
-    def apply() -> Application:
-        return decide_application(desk.db, desk.actor, application_id, approve=body.approve,
-                                  note=body.note, now=datetime.now(UTC))  # fmt: skip
-
-    asked = {"approve": body.approve, "note": body.note}
-    return _change_state(desk, application_id, Action.DECIDE_APPLICATION, asked, apply)
+    return approvals.decide(desk, application_id, body)
 
 
 @router.post("/applications/{application_id}/revoke", response_model=ApplicationResponse,
              openapi_extra=AUTH)  # fmt: skip
 def revoke(application_id: RowId, desk: RevokerDesk) -> ApplicationResponse:
-    def apply() -> Application:
-        return revoke_application(desk.db, desk.actor, application_id, datetime.now(UTC))
+    return approvals.revoke(desk, application_id)
 
-    return _change_state(desk, application_id, Action.REVOKE_APPLICATION, {"revoke": True}, apply)
+
+@router.get("/approvals/applications", response_model=list[ApplicationResponse],
+            openapi_extra=AUTH)  # fmt: skip
+def pending(desk: ApproverDesk) -> list[ApplicationResponse]:
+    """The pending applications the caller may decide (another's, within their jurisdiction)."""
+    return approvals.pending_applications(desk)
 
 
 @router.get(

@@ -1,7 +1,8 @@
 """The query log for security auditors: entries and chain verification (the review: review.py).
 
 Every read is logged (``audit_read``) before the log is read, and a refused reader is logged as a
-denial (search_api.auditor).
+denial (search_api.auditor). What each route does is search_api.log_review's (shared with the
+日志审查 page).
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 
-from common.errors import DomainError
-from query_logs.audit import AuditKind, iter_entries, verify_log
+from common.db import RowId
+from query_logs.audit import AuditKind, AuditOutcome
+from search_api import log_review
 from search_api.access import Access, access
-from search_api.auditor import admit_auditor, audit_filters, check_period
 from search_api.deps import Audit, CurrentUser, RecorderDep
+from search_api.log_review import EntryFilters
 from search_api.models.audit import EntryResponse, VerifyResponse
 
 router = APIRouter(tags=["audit"])
 AUDIT = access(Access.AUDIT)
+PUBLIC_KEY = "audit_public_key"  # app.state: the checkpoints' verification key
 
 
 @router.get("/audit/entries", response_model=list[EntryResponse], openapi_extra=AUDIT)
@@ -28,42 +31,23 @@ def entries(
     audit: Audit,
     actor: str | None = None,
     kind: AuditKind | None = None,
+    outcome: AuditOutcome | None = None,
     case_id: str | None = None,
     application_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    before_seq: RowId | None = None,
     limit: int = Query(default=200, ge=1, le=5000),
 ) -> list[EntryResponse]:
-    auditor = admit_auditor(recorder, user)
-    check_period(since, until)
-    filters = audit_filters(actor=actor, kind=kind, case_id=case_id, application_id=application_id,
-                            since=since, until=until)  # fmt: skip
-    auditor.read({"entries": filters})
-    found = iter_entries(
-        audit.engine, actor=actor, kind=kind, case_id=case_id, application_id=application_id,
-        since=since, until=until, newest_first=True, limit=limit,
-    )  # fmt: skip
-    try:
-        return [EntryResponse.model_validate(e, from_attributes=True) for e in found]
-    finally:
-        close = getattr(found, "close", None)
-        if close is not None:
-            close()
+    filters = EntryFilters(actor=actor, kind=kind, outcome=outcome, case_id=case_id,
+                           application_id=application_id, since=since, until=until,
+                           before_seq=before_seq, limit=limit)  # fmt: skip
+    return log_review.read_entries(recorder, user, audit, filters)
 
 
 @router.get("/audit/verify", response_model=VerifyResponse, openapi_extra=AUDIT)
 def verify(
     request: Request, user: CurrentUser, recorder: RecorderDep, audit: Audit
 ) -> VerifyResponse:
-    admit_auditor(recorder, user).read({"verify": True})
-    public_key = getattr(request.app.state, "audit_public_key", None)
-    if public_key is None:
-        raise DomainError("no checkpoint key is configured")
-    report = verify_log(audit.engine, public_key)
-    return VerifyResponse(
-        ok=report.ok,
-        entries_checked=report.entries_checked,
-        checkpoints_checked=report.checkpoints_checked,
-        first_bad_seq=report.first_bad_seq,
-        reason=report.reason,
-    )
+    public_key = getattr(request.app.state, PUBLIC_KEY, None)
+    return log_review.verify_chain(recorder, user, audit, public_key).result

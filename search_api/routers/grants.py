@@ -10,27 +10,18 @@ the log around each change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from pydantic import Field
 
-from accounts.users import (
-    get_user_by_id,
-)
 from common.db import RowId
 from query_logs.applications import MAX_VALID_DAYS
 from query_logs.audit import AuditKind
-from query_logs.grants import (
-    approve_cross_tier_grant,
-    create_cross_tier_grant,
-    get_cross_tier_grant,
-    reject_cross_tier_grant,
-    revoke_cross_tier_grant,
-)
+from query_logs.grants import create_cross_tier_grant, get_cross_tier_grant
+from search_api import approvals
 from search_api.access import Access, access
-from search_api.desk import Action, ApproverDesk, Desk, GrantsDesk, StrictBody
+from search_api.desk import Action, ApproverDesk, GrantsDesk, StrictBody
 from search_api.models.grants import GrantResponse
 
 router = APIRouter(tags=["grants"])
@@ -65,36 +56,31 @@ def propose_grant(body: GrantRequest, desk: GrantsDesk) -> GrantResponse:
     return GrantResponse.of(grant, grantee.username)
 
 
-def _decide(grant_id: int, desk: Desk, action: Action, apply: Callable[..., None]) -> GrantResponse:
-    with desk.refusals(action, f"grant {grant_id}"):
-        before = get_cross_tier_grant(desk.db, grant_id)
-        grantee = get_user_by_id(desk.db, before.grantee_id).username
-    # The decider's own checks (not a party to the grant, regions within their jurisdiction,
-    # still pending; for a revocation: still in force) are query_logs'; refused there, the
-    # intent is followed by a denial.
-    with desk.change(action, grantee, {"grant_id": grant_id}):
-        apply(desk.db, desk.actor, grant_id, datetime.now(UTC))
-    after = get_cross_tier_grant(desk.db, grant_id)
-    state = {"before": str(before.state), "after": str(after.state)}
-    changed = {"grant_id": grant_id, "state": state}
-    desk.done(AuditKind.GRANT_CHANGE, action, grantee, changed, {"regions": list(after.regions)})
-    return GrantResponse.of(after, grantee)
-
-
 @router.post(
     "/grants/{grant_id}/approve", response_model=GrantResponse, openapi_extra=AUTH, tags=["grants"]
 )
 def approve_grant(grant_id: RowId, desk: ApproverDesk) -> GrantResponse:
-    return _decide(grant_id, desk, Action.APPROVE_GRANT, approve_cross_tier_grant)
+    return approvals.decide_grant(desk, grant_id, Action.APPROVE_GRANT)
 
 
 @router.post(
     "/grants/{grant_id}/reject", response_model=GrantResponse, openapi_extra=AUTH, tags=["grants"]
 )
 def reject_grant(grant_id: RowId, desk: ApproverDesk) -> GrantResponse:
-    return _decide(grant_id, desk, Action.REJECT_GRANT, reject_cross_tier_grant)
+    return approvals.decide_grant(desk, grant_id, Action.REJECT_GRANT)
 
 
 @router.post("/admin/grants/{grant_id}/revoke", response_model=GrantResponse, openapi_extra=ADMIN)
 def revoke_grant(grant_id: RowId, desk: GrantsDesk) -> GrantResponse:
-    return _decide(grant_id, desk, Action.REVOKE_GRANT, revoke_cross_tier_grant)
+    return approvals.decide_grant(desk, grant_id, Action.REVOKE_GRANT)
+
+
+@router.get("/approvals/grants", response_model=list[GrantResponse], openapi_extra=AUTH)
+def pending_grants(desk: ApproverDesk) -> list[GrantResponse]:
+    """The pending grants the caller (a leader) may decide: not a party, within jurisdiction."""
+    return approvals.pending_grants(desk)
+
+
+@router.get("/admin/grants", response_model=list[GrantResponse], openapi_extra=ADMIN)
+def list_grants(desk: GrantsDesk) -> list[GrantResponse]:
+    return approvals.all_grants(desk)

@@ -14,7 +14,9 @@ from typing import Final
 
 from accounts.roles import Role
 from common.vocab import Source, Tier
-from query_logs.applications import Category, State
+from query_logs.applications import Category, State, SubjectKind
+from query_logs.audit import AuditKind, AuditOutcome
+from query_logs.review.rules import Severity
 from registry.fields import Envelope
 from registry.sources import load_sources
 from search_api.models.cards import SOURCE_LABELS
@@ -178,6 +180,172 @@ MESSAGES: Final = MappingProxyType(
 )
 
 
+# ---- ui-admin: 待审批, 日志审查 and administration pages -------------------------------------
+
+APPROVALS_TEXT: Final = MappingProxyType(
+    {
+        "title": "待审批",
+        "applications": "待审批的查询申请",
+        "grants": "待审批的跨层级授权",
+        "no_applications": "暂无待您审批的查询申请",
+        "no_grants": "暂无待您审批的跨层级授权",
+        "id": "编号",
+        "applicant": "申请人",
+        "category": "问题类别",
+        "sources": "数据来源",
+        "regions": "地区范围",
+        "subjects": "查询对象",
+        "flags": "权限",
+        "unmask": "需查看完整号码",
+        "export": "需导出",
+        "note": "审批意见",
+        "note_placeholder": "审批意见（选填，驳回时请说明理由）",
+        "grantee": "被授权人",
+        "valid_until": "有效期至",
+        "approved": "申请 {id} 已批准",
+        "rejected": "申请 {id} 已驳回",
+        "grant_approved": "授权 {id} 已批准",
+        "grant_rejected": "授权 {id} 已驳回",
+        "grant_revoked": "授权 {id} 已撤销",
+    }
+)
+
+SUBJECT_KINDS: Final = MappingProxyType(
+    {
+        SubjectKind.PERSON: "公民身份号码",
+        SubjectKind.COMPANY: "统一社会信用代码",
+        SubjectKind.NAME: "姓名",
+    }
+)
+
+AUDIT_TEXT: Final = MappingProxyType(
+    {
+        "title": "日志审查",
+        "entries": "日志条目",
+        "review": "审查报告",
+        "timeline": "用户轨迹",
+        "chain": "日志链校验",
+        "actor": "用户",
+        "kind": "类型",
+        "outcome": "结果",
+        "since": "起始日期",
+        "until": "截止日期",
+        "any": "全部",
+        "seq": "序号",
+        "ts": "时间",
+        "route": "接口",
+        "application": "申请",
+        "case": "案件",
+        "hits": "命中数",
+        "detail": "详情",
+        "older": "更早的条目",
+        "newest": "最新条目",
+        "no_entries": "没有符合条件的日志条目",
+        "verify": "立即校验",
+        "verifying": "正在校验…",
+        "chain_ok": "日志链完整，校验通过",
+        "chain_bad": "日志链校验失败",
+        "entries_checked": "已校验条目",
+        "checkpoints_checked": "已校验签名检查点",
+        "head_seq": "最新序号",
+        "last_checkpoint": "最近检查点序号",
+        "no_checkpoint": "尚无检查点",
+        "first_bad_seq": "首个异常序号",
+        "reason": "原因",
+        "findings": "发现的问题",
+        "no_findings": "本期未发现问题",
+        "severity": "严重程度",
+        "rule": "规则",
+        "summary": "说明",
+        "first_ts": "首次",
+        "last_ts": "末次",
+        "entry_seqs": "相关条目",
+        "users": "用户概况",
+        "entries_reviewed": "审查条目数",
+        "working_hours": "工作时间",
+        "generated_at": "生成时间",
+        "governed_queries": "受控查询",
+        "distinct_subjects": "不同查询对象",
+        "after_hours": "非工作时间查询",
+        "gaps": "无法完整审查的规则",
+        "export": "导出审查报告（CSV）",
+        "flags": "标记",
+        "show": "查看",
+        "roles": "角色",
+    }
+)
+
+KINDS: Final = MappingProxyType(
+    {
+        AuditKind.QUERY_REQUEST: "查询请求",
+        AuditKind.QUERY_OUTCOME: "查询结果",
+        AuditKind.DENIAL: "拒绝",
+        AuditKind.LOGIN_OK: "登录成功",
+        AuditKind.LOGIN_FAILED: "登录失败",
+        AuditKind.LOGOUT: "退出",
+        AuditKind.USER_CHANGE: "账户变更",
+        AuditKind.ROLE_CHANGE: "角色变更",
+        AuditKind.APPLICATION_REQUEST: "提交申请",
+        AuditKind.APPLICATION_DECISION: "申请审批",
+        AuditKind.GRANT_CHANGE: "授权变更",
+        AuditKind.CASE_CHANGE: "案件变更",
+        AuditKind.EXPORT: "导出",
+        AuditKind.AUDIT_READ: "审计读取",
+        AuditKind.ADMIN_ACTION: "管理操作",
+        AuditKind.CHECKPOINT: "检查点",
+    }
+)
+
+OUTCOMES: Final = MappingProxyType(
+    {
+        AuditOutcome.OK: "成功",
+        AuditOutcome.DENIED: "拒绝",
+        AuditOutcome.FAILED: "失败",
+        AuditOutcome.ERROR: "错误",
+    }
+)
+
+SEVERITIES: Final = MappingProxyType(
+    {Severity.HIGH: "高", Severity.MEDIUM: "中", Severity.LOW: "低"}
+)
+
+ADMIN_TEXT: Final = MappingProxyType(
+    {
+        "title": "账户管理",
+        "accounts": "账户",
+        "add_account": "新建账户",
+        "username": "用户名",
+        "display_name": "姓名",
+        "jurisdiction": "管辖区划代码",
+        "own_id": "公民身份号码（选填）",
+        "password": "初始密码",
+        "new_password": "新密码",
+        "roles": "角色",
+        "status": "状态",
+        "active": "正常",
+        "disabled": "已停用",
+        "locked": "已锁定",
+        "disable": "停用",
+        "enable": "启用",
+        "unlock": "解锁",
+        "reset_password": "重置密码",
+        "set_roles": "保存角色",
+        "set_jurisdiction": "保存管辖",
+        "grants": "跨层级授权",
+        "no_grants": "暂无跨层级授权",
+        "revoke": "撤销",
+        "actions": "操作",
+        "created": "账户 {username} 已创建（角色由安全管理员分配）",
+        "changed": "账户 {username} 已更新",
+        "roles_note": "系统管理员创建账户；安全管理员分配角色与管辖范围（三员分立）",
+    }
+)
+
+ADMIN_BUTTONS: Final = MappingProxyType(
+    {"approve": "批准", "reject": "驳回", "create": "创建", "filter": "筛选"}
+)
+
+
 @cache
 def field_labels() -> MappingProxyType[str, str]:
     """A record field's Chinese name: its column header in the source definitions (the first
@@ -214,4 +382,13 @@ def all_labels() -> dict[str, object]:
         "MESSAGES": MESSAGES,
         "FIELDS": field_labels(),
         "ALL_SOURCES": tuple(str(s) for s in Source),
+        # ui-admin
+        "APPROVALS_TEXT": APPROVALS_TEXT,
+        "SUBJECT_KINDS": SUBJECT_KINDS,
+        "AUDIT_TEXT": AUDIT_TEXT,
+        "KINDS": KINDS,
+        "OUTCOMES": OUTCOMES,
+        "SEVERITIES": SEVERITIES,
+        "ADMIN_TEXT": ADMIN_TEXT,
+        "ADMIN_BUTTONS": ADMIN_BUTTONS,
     }

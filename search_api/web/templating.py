@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from accounts.roles import role_rules
 from accounts.sessions import WebSession
 from search_api.web.labels import all_labels
 from search_api.web.sessions import ApplicationChoice
@@ -96,6 +97,8 @@ def render(
         "choice": choice,
         "fragment": is_fragment_request(request),
         "path": request.url.path,
+        # the permissions the header's navigation shows pages for (each page checks its own)
+        "held": role_rules().permissions_of(session.user.roles) if session else frozenset(),
     }
     html = environment().get_template(template).render(values | dict(context or {}))
     return HTMLResponse(html, status_code=status)

@@ -54,13 +54,14 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("indexer/sealed_rotation.py", "petition_no"): (1, "the sealed store's SQL columns"),
     ("search_api/models/search.py", "tier"): (1, "the audit entry's parameter"),
     ("search_api/queries/syntax.py", "handling_unit"): (1, "a query-syntax prefix users type"),
-    ("search_api/routers/admin.py", "id_number"): (1, "an account's field in the audit entry"),
+    ("search_api/administration.py", "id_number"): (1, "an account's field in the audit entry"),
     ("search_api/routers/persons.py", "id_number"): (1, "the audit entry's parameter"),
     ("search_api/routers/persons.py", "persons"): (1, "the route's OpenAPI tag"),
     ("search_api/routers/petitions.py", "petition_no"): (1, "the audit entry's parameter"),
     ("search_api/routers/profiles.py", "credit_code"): (1, "the audit entry's parameter"),
     ("search_api/routers/profiles.py", "id_number"): (1, "the audit entry's parameter"),
     ("search_api/web/pages/search.py", "tier"): (2, "the search route's query parameter"),
+    ("search_api/web/pages/admin.py", "id_number"): (1, "the account request's field (form)"),
 }
 
 _PATH = re.compile(r"[a-z_]+(\.[a-z_]*)+")
