@@ -1,7 +1,7 @@
 """The API's name for the engine door (``registry.engine.EngineDoor``), kept for compatibility.
 
 Transitional: ``client`` still hands the raw client to the API call sites that have not moved
-onto the door's methods yet (``deps.Admission.search``, ``routers.profiles``, ``routers.graph``,
+onto the door's methods yet (``deps.Admission.search``, ``profile_search``, ``routers.graph``,
 ``routers.review``). Once they have, this module becomes ``Provider = EngineDoor`` and
 ``client`` goes.
 """

@@ -13,8 +13,9 @@ PENDING_SWITCH = {
     "graph/neighbourhood.py",
     "search_api/deps.py",
     "search_api/provider.py",
+    "search_api/graph_linked.py",
     "search_api/routers/graph.py",
-    "search_api/routers/profiles.py",
+    "search_api/profile_search.py",
     "search_api/routers/review.py",
 }
 SKIPPED = {".venv", ".git", "node_modules"}
