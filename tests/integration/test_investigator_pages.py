@@ -28,7 +28,8 @@ from registry.engine import EngineDoor
 from search_api.app import create_app
 from search_api.handles import handles_for
 from search_api.masking import mask_id
-from search_api.web.labels import MESSAGES, PROFILE_PAGE
+from search_api.profiles import PersonProfileResponse
+from search_api.web.labels import PROFILE_PAGE
 from search_api.web.profile_pdf import render_profile_document
 from search_api.web.profile_view import profile_view
 
@@ -53,8 +54,13 @@ class World:
         return dict(self.truth["patterns"]["official_spouse_company"])
 
     def application(self, subject: str, **overrides: Any) -> int:
-        body = {"purpose": PURPOSE, "category": "初核", "sources": ALL_SOURCES,
-                "regions": [REGION], "subjects": [{"kind": "person_id", "value": subject}]}
+        body = {
+            "purpose": PURPOSE,
+            "category": "初核",
+            "sources": ALL_SOURCES,
+            "regions": [REGION],
+            "subjects": [{"kind": "person_id", "value": subject}],
+        }
         return approve(self.api, self.tokens, body | overrides, title="一人一档")  # fmt: skip
 
     def entries(self) -> list[AuditEntry]:
@@ -145,8 +151,8 @@ def test_entity_cards_are_the_json_routes_cards_masked_and_linked_by_handle(
                         headers=bearer(world.tokens, "inv", app_id)).json()  # fmt: skip
     for card in api["cards"]:
         assert card["id_number"] in page.text
-        assert f'/ui/persons/{card["handle"]}/profile' in page.text
-        assert f'/ui/cases?subject={card["handle"]}' in page.text
+        assert f"/ui/persons/{card['handle']}/profile" in page.text
+        assert f"/ui/cases?subject={card['handle']}" in page.text
     assert official["official_name"] in page.text
     assert not FULL_ID.search(page.text)
 
@@ -179,9 +185,7 @@ def test_a_profile_outside_the_application_is_refused_and_logged(
     assert _new(world, before) == ["denial"]
 
 
-def test_the_linked_persons_panel_is_the_graphs_linked_function(
-    world: World, inv: Browser
-) -> None:
+def test_the_linked_persons_panel_is_the_graphs_linked_function(world: World, inv: Browser) -> None:
     official = world.official
     app_id = world.application(official["official_id"])
     inv.choose(app_id)
@@ -217,8 +221,6 @@ def test_the_pdf_text_holds_the_name_and_masked_number_never_the_full_number(
     app_id = world.application(official["official_id"], export=True)
     profile = world.api.get(f"/persons/{official['official_id']}/profile",
                             headers=bearer(world.tokens, "inv", app_id))  # fmt: skip
-    from search_api.profiles import PersonProfileResponse
-
     view = profile_view(PersonProfileResponse.model_validate(profile.json()), dict(PROFILE_PAGE))
     meta = {"case_no": "案-1", "application_id": str(app_id), "user": "inv", "time": "2026-01-01"}
     document = render_profile_document(view, meta)
@@ -226,20 +228,13 @@ def test_the_pdf_text_holds_the_name_and_masked_number_never_the_full_number(
     assert official["official_name"] in text
     assert mask_id(official["official_id"]) in text
     assert not FULL_ID.search(text)
-    assert {f.name for f in _fonts(document)} & {"Noto Sans CJK SC"} or _embeds_cjk(document)
+    # the CJK font is embedded in the file, not named for the reader's machine to supply
+    assert b"Noto-Sans-CJK-SC" in document.write_pdf(uncompressed_pdf=True)
 
 
 def _texts(box: Any) -> str:
     own = [box.text] if isinstance(getattr(box, "text", None), str) else []
     return "".join(own + [_texts(c) for c in getattr(box, "children", None) or []])
-
-
-def _fonts(document: Any) -> list[Any]:
-    return []
-
-
-def _embeds_cjk(document: Any) -> bool:
-    return b"Noto-Sans-CJK" in document.write_pdf(uncompressed_pdf=True)
 
 
 def test_the_pdf_needs_the_export_flag(world: World, inv: Browser) -> None:
@@ -264,9 +259,6 @@ def test_the_json_pdf_route_is_the_same_export(world: World) -> None:
 
 
 def test_similar_petitions_of_a_listed_petition(world: World, inv: Browser) -> None:
-    reported = next(p for p in world.truth.get("petitions", []) if p.get("reported_id")) if \
-        world.truth.get("petitions") else None  # fmt: skip
-    del reported
     official = world.official
     app_id = world.application(official["official_id"])
     profile = world.api.get(f"/persons/{official['official_id']}/profile",
@@ -328,5 +320,5 @@ def test_a_form_without_the_csrf_token_is_refused_and_logged(world: World, inv: 
     before = len(world.entries())
     refused = inv.post("/ui/cases", {"case_no": "案-csrf", "title": "x"}, csrf=False)
     assert refused.status_code == 403
-    assert MESSAGES["csrf"] not in refused.text or True
+    assert "Traceback" not in refused.text
     assert _new(world, before) == ["denial"]
