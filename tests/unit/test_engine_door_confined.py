@@ -11,7 +11,7 @@ DOOR = "registry/engine.py"
 # door's methods (issue 12). Remove a module from here when it no longer imports the client.
 PENDING_SWITCH = {
     "graph/neighbourhood.py",
-    "search_api/deps.py",
+    "search_api/gatekeeper.py",
     "search_api/provider.py",
     "search_api/graph_linked.py",
     "search_api/routers/graph.py",
