@@ -1,14 +1,39 @@
-"""Response models of query applications (search_api.routers.applications): an application
-as its applicant and approvers read it, with every number in it masked."""
+"""Wire models of query applications (search_api.routers.applications, the 我的案件 page): the
+filing request, and an application as its applicant and approvers read it, with every number
+in it masked."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from query_logs.applications import Application, SubjectKind
+from common.db import RowId
+from query_logs.applications import (
+    MAX_PURPOSE_CHARS,
+    MAX_SUBJECTS,
+    MAX_VALID_DAYS,
+    Application,
+    SubjectKind,
+)
 from search_api.masking import mask_id, mask_text
+
+
+class SubjectRequest(BaseModel):
+    kind: str
+    value: str = Field(min_length=1, max_length=64)
+
+
+class ApplicationRequest(BaseModel):
+    case_id: RowId
+    purpose: str = Field(max_length=MAX_PURPOSE_CHARS)
+    category: str
+    sources: list[str] = Field(min_length=1, max_length=9)
+    regions: list[str] = Field(min_length=1, max_length=50)
+    subjects: list[SubjectRequest] = Field(default_factory=list, max_length=MAX_SUBJECTS)
+    unmask: bool = False
+    export: bool = False
+    valid_days: int = Field(default=30, ge=1, le=MAX_VALID_DAYS)
 
 
 class SubjectResponse(BaseModel):

@@ -11,49 +11,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from accounts.roles import Permission, role_rules
 from accounts.user_fields import jurisdiction_covers
 from common.db import RowId
 from common.errors import PermissionDeniedError
-from query_logs.applications import (
-    MAX_PURPOSE_CHARS,
-    MAX_SUBJECTS,
-    MAX_VALID_DAYS,
-    file_application,
-    get_application,
-    parse_subject,
-)
-from query_logs.audit import AuditKind
-from query_logs.cases import get_case, require_case_access
-from query_logs.grants import active_grant_regions
+from query_logs.applications import get_application
 from search_api import approvals
 from search_api.access import Access, access
+from search_api.applicant_desk import file_under_case
 from search_api.approvals import DecisionRequest
 from search_api.deps import CurrentUser, Database, HandlesDep
-from search_api.desk import Action, ApplicantDesk, ApproverDesk, RevokerDesk
-from search_api.models.applications import ApplicationResponse
+from search_api.desk import ApplicantDesk, ApproverDesk, RevokerDesk
+from search_api.models.applications import ApplicationRequest, ApplicationResponse
 
 router = APIRouter(tags=["applications"])
 AUTH = access(Access.AUTH)
-
-
-class SubjectRequest(BaseModel):
-    kind: str
-    value: str = Field(min_length=1, max_length=64)
-
-
-class ApplicationRequest(BaseModel):
-    case_id: RowId
-    purpose: str = Field(max_length=MAX_PURPOSE_CHARS)
-    category: str
-    sources: list[str] = Field(min_length=1, max_length=9)
-    regions: list[str] = Field(min_length=1, max_length=50)
-    subjects: list[SubjectRequest] = Field(default_factory=list, max_length=MAX_SUBJECTS)
-    unmask: bool = False
-    export: bool = False
-    valid_days: int = Field(default=30, ge=1, le=MAX_VALID_DAYS)
 
 
 @router.post(
@@ -61,43 +34,8 @@ class ApplicationRequest(BaseModel):
 )
 def file(body: ApplicationRequest, desk: ApplicantDesk, handles: HandlesDep) -> ApplicationResponse:
     """File under a case the caller owns or is a member of; written ahead (intent, then the
-    ``application_request``), each refusal a denial."""
-    now, action = datetime.now(UTC), Action.FILE_APPLICATION
-    with desk.refusals(action, f"case {body.case_id}"):
-        case = get_case(desk.db, body.case_id)
-        require_case_access(case, desk.actor)
-        # A subject of kind "handle" is resolved here to the person's number (search_api.handles).
-        subjects = [parse_subject(s.kind, s.value, handles.open) for s in body.subjects]
-    asked = {
-        "sources": body.sources,
-        "regions": body.regions,
-        "subjects": [{"kind": s.kind, "value": s.value} for s in subjects],
-        "unmask": body.unmask,
-        "export": body.export,
-        "valid_days": body.valid_days,
-    }
-    with desk.change(action, case.case_no, asked, case_id=case.case_no, purpose=body.purpose):
-        app = file_application(
-            desk.db,
-            desk.actor,
-            case_id=case.id,
-            purpose=body.purpose,
-            category=body.category,
-            sources=body.sources,
-            regions=body.regions,
-            subjects=subjects,
-            unmask=body.unmask,
-            export=body.export,
-            valid_days=body.valid_days,
-            now=now,
-            grant_regions=active_grant_regions(desk.db, desk.actor.id, now),
-        )
-    filed = {"sources": sorted(app.sources), "state": str(app.state),
-             "subjects": [{"kind": s.kind, "value": s.value} for s in app.subjects],
-             "unmask": app.unmask, "export": app.export}  # fmt: skip
-    desk.done(AuditKind.APPLICATION_REQUEST, action, case.case_no, filed,
-              {"regions": list(app.regions)}, **approvals.under_application(app))  # fmt: skip
-    return ApplicationResponse.of(app, now)
+    ``application_request``), each refusal a denial (search_api.applicant_desk)."""
+    return ApplicationResponse.of(file_under_case(desk, body, handles), datetime.now(UTC))
 
 
 @router.post("/applications/{application_id}/decision", response_model=ApplicationResponse,

@@ -23,13 +23,13 @@ from query_logs.cases import (
     MAX_TITLE_CHARS,
     Case,
     add_case_member,
-    cases_of,
-    create_case,
     get_case,
     remove_case_member,
     require_case_access,
 )
 from search_api.access import Access, access
+from search_api.applicant_desk import list_cases as list_cases_at
+from search_api.applicant_desk import open_case as open_case_at
 from search_api.desk import Action, ApplicantDesk, Desk, StrictBody
 from search_api.models.cases import CaseResponse
 
@@ -54,21 +54,13 @@ def _members(case: Case) -> list[str]:
 
 @router.post("/cases", response_model=CaseResponse, status_code=201, openapi_extra=AUTH)
 def open_case(body: CaseRequest, desk: ApplicantDesk) -> CaseResponse:
-    action, case_no = Action.OPEN_CASE, body.case_no.strip()
-    with desk.change(action, case_no, {"title": body.title}, case_id=case_no):
-        case_id = create_case(desk.db, desk.actor, body.case_no, body.title, datetime.now(UTC))
-    case = get_case(desk.db, case_id)
-    opened = {"case": case.id, "owner": case.owner.username}
-    desk.done(AuditKind.CASE_CHANGE, action, case.case_no, opened, case_id=case_no)
-    return CaseResponse.of(case)
+    return CaseResponse.of(open_case_at(desk, body.case_no, body.title))
 
 
 @router.get("/cases", response_model=list[CaseResponse], openapi_extra=AUTH)
 def list_cases(desk: ApplicantDesk) -> list[CaseResponse]:
     """The cases the caller owns or is a member of."""
-    found = cases_of(desk.db, desk.actor)
-    desk.read(Action.LIST_CASES, {"cases": len(found)})
-    return [CaseResponse.of(case) for case in found]
+    return [CaseResponse.of(case) for case in list_cases_at(desk)]
 
 
 def _case_of_member(desk: Desk, case_id: int, action: Action) -> Case:

@@ -10,11 +10,8 @@ export, and an ``export`` entry is logged besides the query's own pair.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -23,71 +20,51 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from common.errors import DomainError, NotFoundError
 from graph.decisions import MatchDecision, record_decision
-from graph.export import View, node_data, subgraph
 from graph.export import graphml as to_graphml
+from graph.export import node_data, subgraph
 from graph.model import EdgeKind
 from graph.neighbourhood import (
     DEFAULT_FAN_OUT,
     MAX_FAN_OUT,
     MAX_HOPS,
-    EdgeScope,
-    IndexEdges,
     Neighbourhood,
     expand,
 )
-from graph.operations import linked_entities, path_between
-from graph.rank import STANDING_LABELS, Path
-from graph.store import edges_alias
-from query_logs.applications import Subject, SubjectKind
+from graph.operations import path_between
+from query_logs.applications import SubjectKind
 from query_logs.audit import AuditKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Database, Gate, HandlesDep, Provider, SettingsDep
-from search_api.gatekeeper import Admission, GateKeeper
+from search_api.gatekeeper import Admission
+from search_api.graph_linked import Expansion, StartKind, find_linked
+from search_api.graph_linked import edges_of as _edges
+from search_api.graph_linked import graph_params as _params
+from search_api.graph_linked import path_record_ids as _record_ids
+from search_api.graph_linked import subject_of as _subject
+from search_api.graph_linked import view_of as _view
 from search_api.models.graph import (
     DecisionRequest,
     DecisionResponse,
     GraphPathResponse,
-    LinkedEntityResponse,
     LinkedResponse,
     NodeResponse,
     SubgraphResponse,
-    control_response,
     cut_responses,
     expansion_fields,
     path_response,
-    share_responses,
 )
-from search_api.queries.graph import edge_scope, graph_key, graph_view, subject_node
+from search_api.queries.graph import subject_node
 
 router = APIRouter(tags=["graph"])
 GOVERNED = access(Access.GOVERNED)
 MAX_PATHS = 5
 
 
-class StartKind(StrEnum):
-    """What a graph request starts from: a person's number or a company's credit code."""
-
-    PERSON = SubjectKind.PERSON.value
-    COMPANY = SubjectKind.COMPANY.value
-
-
 Hops = Annotated[int, Query(ge=1, le=MAX_HOPS, description="hops from the subject (1-3)")]
 FanOut = Annotated[int, Query(ge=1, le=MAX_FAN_OUT, description="edges followed per node")]
 Kinds = Annotated[list[EdgeKind] | None, Query(description="edge kinds to follow (default: all)")]
 DEFAULT_HOPS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Expansion:
-    """How far a neighbourhood is pulled from its subject: hops, edges per node, edge kinds."""
-
-    hops: int
-    fan_out: int
-    kinds: list[EdgeKind] | None
-
-    def logged(self) -> dict[str, Any]:
-        return {"hops": self.hops, "fan_out": self.fan_out, "kinds": sorted(self.kinds or [])}
 
 
 def read_expansion(
@@ -99,32 +76,8 @@ def read_expansion(
 ExpansionQuery = Annotated[Expansion, Depends(read_expansion)]
 
 
-def _subject(gate: GateKeeper, kind: StartKind, value: str) -> tuple[Subject, str]:
-    """The subject and its node; a malformed number is a logged refusal (the gate's rule)."""
-    subject = gate.subject(SubjectKind(kind.value), value)
-    return subject, subject_node(subject)
-
-
-def _view(settings: SettingsDep, admission: Admission, handles: HandlesDep) -> View:
-    secret = settings.secret_key.get_secret_value()
-    return graph_view(admission.scope.unmask, graph_key(secret), handles)
-
-
-def _edges(provider: Provider, admission: Admission, kinds: list[EdgeKind] | None) -> IndexEdges:
-    scope: EdgeScope = edge_scope(admission.scope, kinds)
-    return IndexEdges(provider, edges_alias(provider.index_prefix), scope)
-
-
 class StoreUnavailableError(DomainError):
     status: ClassVar[int] = 503
-
-
-def _record_ids(paths: Iterable[Path]) -> list[str]:
-    return sorted({r for p in paths for s in p.steps for r in s.edge.record_ids})
-
-
-def _params(kind: StartKind, value: str, **more: Any) -> dict[str, Any]:
-    return {"subject_kind": kind.value, "subject": value, **more}
 
 
 @router.get("/graph/{kind}/{value}/linked", response_model=LinkedResponse, openapi_extra=GOVERNED)
@@ -138,38 +91,9 @@ def linked(
     expansion: ExpansionQuery,
     page_size: int = Query(default=20, ge=1, le=100),
 ) -> LinkedResponse:
-    """The persons and companies linked to a subject, ranked, each with the paths that link it."""
-    subject, start = _subject(gate, kind, value)
-    params = _params(kind, subject.value, **expansion.logged(), page_size=page_size)
-    admission = gate.admit(QueryRequest(subjects=(subject,), page_size=page_size), params)
-    edges = _edges(provider, admission, expansion.kinds)
-    with admission.engine_work():
-        result = linked_entities(edges, start, expansion.hops, expansion.fan_out, page_size)
-    hood, view = result.hood, _view(settings, admission, handles)
-    entities = [
-        LinkedEntityResponse(
-            key=view.show(e.node),
-            kind=str(e.kind),
-            name=view.text(e.name),
-            handle=view.handle(e.node),
-            hops=e.hops,
-            standing=str(e.standing),
-            standing_label=STANDING_LABELS[e.standing],
-            score=e.score,
-            control=control_response(e.control, hood, view),
-            edge_kinds=list(e.edge_kinds),
-            paths=[path_response(p, hood, view) for p in e.paths],
-            holders=share_responses(result.holders_of(e.node), hood, view),
-            holdings=share_responses(result.holdings_of(e.node), hood, view),
-        )
-        for e in result.linked
-    ]
-    admission.complete(len(entities), _record_ids(p for e in result.linked for p in e.paths))
-    return LinkedResponse(
-        **expansion_fields(hood, view),
-        start_holdings=share_responses(result.holdings_of(start), hood, view),
-        entities=entities,
-    )
+    """The persons and companies linked to a subject, ranked, each with the paths that link it
+    (search_api.graph_linked, shared with the 一人一档 page's panel)."""
+    return find_linked(gate, provider, settings, handles, kind, value, expansion, page_size)
 
 
 def _pull(

@@ -15,10 +15,8 @@ from fastapi import APIRouter, Path, Query
 
 from analyzers.chinese import simplifier
 from analyzers.embeddings import Embedder, EmbeddingModelError, Vector, shared_embedder
-from common.errors import DomainError, NotFoundError
+from common.errors import DomainError
 from common.settings import Settings
-from common.vocab import Source
-from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Gate, HandlesDep, Provider, SettingsDep
 from search_api.gatekeeper import Admission
@@ -32,8 +30,6 @@ from search_api.models.petitions import (
 from search_api.queries.similar import (
     SIMILAR_CANDIDATES,
     group_candidates_query,
-    more_like_petition_query,
-    petition_query,
     petition_search_query,
 )
 from search_api.queries.similar_ranking import (
@@ -41,9 +37,9 @@ from search_api.queries.similar_ranking import (
     Ranking,
     candidate_from_hit,
     group_repeats,
-    rank_by_similarity,
     rank_hybrid,
 )
+from search_api.similar_search import admit_petitions, find_similar_petitions
 
 router = APIRouter(tags=["petitions"])
 
@@ -61,8 +57,7 @@ class EmbeddingUnavailableError(DomainError):
 
 
 def _admit(gate: Gate, page_size: int, offset: int, params: dict[str, Any]) -> Admission:
-    query = QueryRequest(sources=frozenset({Source.PETITION}), page_size=page_size, offset=offset)
-    return gate.admit(query, params)
+    return admit_petitions(gate, page_size, offset, params)
 
 
 def query_embedder(settings: Settings) -> Embedder | None:
@@ -171,25 +166,5 @@ def similar_petitions(
     page_size: PageSize = 10,
 ) -> SimilarPetitionsResponse:
     """Petitions in scope most like this one (itself in scope): keyword candidates reranked by
-    the cosine similarity of their stored vectors."""
-    admission = _admit(gate, page_size, 0, {"petition_no": petition_no, "page_size": page_size})
-    scope = admission.scope
-    found = admission.search(provider, petition_query(scope, petition_no))["hits"]["hits"]
-    if not found:
-        admission.complete(0, [])
-        raise NotFoundError("no petition with this number within the application's scope")
-    source = candidate_from_hit(found[0])
-    body = more_like_petition_query(scope, str(found[0]["_index"]), source.doc_id)
-    result = admission.search(provider, body)
-    candidates = [candidate_from_hit(h) for h in result["hits"]["hits"]]
-    ranked = rank_by_similarity(source.vector, candidates)[:page_size]
-    admission.complete(
-        int(result["hits"]["total"]["value"]),
-        [source.doc_id, *(r.candidate.doc_id for r in ranked)],
-    )
-    return SimilarPetitionsResponse(
-        petition_no=source.petition_no,
-        ranking=Ranking.VECTOR if source.vector is not None else Ranking.KEYWORD,
-        candidates=len(candidates),
-        results=[petition_hit(r, scope.unmask, handles) for r in ranked],
-    )
+    the cosine similarity of their stored vectors (search_api.similar_search)."""
+    return find_similar_petitions(gate, provider, handles, petition_no, page_size)

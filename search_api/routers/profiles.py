@@ -1,98 +1,26 @@
-"""GET /persons/{id}/profile (一人一档) and GET /companies/{code}/profile (governed, subject-bound).
+"""GET /persons/{id}/profile (一人一档), its PDF, and GET /companies/{code}/profile (governed,
+subject-bound).
 
-The gate refuses a subject outside the application. Records come from one multi-search, one
-search per source in scope, each inside ``scope_filters``. Three things have no identity link to
-the subject and are found by second searches anchored on the subject's own records, within the
-application's sources and regions but outside its subject filter (see search_api.queries.entities):
-household members (same 户号: name, relation, masked ID only), petitions that report the person by
-name and unit without an ID, and petitions that name a company (both as references only).
+The searches are search_api.profile_search's, shared with the web UI's 一人一档 page; the PDF is
+search_api.web.profile_pdf's, shared with the page's export link. The PDF is an export: the
+application must allow export, and an ``export`` entry is logged besides the query's own pair.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
-from common.vocab import Source
-from query_logs.applications import SubjectKind
-from query_logs.gate import QueryRequest
-from registry.engine import EngineDoor
-from registry.fields import Envelope
 from search_api.access import Access, access
 from search_api.deps import Gate, HandlesDep, Provider
-from search_api.gatekeeper import Admission, GateKeeper
-from search_api.models.profiles import (
-    CompanyProfileResponse,
-    HouseholdResponse,
-    PersonProfileResponse,
-    PetitionReferenceResponse,
-    company_names,
-    company_profile,
-    household_numbers,
-    person_profile,
-    petition_references,
-    read_members,
-    roster_anchor,
-)
-from search_api.queries.profiles import (
-    DEFAULT_PER_SOURCE,
-    MAX_PER_SOURCE,
-    household_members_search,
-    linked_records_searches,
-    person_mentions_search,
-    petition_references_search,
-)
-from search_api.queries.records import MAX_HOUSEHOLD_MEMBERS
+from search_api.models.profiles import CompanyProfileResponse, PersonProfileResponse
+from search_api.profile_search import read_company_profile, read_person_profile
+from search_api.queries.profiles import DEFAULT_PER_SOURCE, MAX_PER_SOURCE
+from search_api.web.profile_pdf import PDF_MEDIA_TYPE, export_profile_pdf
 
 router = APIRouter(tags=["profiles"])
-
-
-def search_sources(
-    door: EngineDoor,
-    admission: Admission,
-    searches: list[tuple[Source, dict[str, Any]]],
-) -> list[tuple[Source, dict[str, Any]]]:
-    """One multi-search, a search per source index; any failure is logged, then 503."""
-    lines: list[dict[str, Any]] = []
-    for source, search in searches:
-        lines += [{"index": door.index_name(str(source)), "ignore_unavailable": True}, search]
-    with admission.engine_work():
-        answers = door.msearch_all(lines)
-    return [(source, answer) for (source, _), answer in zip(searches, answers, strict=True)]
-
-
-def _record_ids(answers: list[tuple[Source, dict[str, Any]]]) -> list[str]:
-    return [h["_id"] for _, a in answers for h in a.get("hits", {}).get("hits", [])]
-
-
-def _hit_ids(answer: dict[str, Any]) -> list[str]:
-    """The engine's ids of an answer's hits: the outcome entry logs these, not the response's
-    pseudonyms."""
-    return [h["_id"] for h in answer.get("hits", {}).get("hits", [])]
-
-
-# What a subject-bound profile links its records by, and names its subject in the log.
-_LINKS: dict[SubjectKind, tuple[str, str]] = {
-    SubjectKind.PERSON: (Envelope.PERSONS, "id_number"),
-    SubjectKind.COMPANY: (Envelope.COMPANIES, "credit_code"),
-}
-
-
-def _admit_with_records(
-    gate: GateKeeper, provider: EngineDoor, kind: SubjectKind, value: str, per_source: int
-) -> tuple[str, Admission, list[tuple[Source, dict[str, Any]]]]:
-    """The subject's number or code, the admission, and the subject's linked records (one
-    multi-search, ``per_source`` records per source in scope)."""
-    subject = gate.subject(kind, value)
-    field, logged_as = _LINKS[kind]
-    admission = gate.admit(
-        QueryRequest(subjects=(subject,), page_size=per_source),
-        {logged_as: subject.value, "per_source": per_source},
-    )
-    searches = linked_records_searches(admission.scope, field, subject.value, per_source)
-    return subject.value, admission, search_sources(provider, admission, searches)
-
 
 PerSource = Annotated[int, Query(ge=1, le=MAX_PER_SOURCE)]
 
@@ -106,33 +34,25 @@ def person_profile_route(
     handles: HandlesDep,
     per_source: PerSource = DEFAULT_PER_SOURCE,
 ) -> PersonProfileResponse:
-    number, admission, answers = _admit_with_records(
-        gate, provider, SubjectKind.PERSON, id_number, per_source
-    )
-    scope = admission.scope
-    households: list[HouseholdResponse] = []
-    member_ids: list[str] = []
-    if numbers := household_numbers(answers):
-        found = admission.search(
-            provider,
-            household_members_search(scope, numbers, MAX_HOUSEHOLD_MEMBERS),
-            (Source.HOUSEHOLD,),
-        )
-        households, member_ids = read_members(found, number, MAX_HOUSEHOLD_MEMBERS, handles)
-    mentions: tuple[list[PetitionReferenceResponse], int] = ([], 0)
-    mentioned: dict[str, Any] = {}
-    if (anchor := roster_anchor(answers)) and Source.PETITION in scope.sources:
-        names, unit = anchor
-        mentioned = admission.search(
-            provider, person_mentions_search(scope, number, names, unit), (Source.PETITION,)
-        )
-        mentions = petition_references(
-            mentioned, names, handles, scope.unmask, link="姓名及单位相符"
-        )
-    profile = person_profile(number, answers, households, mentions, scope.unmask, handles)
-    returned = _record_ids(answers) + member_ids + _hit_ids(mentioned)
-    admission.complete(sum(g.total for g in profile.groups) + mentions[1], returned)
+    profile, _ = read_person_profile(gate, provider, handles, id_number, per_source)
     return profile
+
+
+@router.get(
+    "/persons/{id_number}/profile.pdf",
+    openapi_extra=access(Access.GOVERNED),
+    responses={200: {"content": {PDF_MEDIA_TYPE: {}}}},
+)
+def person_profile_pdf(
+    id_number: str,
+    gate: Gate,
+    provider: Provider,
+    handles: HandlesDep,
+    per_source: PerSource = DEFAULT_PER_SOURCE,
+) -> Response:
+    """The 一人一档 as a PDF (Noto Sans CJK embedded): an export (the application must allow
+    it; logged)."""
+    return export_profile_pdf(gate, provider, handles, id_number, per_source)
 
 
 @router.get("/companies/{credit_code}/profile", response_model=CompanyProfileResponse,
@@ -144,19 +64,4 @@ def company_profile_route(
     handles: HandlesDep,
     per_source: PerSource = DEFAULT_PER_SOURCE,
 ) -> CompanyProfileResponse:
-    code, admission, answers = _admit_with_records(
-        gate, provider, SubjectKind.COMPANY, credit_code, per_source
-    )
-    scope = admission.scope
-    names = company_names(answers, code)
-    references: tuple[list[PetitionReferenceResponse], int] = ([], 0)
-    found: dict[str, Any] = {}
-    if names and Source.PETITION in scope.sources:
-        found = admission.search(
-            provider, petition_references_search(scope, names), (Source.PETITION,)
-        )
-        references = petition_references(found, names, handles, scope.unmask)
-    profile = company_profile(code, answers, references, scope.unmask, handles)
-    returned = _record_ids(answers) + _hit_ids(found)
-    admission.complete(sum(c.count for c in profile.counts) + references[1], returned)
-    return profile
+    return read_company_profile(gate, provider, handles, credit_code, per_source)

@@ -345,6 +345,116 @@ ADMIN_BUTTONS: Final = MappingProxyType(
     {"approve": "批准", "reject": "驳回", "create": "创建", "filter": "筛选"}
 )
 
+# --- ui-inv: the investigator's pages (实体, 一人一档 and its PDF, 我的案件) ---
+
+ENTITY_PAGE: Final = MappingProxyType(
+    {
+        "title": "实体",
+        "query": "身份证号、统一社会信用代码、手机号、姓名或拼音",
+        "kind": "类型",
+        "kind_auto": "自动识别",
+        "kind_person": "人员",
+        "kind_company": "企业",
+        "count": "共 {count} 个实体",
+        "truncated": "匹配过多，仅显示前 {count} 个；请补充条件",
+        "none": "没有找到匹配的实体",
+        "match": "匹配方式",
+        "records": "记录 {total} 条",
+        "open_profile": "一人一档",
+        "add_to_application": "加入申请",
+        "unit": "单位",
+        "post": "职务",
+        "legal_rep": "法定代表人",
+        "company_type": "企业类型",
+        "credit_code": "统一社会信用代码",
+    }
+)
+
+PROFILE_PAGE: Final = MappingProxyType(
+    {
+        "title": "一人一档",
+        "id_number": "公民身份号码",
+        "gender": "性别",
+        "birth_date": "出生年月",
+        "ethnicity": "民族",
+        "region_code": "行政区划",
+        "status": "户籍状态",
+        "death_date": "死亡日期",
+        "export_pdf": "导出PDF",
+        "export_not_allowed": "当前申请未获准导出",
+        "sources": "各来源记录",
+        "timeline": "时间轴",
+        "household": "同户成员",
+        "household_no": "户号",
+        "relation": "与户主关系",
+        "name": "姓名",
+        "companies": "企业任职与持股",
+        "company": "企业",
+        "role": "身份",
+        "share": "持股比例",
+        "employers": "参保单位",
+        "benefits": "待遇领取",
+        "benefit_type": "待遇类型",
+        "payments": "笔数",
+        "amount": "金额合计",
+        "period": "期间",
+        "mentions": "按姓名及单位提及的信访",
+        "linked": "关联人员",
+        "linked_load": "查看关联人员（图谱查询，记入日志）",
+        "linked_none": "没有关联人员",
+        "standing": "关系",
+        "hops": "跳数",
+        "chain": "关联链",
+        "cut": "部分节点的关联数超过上限，已截断",
+        "similar": "相似信访",
+        "similar_none": "没有相似信访",
+        "similar_score": "相似度",
+        "shown_of": "显示 {shown} / 共 {total} 条",
+        "undated": "无日期",
+        "none": "无",
+        "pdf_title": "一人一档（导出）",
+        "pdf_meta": "案件 {case_no} · 申请 {application_id} · 导出人 {user} · {time}",
+        "pdf_notice": "本文件含个人信息，仅限本案使用，不得扩散",
+        "members_cut": "成员过多，仅列出部分",
+    }
+)
+
+CASES_PAGE: Final = MappingProxyType(
+    {
+        "title": "我的案件",
+        "cases": "案件",
+        "case_title": "案件名称",
+        "owner": "承办人",
+        "members": "成员",
+        "no_cases": "暂无案件，请先新建案件",
+        "new_case": "新建案件",
+        "open_case": "新建",
+        "applications": "查询申请",
+        "no_applications": "暂无查询申请",
+        "new_application": "提交查询申请",
+        "file": "提交申请",
+        "case": "所属案件",
+        "category": "申请类别",
+        "sources": "数据来源",
+        "regions": "地区（行政区划代码，多个用空格或逗号分隔）",
+        "subjects": "查询对象",
+        "subject_kind": "对象类型",
+        "subject_value": "对象",
+        "kind_person_id": "公民身份号码",
+        "kind_credit_code": "统一社会信用代码",
+        "kind_name": "姓名",
+        "kind_handle": "实体卡片",
+        "unmask": "申请显示完整号码",
+        "export": "申请导出",
+        "valid_days": "有效天数",
+        "filed": "申请已提交，等待审批",
+        "opened": "案件已新建",
+        "quota": "已用/配额",
+        "use": "使用",
+        "id": "编号",
+    }
+)
+
 
 @cache
 def field_labels() -> MappingProxyType[str, str]:
@@ -391,4 +501,8 @@ def all_labels() -> dict[str, object]:
         "SEVERITIES": SEVERITIES,
         "ADMIN_TEXT": ADMIN_TEXT,
         "ADMIN_BUTTONS": ADMIN_BUTTONS,
+        # ui-inv
+        "ENTITY_PAGE": ENTITY_PAGE,
+        "PROFILE_PAGE": PROFILE_PAGE,
+        "CASES_PAGE": CASES_PAGE,
     }

@@ -10,7 +10,18 @@ from fastapi.staticfiles import StaticFiles
 
 from search_api.refusals import PAGE_RENDERER
 from search_api.web.errors import refusal_page, server_error_page
-from search_api.web.pages import admin, approvals, audit, auth, docs, home, search
+from search_api.web.pages import (
+    admin,
+    approvals,
+    audit,
+    auth,
+    cases,
+    docs,
+    entities,
+    home,
+    profile,
+    search,
+)
 from search_api.web.security import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -24,6 +35,10 @@ WEB_ROUTERS: tuple[APIRouter, ...] = (
     approvals.router,
     audit.router,
     admin.router,
+    # ui-inv: the investigator's pages
+    entities.router,
+    profile.router,
+    cases.router,
 )
 
 
