@@ -60,6 +60,22 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("search_api/similar_search.py", "petition_no"): (1, "the audit entry's parameter"),
     ("search_api/profile_search.py", "credit_code"): (1, "the audit entry's parameter"),
     ("search_api/profile_search.py", "id_number"): (1, "the audit entry's parameter"),
+    ("search_api/web/profile_view.py", "birth_date"): (
+        1,
+        "a fact of the profile response, named for its label",
+    ),
+    ("search_api/web/profile_view.py", "death_date"): (
+        1,
+        "a fact of the profile response, named for its label",
+    ),
+    ("search_api/web/profile_view.py", "id_number"): (
+        1,
+        "a fact of the profile response, named for its label",
+    ),
+    ("search_api/web/profile_view.py", "region_code"): (
+        1,
+        "a fact of the profile response, named for its label",
+    ),
     ("search_api/web/pages/search.py", "tier"): (2, "the search route's query parameter"),
     ("search_api/web/pages/admin.py", "id_number"): (1, "the account request's field (form)"),
 }
