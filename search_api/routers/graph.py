@@ -5,16 +5,14 @@ capped at 3; the edges followed are those whose records lie in the application's
 regions (search_api.queries.graph). Person numbers in node keys are masked unless the
 application grants unmasking, person nodes carry their handle, and record and edge ids are the
 server's pseudonyms (search_api.handles). GraphML is an export: the application must allow
-export, and an ``export`` entry is logged besides the query's own pair.
+export, and an ``export`` entry is logged besides the query's own pair. The subgraph, GraphML
+and path reads are search_api.graph_reads', shared with the web UI's 关系图谱 page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -24,74 +22,61 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from common.errors import DomainError, NotFoundError
 from graph.decisions import MatchDecision, record_decision
-from graph.export import View, node_data, subgraph
-from graph.export import graphml as to_graphml
 from graph.model import EdgeKind
 from graph.neighbourhood import (
     DEFAULT_FAN_OUT,
     MAX_FAN_OUT,
     MAX_HOPS,
-    EdgeScope,
     GraphNotBuiltError,
-    IndexEdges,
-    Neighbourhood,
     edge_filters,
-    expand,
 )
-from graph.operations import linked_entities, path_between
-from graph.rank import STANDING_LABELS, Path
+from graph.operations import linked_entities
+from graph.rank import STANDING_LABELS
 from graph.store import edges_alias
-from query_logs.applications import Subject, SubjectKind
+from query_logs.applications import SubjectKind
 from query_logs.audit import AuditKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Database, Gate, HandlesDep, Provider, SettingsDep
-from search_api.gatekeeper import Admission, GateKeeper
+from search_api.gatekeeper import Admission
+from search_api.graph_reads import (
+    GRAPHML_MEDIA_TYPE,
+    Expansion,
+    PathQuery,
+    StartKind,
+    application_view,
+    engine_failed,
+    export_graphml,
+    find_paths,
+    path_record_ids,
+    read_subgraph,
+    read_subject,
+    scoped_edges,
+    subject_params,
+)
 from search_api.models.graph import (
     DecisionRequest,
     DecisionResponse,
     GraphPathResponse,
     LinkedEntityResponse,
     LinkedResponse,
-    NodeResponse,
     SubgraphResponse,
     control_response,
-    cut_responses,
     expansion_fields,
     path_response,
     share_responses,
 )
-from search_api.provider import EngineUnavailableError
-from search_api.queries.graph import edge_scope, graph_key, graph_view, subject_node
+from search_api.queries.graph import edge_scope, subject_node
 
 router = APIRouter(tags=["graph"])
 GOVERNED = access(Access.GOVERNED)
 MAX_PATHS = 5
 
 
-class StartKind(StrEnum):
-    """What a graph request starts from: a person's number or a company's credit code."""
-
-    PERSON = SubjectKind.PERSON.value
-    COMPANY = SubjectKind.COMPANY.value
-
-
 Hops = Annotated[int, Query(ge=1, le=MAX_HOPS, description="hops from the subject (1-3)")]
 FanOut = Annotated[int, Query(ge=1, le=MAX_FAN_OUT, description="edges followed per node")]
 Kinds = Annotated[list[EdgeKind] | None, Query(description="edge kinds to follow (default: all)")]
 DEFAULT_HOPS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Expansion:
-    """How far a neighbourhood is pulled from its subject: hops, edges per node, edge kinds."""
-
-    hops: int
-    fan_out: int
-    kinds: list[EdgeKind] | None
-
-    def logged(self) -> dict[str, Any]:
-        return {"hops": self.hops, "fan_out": self.fan_out, "kinds": sorted(self.kinds or [])}
 
 
 def read_expansion(
@@ -103,39 +88,8 @@ def read_expansion(
 ExpansionQuery = Annotated[Expansion, Depends(read_expansion)]
 
 
-def _subject(gate: GateKeeper, kind: StartKind, value: str) -> tuple[Subject, str]:
-    """The subject and its node; a malformed number is a logged refusal (the gate's rule)."""
-    subject = gate.subject(SubjectKind(kind.value), value)
-    return subject, subject_node(subject)
-
-
-def _view(settings: SettingsDep, admission: Admission, handles: HandlesDep) -> View:
-    secret = settings.secret_key.get_secret_value()
-    return graph_view(admission.scope.unmask, graph_key(secret), handles)
-
-
-def _edges(provider: Provider, admission: Admission, kinds: list[EdgeKind] | None) -> IndexEdges:
-    scope: EdgeScope = edge_scope(admission.scope, kinds)
-    return IndexEdges(provider.client, edges_alias(provider.index_prefix), scope)
-
-
-def _engine_failed(admission: Admission, exc: Exception) -> Exception:
-    admission.fail(type(exc).__name__)
-    if isinstance(exc, GraphNotBuiltError):
-        return EngineUnavailableError("the relationship graph has not been built yet")
-    return EngineUnavailableError("the search engine did not answer")
-
-
 class StoreUnavailableError(DomainError):
     status: ClassVar[int] = 503
-
-
-def _record_ids(paths: Iterable[Path]) -> list[str]:
-    return sorted({r for p in paths for s in p.steps for r in s.edge.record_ids})
-
-
-def _params(kind: StartKind, value: str, **more: Any) -> dict[str, Any]:
-    return {"subject_kind": kind.value, "subject": value, **more}
 
 
 @router.get("/graph/{kind}/{value}/linked", response_model=LinkedResponse, openapi_extra=GOVERNED)
@@ -150,15 +104,15 @@ def linked(
     page_size: int = Query(default=20, ge=1, le=100),
 ) -> LinkedResponse:
     """The persons and companies linked to a subject, ranked, each with the paths that link it."""
-    subject, start = _subject(gate, kind, value)
-    params = _params(kind, subject.value, **expansion.logged(), page_size=page_size)
+    subject, start = read_subject(gate, kind, value)
+    params = subject_params(kind, subject.value, **expansion.logged(), page_size=page_size)
     admission = gate.admit(QueryRequest(subjects=(subject,), page_size=page_size), params)
-    edges = _edges(provider, admission, expansion.kinds)
+    edges = scoped_edges(provider, admission, expansion.kinds)
     try:
         result = linked_entities(edges, start, expansion.hops, expansion.fan_out, page_size)
     except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
-        raise _engine_failed(admission, exc) from exc
-    hood, view = result.hood, _view(settings, admission, handles)
+        raise engine_failed(admission, exc) from exc
+    hood, view = result.hood, application_view(settings, admission, handles)
     entities = [
         LinkedEntityResponse(
             key=view.show(e.node),
@@ -177,26 +131,12 @@ def linked(
         )
         for e in result.linked
     ]
-    admission.complete(len(entities), _record_ids(p for e in result.linked for p in e.paths))
+    admission.complete(len(entities), path_record_ids(p for e in result.linked for p in e.paths))
     return LinkedResponse(
         **expansion_fields(hood, view),
         start_holdings=share_responses(result.holdings_of(start), hood, view),
         entities=entities,
     )
-
-
-def _pull(
-    provider: Provider, admission: Admission, start: str, expansion: Expansion
-) -> Neighbourhood:
-    edges = _edges(provider, admission, expansion.kinds)
-    try:
-        return expand(edges, start, expansion.hops, expansion.fan_out)
-    except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
-        raise _engine_failed(admission, exc) from exc
-
-
-def _edge_records(hood: Neighbourhood) -> list[str]:
-    return sorted({r for e in hood.edges.values() for r in e.record_ids})
 
 
 @router.get(
@@ -212,22 +152,13 @@ def subgraph_json(
     expansion: ExpansionQuery,
 ) -> SubgraphResponse:
     """The neighbourhood's nodes and edges (with provenance) as JSON for a front end."""
-    subject, start = _subject(gate, kind, value)
-    params = _params(kind, subject.value, **expansion.logged())
-    admission = gate.admit(QueryRequest(subjects=(subject,)), params)
-    hood = _pull(provider, admission, start, expansion)
-    view = _view(settings, admission, handles)
-    data = subgraph(hood, view)
-    admission.complete(len(data["nodes"]), _edge_records(hood))
-    return SubgraphResponse(
-        **expansion_fields(hood, view), nodes=data["nodes"], edges=data["edges"]
-    )
+    return read_subgraph(gate, provider, settings, handles, kind, value, expansion)
 
 
 @router.get(
     "/graph/{kind}/{value}/graphml",
     openapi_extra=GOVERNED,
-    responses={200: {"content": {"application/graphml+xml": {}}}},
+    responses={200: {"content": {GRAPHML_MEDIA_TYPE: {}}}},
 )
 def graphml_export(
     kind: StartKind,
@@ -239,21 +170,10 @@ def graphml_export(
     expansion: ExpansionQuery,
 ) -> Response:
     """The neighbourhood as GraphML: an export (the application must allow it; logged)."""
-    subject, start = _subject(gate, kind, value)
-    params = _params(kind, subject.value, **expansion.logged(), format="graphml")
-    admission = gate.admit(QueryRequest(subjects=(subject,), export=True), params)
-    hood = _pull(provider, admission, start, expansion)
-    body = to_graphml(hood, _view(settings, admission, handles))
-    admission.complete(len(hood.distance), _edge_records(hood))
-    admission.note(
-        AuditKind.EXPORT,
-        {"format": "graphml", "request_seq": admission.request_seq, "edges": len(hood.edges)},
-        params=params,
-        hit_count=len(hood.distance),
-    )
+    exported = export_graphml(gate, provider, settings, handles, kind, value, expansion)
     return Response(
-        content=body,
-        media_type="application/graphml+xml",
+        content=exported.body,
+        media_type=GRAPHML_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="graph.graphml"'},
     )
 
@@ -274,31 +194,8 @@ def graph_path(
     limit: int = Query(default=3, ge=1, le=MAX_PATHS),
 ) -> GraphPathResponse:
     """The strongest paths of at most ``hops`` edges between two subjects of the application."""
-    first, a = _subject(gate, from_kind, from_value)
-    second, b = _subject(gate, to_kind, to_value)
-    params = {
-        "from": first.value,
-        "to": second.value,
-        "hops": hops,
-        "fan_out": fan_out,
-        "kinds": sorted(kinds or []),
-        "limit": limit,
-    }
-    admission = gate.admit(QueryRequest(subjects=(first, second)), params)
-    try:
-        hood, paths = path_between(_edges(provider, admission, kinds), a, b, hops, fan_out, limit)
-    except (OpenSearchException, OSError, GraphNotBuiltError) as exc:
-        raise _engine_failed(admission, exc) from exc
-    view = _view(settings, admission, handles)
-    admission.complete(len(paths), _record_ids(paths))
-    return GraphPathResponse(
-        start=NodeResponse(**node_data(hood, a, view)),
-        end=NodeResponse(**node_data(hood, b, view)),
-        max_hops=hops,
-        found=bool(paths),
-        paths=[path_response(p, hood, view) for p in paths],
-        cuts=cut_responses(hood, view),
-    )
+    query = PathQuery(from_kind, from_value, to_kind, to_value, hops, fan_out, kinds, limit)
+    return find_paths(gate, provider, settings, handles, query)
 
 
 def _mention_edges(provider: Provider, admission: Admission, mention: str) -> list[str]:
@@ -314,7 +211,7 @@ def _mention_edges(provider: Provider, admission: Admission, mention: str) -> li
     except (OpenSearchException, OSError) as exc:
         if getattr(exc, "status_code", None) == 404:
             return []
-        raise _engine_failed(admission, exc) from exc
+        raise engine_failed(admission, exc) from exc
     return [h["_id"] for h in hits["hits"]["hits"]]
 
 
@@ -363,7 +260,7 @@ def decide_match(
     admission.complete(len(edges), edges)
     return DecisionResponse(
         mention=mention,
-        candidate=_view(settings, admission, handles).show(candidate),
+        candidate=application_view(settings, admission, handles).show(candidate),
         decision=body.decision,
         decision_id=decision_id,
         takes_effect="the next graph build (xiansuo graph build)",

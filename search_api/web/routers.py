@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from search_api.refusals import PAGE_RENDERER
 from search_api.web.errors import refusal_page, server_error_page
-from search_api.web.pages import auth, docs, home, search
+from search_api.web.pages import auth, clues, docs, graph, home, search
 from search_api.web.security import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -20,6 +20,8 @@ WEB_ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     home.router,
     search.router,
+    clues.router,
+    graph.router,
 )
 
 

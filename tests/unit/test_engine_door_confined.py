@@ -13,6 +13,7 @@ PENDING_SWITCH = {
     "graph/neighbourhood.py",
     "search_api/deps.py",
     "search_api/provider.py",
+    "search_api/graph_reads.py",
     "search_api/routers/graph.py",
     "search_api/routers/profiles.py",
     "search_api/routers/review.py",
