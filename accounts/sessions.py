@@ -20,7 +20,6 @@ from enum import StrEnum
 
 from sqlalchemy import (
     Column,
-    DateTime,
     Engine,
     ForeignKey,
     Integer,
@@ -31,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 
-from accounts.users import User, aware_utc, get_user_by_id
+from accounts.users import User, UtcDateTime, aware_utc, get_user_by_id
 from common.db import Bind, connection, metadata
 from common.errors import NotAuthenticatedError, UserNotFoundError
 
@@ -47,10 +46,10 @@ web_sessions = Table(
     Column("token_epoch", Integer, nullable=False),  # the account's epoch at login
     Column("csrf_token", String(64), nullable=False),
     Column("application_id", Integer, ForeignKey("query_application.id")),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_seen_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
 )
 
 

@@ -127,7 +127,7 @@ TEXT: Final = MappingProxyType(
         "page_of": "第 {page} 页",
         "no_hits": "没有找到匹配的记录",
         "record_id": "记录编号",
-        "names": "相关人员",
+        "subjects_column": "相关人员",
         "score": "相关度",
         "highlights": "命中片段",
         "signed_in_as": "当前用户",

@@ -3,8 +3,8 @@
 - ``SecurityHeaders`` (ASGI middleware, every response of the app, API and pages alike): a
   strict Content-Security-Policy (no inline script or style, nothing from another host),
   ``nosniff``, no referrer, no framing; pages under ``/ui`` are never cached (they show data).
-- ``same_origin``: an unsafe request from a page must come from this server (Origin, or
-  Referer when a browser sent no Origin).
+- ``same_origin``: an unsafe request from a page must come from this server (Origin, the
+  browser's Sec-Fetch-Site, or Referer when neither was sent).
 - The CSRF token is the session's (accounts.sessions); forms send it as a field, htmx as the
   ``X-CSRF-Token`` header set once on ``<body>`` (``hx-headers``).
 """
@@ -71,12 +71,19 @@ def _origin_of(url: str) -> str | None:
 
 
 def same_origin(request: Request) -> bool:
-    """Whether an unsafe request came from a page of this server: its ``Origin`` (or, when the
-    browser sent none, its ``Referer``) names the host the request was sent to. A request with
-    neither is refused: every browser sends one of them on a form post or fetch."""
+    """Whether an unsafe request came from a page of this server. ``Origin`` names this host;
+    or, as a browser sends ``Origin: null`` on a form post under ``Referrer-Policy:
+    no-referrer``, the browser's own ``Sec-Fetch-Site: same-origin`` (a header no page can
+    set); or, from a client that sends neither, a ``Referer`` naming this host. A request with
+    none of them is refused."""
     own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
     origin = request.headers.get("origin")
+    if origin is not None and origin.lower() == own:
+        return True
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin" and origin in (None, "null")
     if origin is not None:
-        return origin.lower() == own
+        return False
     referer = request.headers.get("referer")
     return referer is not None and _origin_of(referer) == own

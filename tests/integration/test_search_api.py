@@ -21,6 +21,7 @@ from apiworld import approved_application as approve
 from fastapi.testclient import TestClient
 
 from accounts.roles import Role
+from analyzers.chinese import simplifier
 from analyzers.values import unify_dots
 from common.settings import Settings
 from common.vocab import Source
@@ -30,7 +31,6 @@ from search_api.app import create_app
 from search_api.handles import handles_for
 from search_api.queries.search import Filters, fold_width, matching_query, split_runs
 from search_api.queries.syntax import parse_query
-from search_api.routers.search import simplifier
 
 PURPOSE = "核查举报反映的公职人员违规经商办企业问题线索"
 REGION = "46"

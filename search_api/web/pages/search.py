@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from common.vocab import Tier
+from registry.fields import Envelope
 from search_api.access import Access, access
 from search_api.deps import HandlesDep, Provider
 from search_api.keyword_search import search_records
@@ -74,7 +75,7 @@ def hit_view(hit: SearchHitResponse) -> HitView:
     labels = field_labels()
     shown = [(labels[k], t) for k, v in hit.record.items()
              if k in labels and (t := _text(v))]  # fmt: skip
-    names = _text(hit.record.get("names")) or ""
+    names = _text(hit.record.get(Envelope.NAMES)) or ""
     highlights = [(labels.get(f, f), fragments) for f, fragments in hit.highlights.items()]
     return HitView(hit.id, source_label(hit.source), names, shown[:SHOWN_FIELDS], highlights)
 
