@@ -117,6 +117,12 @@ def new_entries(world: World, before: int) -> list[tuple[str, str | None]]:
             if e.kind != "checkpoint"]  # fmt: skip
 
 
+def chart_of(html: str) -> Any:
+    match = re.search(r"data-chart='([^']*)'", html)
+    assert match
+    return json.loads(unescape(match.group(1)))
+
+
 def json_element(html: str, element_id: str) -> Any:
     match = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', html,
                       re.S)  # fmt: skip
@@ -137,7 +143,7 @@ def test_the_clue_page_counts_by_tier_as_the_clue_route_does(world: World) -> No
     shown = page.get("/ui/clues/results", params=params)
     assert shown.status_code == 200, shown.text
     assert new_entries(world, before) == [("query_request", None), ("query_outcome", "ok")]
-    chart = json_element(shown.text, "clue-chart-data")
+    chart = chart_of(shown.text)
     groups = api.json()["groups"]
     assert chart["tiers"] == [g["tier"] for g in groups]
     assert chart["counts"] == [g["count"] for g in groups]
@@ -156,7 +162,7 @@ def test_a_clue_fragment_replaces_only_the_results(world: World) -> None:
                      headers={"hx-request": "true"})  # fmt: skip
     assert shown.status_code == 200
     assert "<html" not in shown.text
-    assert json_element(shown.text, "clue-chart-data")["tiers"] == ["县"]
+    assert chart_of(shown.text)["tiers"] == ["县"]
 
 
 def test_the_clue_ledger_is_an_xlsx_export_logged_as_the_route_logs_it(world: World) -> None:

@@ -1,18 +1,16 @@
 // 线索汇总: the bar chart of clue counts by handling tier (stacked by the locality's tier), drawn
-// with ECharts on a canvas from the JSON data element the server rendered beside it; redrawn
+// with ECharts on a canvas from the counts the server rendered into its data-chart attribute; redrawn
 // after every htmx swap. Empty form fields are not sent (the API refuses an empty filter).
 "use strict";
 (() => {
   const CHART_ID = "clue-chart";
-  const DATA_ID = "clue-chart-data";
 
   function drawChart() {
     const element = document.getElementById(CHART_ID);
-    const source = document.getElementById(DATA_ID);
-    if (!element || !source || !window.echarts) {
+    if (!element || !element.dataset.chart || !window.echarts) {
       return;
     }
-    const data = JSON.parse(source.textContent);
+    const data = JSON.parse(element.dataset.chart);
     const existing = window.echarts.getInstanceByDom(element);
     if (existing) {
       existing.dispose();

@@ -6,6 +6,7 @@
 "use strict";
 (() => {
   const NODE_COLOURS = { person: "#1f4e79", company: "#9a6700", petition: "#c0392b", mention: "#7a7f87" };
+  const CYTOSCAPE_STYLESHEET = "__________cytoscape_stylesheet";
   let cy = null;
   let payload = null;
 
@@ -237,10 +238,19 @@
       return;
     }
     payload = JSON.parse(source.textContent);
+    // cytoscape inserts an inline <style> (position: relative) unless an element with this id
+    // exists: the CSP refuses inline styles, and app.css positions the container itself.
+    if (!document.getElementById(CYTOSCAPE_STYLESHEET)) {
+      const marker = document.createElement("meta");
+      marker.id = CYTOSCAPE_STYLESHEET;
+      document.head.appendChild(marker);
+    }
     cy = window.cytoscape({
       container: element,
       renderer: { name: "canvas" },
       wheelSensitivity: 0.3,
+      minZoom: 0.2,
+      maxZoom: 1.6, // a small neighbourhood is not blown up to fill the canvas
       style: [
         {
           selector: "node",
