@@ -184,7 +184,7 @@ CLUE_TEXT: Final = MappingProxyType(
     {
         "title": "线索汇总",
         "query_placeholder": "主题词，如 粮食购销；支持检索语法",
-        "handling_tier": "承办层级",
+        "handling_level": "承办层级",
         "locality_tier": "问题属地层级",
         "region": "问题属地区划代码",
         "category": "问题类别",

@@ -50,7 +50,7 @@ def chart_data(response: ClueSearchResponse) -> dict[str, Any]:
 def _form(request: Request, search: Any, tiers: ClueTiers, page_size: int) -> dict[str, Any]:
     return {
         "q": search.q if search else "",
-        "tier": [str(t) for t in tiers.handling or ()],
+        "handling": [str(t) for t in tiers.handling or ()],
         "locality_tier": [str(t) for t in tiers.locality or ()],
         "region": (search.region or [""])[0] if search else "",
         "date_from": request.query_params.get("date_from", ""),
