@@ -1,10 +1,11 @@
 """Response models of the clue search (search_api.routers.clues) and their builders from the
-engine's aggregations (pure: dicts in, models out)."""
+engine's aggregations (pure: dicts in, models out); the routes' tier filters."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from common.vocab import Tier
@@ -16,6 +17,12 @@ NO_UNIT = "（未注明承办单位）"  # records without a 承办单位: the r
 NO_HANDLING_TIER = "（无承办层级）"  # records no body handles: the registries other than petitions
 NO_TIER = "（无层级）"  # records without a region code
 _TIER_ORDER = {str(t): i for i, t in enumerate(Tier)}
+TIER_HELP = "承办层级: the level of the body handling the clue (省/市/县/乡)"
+LOCALITY_HELP = "the tier of the problem's locality (问题属地行政区划代码)"
+
+# The clue routes' tier filters (the JSON routes and the 线索汇总 page declare them alike).
+HandlingTiers = Annotated[list[Tier] | None, Query(description=TIER_HELP)]
+LocalityTiers = Annotated[list[Tier] | None, Query(description=LOCALITY_HELP)]
 
 
 class UnitCountResponse(BaseModel):

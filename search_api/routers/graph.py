@@ -5,7 +5,8 @@ capped at 3; the edges followed are those whose records lie in the application's
 regions (search_api.queries.graph). Person numbers in node keys are masked unless the
 application grants unmasking, person nodes carry their handle, and record and edge ids are the
 server's pseudonyms (search_api.handles). GraphML is an export: the application must allow
-export, and an ``export`` entry is logged besides the query's own pair.
+export, and an ``export`` entry is logged besides the query's own pair. The subgraph, GraphML
+and path reads are search_api.graph_reads', shared with the web UI's 关系图谱 page.
 """
 
 from __future__ import annotations
@@ -20,39 +21,35 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from common.errors import DomainError, NotFoundError
 from graph.decisions import MatchDecision, record_decision
-from graph.export import graphml as to_graphml
-from graph.export import node_data, subgraph
 from graph.model import EdgeKind
 from graph.neighbourhood import (
     DEFAULT_FAN_OUT,
     MAX_FAN_OUT,
     MAX_HOPS,
-    Neighbourhood,
-    expand,
 )
-from graph.operations import path_between
 from query_logs.applications import SubjectKind
 from query_logs.audit import AuditKind
 from query_logs.gate import QueryRequest
 from search_api.access import Access, access
 from search_api.deps import Database, Gate, HandlesDep, Provider, SettingsDep
-from search_api.gatekeeper import Admission
-from search_api.graph_linked import Expansion, StartKind, find_linked
-from search_api.graph_linked import edges_of as _edges
-from search_api.graph_linked import graph_params as _params
-from search_api.graph_linked import path_record_ids as _record_ids
-from search_api.graph_linked import subject_of as _subject
-from search_api.graph_linked import view_of as _view
+from search_api.graph_reads import (
+    GRAPHML_MEDIA_TYPE,
+    Expansion,
+    PathQuery,
+    StartKind,
+    application_view,
+    export_graphml,
+    find_linked,
+    find_paths,
+    read_subgraph,
+    scoped_edges,
+)
 from search_api.models.graph import (
     DecisionRequest,
     DecisionResponse,
     GraphPathResponse,
     LinkedResponse,
-    NodeResponse,
     SubgraphResponse,
-    cut_responses,
-    expansion_fields,
-    path_response,
 )
 from search_api.queries.graph import subject_node
 
@@ -92,20 +89,8 @@ def linked(
     page_size: int = Query(default=20, ge=1, le=100),
 ) -> LinkedResponse:
     """The persons and companies linked to a subject, ranked, each with the paths that link it
-    (search_api.graph_linked, shared with the 一人一档 page's panel)."""
+    (search_api.graph_reads, shared with the 一人一档 page's panel)."""
     return find_linked(gate, provider, settings, handles, kind, value, expansion, page_size)
-
-
-def _pull(
-    provider: Provider, admission: Admission, start: str, expansion: Expansion
-) -> Neighbourhood:
-    edges = _edges(provider, admission, expansion.kinds)
-    with admission.engine_work():
-        return expand(edges, start, expansion.hops, expansion.fan_out)
-
-
-def _edge_records(hood: Neighbourhood) -> list[str]:
-    return sorted({r for e in hood.edges.values() for r in e.record_ids})
 
 
 @router.get(
@@ -121,22 +106,13 @@ def subgraph_json(
     expansion: ExpansionQuery,
 ) -> SubgraphResponse:
     """The neighbourhood's nodes and edges (with provenance) as JSON for a front end."""
-    subject, start = _subject(gate, kind, value)
-    params = _params(kind, subject.value, **expansion.logged())
-    admission = gate.admit(QueryRequest(subjects=(subject,)), params)
-    hood = _pull(provider, admission, start, expansion)
-    view = _view(settings, admission, handles)
-    data = subgraph(hood, view)
-    admission.complete(len(data["nodes"]), _edge_records(hood))
-    return SubgraphResponse(
-        **expansion_fields(hood, view), nodes=data["nodes"], edges=data["edges"]
-    )
+    return read_subgraph(gate, provider, settings, handles, kind, value, expansion)
 
 
 @router.get(
     "/graph/{kind}/{value}/graphml",
     openapi_extra=GOVERNED,
-    responses={200: {"content": {"application/graphml+xml": {}}}},
+    responses={200: {"content": {GRAPHML_MEDIA_TYPE: {}}}},
 )
 def graphml_export(
     kind: StartKind,
@@ -148,21 +124,10 @@ def graphml_export(
     expansion: ExpansionQuery,
 ) -> Response:
     """The neighbourhood as GraphML: an export (the application must allow it; logged)."""
-    subject, start = _subject(gate, kind, value)
-    params = _params(kind, subject.value, **expansion.logged(), format="graphml")
-    admission = gate.admit(QueryRequest(subjects=(subject,), export=True), params)
-    hood = _pull(provider, admission, start, expansion)
-    body = to_graphml(hood, _view(settings, admission, handles))
-    admission.complete(len(hood.distance), _edge_records(hood))
-    admission.note(
-        AuditKind.EXPORT,
-        {"format": "graphml", "request_seq": admission.request_seq, "edges": len(hood.edges)},
-        params=params,
-        hit_count=len(hood.distance),
-    )
+    exported = export_graphml(gate, provider, settings, handles, kind, value, expansion)
     return Response(
-        content=body,
-        media_type="application/graphml+xml",
+        content=exported.body,
+        media_type=GRAPHML_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="graph.graphml"'},
     )
 
@@ -183,29 +148,8 @@ def graph_path(
     limit: int = Query(default=3, ge=1, le=MAX_PATHS),
 ) -> GraphPathResponse:
     """The strongest paths of at most ``hops`` edges between two subjects of the application."""
-    first, a = _subject(gate, from_kind, from_value)
-    second, b = _subject(gate, to_kind, to_value)
-    params = {
-        "from": first.value,
-        "to": second.value,
-        "hops": hops,
-        "fan_out": fan_out,
-        "kinds": sorted(kinds or []),
-        "limit": limit,
-    }
-    admission = gate.admit(QueryRequest(subjects=(first, second)), params)
-    with admission.engine_work():
-        hood, paths = path_between(_edges(provider, admission, kinds), a, b, hops, fan_out, limit)
-    view = _view(settings, admission, handles)
-    admission.complete(len(paths), _record_ids(paths))
-    return GraphPathResponse(
-        start=NodeResponse(**node_data(hood, a, view)),
-        end=NodeResponse(**node_data(hood, b, view)),
-        max_hops=hops,
-        found=bool(paths),
-        paths=[path_response(p, hood, view) for p in paths],
-        cuts=cut_responses(hood, view),
-    )
+    query = PathQuery(from_kind, from_value, to_kind, to_value, hops, fan_out, kinds, limit)
+    return find_paths(gate, provider, settings, handles, query)
 
 
 @router.post(
@@ -226,7 +170,7 @@ def decide_match(
     params = {"mention": mention, "candidate": subject.value, "decision": str(body.decision)}
     admission = gate.admit(QueryRequest(subjects=(subject,)), params)
     with admission.engine_work():
-        edges = _edges(provider, admission, None).mention_edges(mention)
+        edges = scoped_edges(provider, admission, None).mention_edges(mention)
     if not edges:
         admission.complete(0, [])
         raise NotFoundError("no such mention within the application's scope")
@@ -254,7 +198,7 @@ def decide_match(
     admission.complete(len(edges), edges)
     return DecisionResponse(
         mention=mention,
-        candidate=_view(settings, admission, handles).show(candidate),
+        candidate=application_view(settings, admission, handles).show(candidate),
         decision=body.decision,
         decision_id=decision_id,
         takes_effect="the next graph build (xiansuo graph build)",

@@ -14,6 +14,7 @@ from typing import Final
 
 from accounts.roles import Role
 from common.vocab import Source, Tier
+from graph.model import EdgeKind, NodeKind
 from query_logs.applications import Category, State, SubjectKind
 from query_logs.audit import AuditKind, AuditOutcome
 from query_logs.review.rules import Severity
@@ -456,6 +457,96 @@ CASES_PAGE: Final = MappingProxyType(
 )
 
 
+# --- ui-ops: the 线索汇总 (special-task) and 关系图谱 (analyst) pages -------------------------
+
+CLUE_TEXT: Final = MappingProxyType(
+    {
+        "title": "线索汇总",
+        "query_placeholder": "主题词，如 粮食购销；支持检索语法",
+        "handling_level": "承办层级",
+        "locality_tier": "问题属地层级",
+        "region": "问题属地区划代码",
+        "category": "问题类别",
+        "count": "线索数",
+        "units": "承办单位",
+        "other_units": "其他单位",
+        "by_tier": "按承办层级汇总",
+        "chart_title": "各层级线索数",
+        "localities": "按问题属地层级",
+        "export_xlsx": "导出台账（XLSX）",
+        "export_denied": "当前申请未批准导出，不能导出台账",
+        "hits": "线索明细",
+        "summarise": "汇总",
+        "petitions_only": "仅信访件",
+        "no_groups": "没有匹配的线索",
+    }
+)
+
+EDGE_KINDS: Final = MappingProxyType(
+    {
+        EdgeKind.HOUSEHOLD: "同户",
+        EdgeKind.LEGAL_REP: "法定代表人",
+        EdgeKind.SHAREHOLDER: "股东",
+        EdgeKind.OWNS: "企业控股",
+        EdgeKind.OFFICER: "任职",
+        EdgeKind.EMPLOYEE: "参保单位",
+        EdgeKind.CO_OWNER: "共有不动产",
+        EdgeKind.REPORTED: "被反映",
+    }
+)
+
+NODE_KINDS: Final = MappingProxyType(
+    {
+        NodeKind.PERSON: "人员",
+        NodeKind.COMPANY: "企业",
+        NodeKind.MENTION: "未识别人员",
+        NodeKind.PETITION: "信访件",
+    }
+)
+
+GRAPH_TEXT: Final = MappingProxyType(
+    {
+        "title": "关系图谱",
+        "subject": "起点",
+        "subject_kind": "起点类型",
+        "person": "人员（句柄或身份证号）",
+        "company": "企业（统一社会信用代码）",
+        "subject_placeholder": "h… 句柄、身份证号或统一社会信用代码",
+        "application_subjects": "本申请的查询对象",
+        "hops": "跳数",
+        "fan_out": "每节点展开上限",
+        "edge_kinds": "关系类型",
+        "draw": "生成图谱",
+        "nodes": "节点 {nodes} 个，关系 {edges} 条",
+        "cut": "以下节点的关系超过展开上限，已按强度截取",
+        "cut_item": "{name}：共 {degree} 条，显示 {kept} 条",
+        "budget": "节点数已达上限，图谱未完整展开",
+        "expand_hint": "双击节点展开其关系；单击关系查看依据记录",
+        "expanding": "正在展开…",
+        "at_hop_limit": "该节点已在最大跳数处，不能再展开",
+        "edge_panel": "关系依据",
+        "edge_kind": "关系类型",
+        "edge_label": "关系",
+        "edge_source": "数据来源",
+        "edge_period": "起止日期",
+        "edge_percent": "持股比例",
+        "edge_post": "职务",
+        "edge_records": "依据记录",
+        "edge_strength": "强度",
+        "path": "两对象间路径",
+        "path_to": "终点",
+        "find_path": "查找路径",
+        "path_found": "找到 {count} 条路径",
+        "path_none": "在 {hops} 跳内未找到路径",
+        "export_png": "导出图片（PNG）",
+        "export_graphml": "导出 GraphML",
+        "export_denied": "当前申请未批准导出",
+        "no_subject": "请输入起点",
+        "name_unknown": "（未知）",
+    }
+)
+
+
 @cache
 def field_labels() -> MappingProxyType[str, str]:
     """A record field's Chinese name: its column header in the source definitions (the first
@@ -505,4 +596,9 @@ def all_labels() -> dict[str, object]:
         "ENTITY_PAGE": ENTITY_PAGE,
         "PROFILE_PAGE": PROFILE_PAGE,
         "CASES_PAGE": CASES_PAGE,
+        # ui-ops
+        "CLUE_TEXT": CLUE_TEXT,
+        "EDGE_KINDS": EDGE_KINDS,
+        "NODE_KINDS": NODE_KINDS,
+        "GRAPH_TEXT": GRAPH_TEXT,
     }

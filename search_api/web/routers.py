@@ -16,8 +16,10 @@ from search_api.web.pages import (
     audit,
     auth,
     cases,
+    clues,
     docs,
     entities,
+    graph,
     home,
     profile,
     search,
@@ -39,6 +41,8 @@ WEB_ROUTERS: tuple[APIRouter, ...] = (
     entities.router,
     profile.router,
     cases.router,
+    clues.router,
+    graph.router,
 )
 
 

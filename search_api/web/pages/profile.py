@@ -4,7 +4,7 @@ petitions of a petition it lists (all governed, all subject-bound to the current
 - ``GET /ui/persons/{person}/profile``: the same search as ``GET /persons/{id}/profile``
   (search_api.profile_search), arranged by search_api.web.profile_view.
 - ``GET /ui/persons/{person}/linked`` (htmx fragment): the same function as
-  ``GET /graph/person_id/{id}/linked`` (search_api.graph_linked): a separate, logged query,
+  ``GET /graph/person_id/{id}/linked`` (search_api.graph_reads): a separate, logged query,
   asked for by the investigator, not run on every profile view.
 - ``GET /ui/persons/{person}/profile.pdf``: the export of ``GET /persons/{id}/profile.pdf``
   (search_api.web.profile_pdf): needs the application's export flag, logged as an export.
@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, Response
 from graph.neighbourhood import DEFAULT_FAN_OUT
 from search_api.access import Access, access
 from search_api.deps import HandlesDep, Provider, SettingsDep
-from search_api.graph_linked import Expansion, StartKind, find_linked
+from search_api.graph_reads import Expansion, StartKind, find_linked
 from search_api.profile_search import read_person_profile
 from search_api.queries.profiles import DEFAULT_PER_SOURCE
 from search_api.similar_search import find_similar_petitions
