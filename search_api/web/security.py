@@ -1,7 +1,8 @@
 """The browser-facing defences: response headers on every answer, Origin and CSRF checks.
 
 - ``SecurityHeaders`` (ASGI middleware, every response of the app, API and pages alike): a
-  strict Content-Security-Policy (no inline script or style, nothing from another host),
+  strict Content-Security-Policy (no inline script or style, nothing from another host; ReDoc's
+  page alone may inline styles),
   ``nosniff``, no referrer, no framing; pages under ``/ui`` are never cached (they show data).
 - ``same_origin``: an unsafe request from a page must come from this server (Origin, the
   browser's Sec-Fetch-Site, or Referer when neither was sent).
@@ -22,6 +23,12 @@ CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
+)
+# ReDoc (styled-components) writes its styles as <style> elements at run time. On /redoc alone,
+# inline styles are allowed; scripts stay 'self' only, as everywhere.
+REDOC_PATH: Final = "/redoc"
+REDOC_CONTENT_SECURITY_POLICY: Final = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
 )
 SECURITY_HEADERS: Final = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
@@ -48,13 +55,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_page = str(scope.get("path", "")).startswith(PAGE_PREFIX)
+        path = str(scope.get("path", ""))
+        is_page = path.startswith(PAGE_PREFIX)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
+                if path == REDOC_PATH:
+                    headers["content-security-policy"] = REDOC_CONTENT_SECURITY_POLICY
                 if is_page:
                     headers["cache-control"] = NO_STORE
                     headers.append("vary", "HX-Request")
