@@ -97,6 +97,8 @@ def render(
         "choice": choice,
         "fragment": is_fragment_request(request),
         "path": request.url.path,
+        # where the header's application picker returns to (path and query)
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         # the permissions the header's navigation shows pages for (each page checks its own)
         "held": role_rules().permissions_of(session.user.roles) if session else frozenset(),
     }

@@ -74,7 +74,9 @@ def test_an_investigator_files_searches_opens_a_profile_exports_a_pdf_and_logs_o
     page.select_option("#application-id", str(application_id))
     page.click("#application-picker button[type=submit]")
     page.wait_for_load_state("networkidle")
-    assert page.url.endswith("/ui/search")  # the picker lands on 检索
+    assert page.url.endswith("/ui/cases")  # the picker returns to the page it was on
+    page.click("nav a[href='/ui/search']")
+    page.wait_for_url(re.compile(r"/ui/search$"))
     page.fill("#q", official["official_name"])
     page.click(".searchbar button[type=submit]")
     page.wait_for_selector(".hits-table")

@@ -16,12 +16,13 @@ from accounts.sessions import choose_application
 from common.db import RowId
 from search_api.access import Access, access
 from search_api.deps import Database
-from search_api.web.security import same_origin
 from search_api.web.sessions import CheckedSession, PageChoice, PageSession, application_exists
 from search_api.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 DEFAULT_AFTER_CHOICE = "/ui/search"
+PAGE_ROOT = "/ui/"
+MAX_BACK_CHARS = 2000
 
 
 @router.get("/", openapi_extra=access(Access.PUBLIC))
@@ -36,16 +37,19 @@ def home(request: Request, session: PageSession, choice: PageChoice) -> HTMLResp
 
 @router.post("/ui/application", openapi_extra=access(Access.AUTH))
 def choose(
-    request: Request,
     session: CheckedSession,
     db: Database,
     application_id: Annotated[RowId, Form()],
+    back: Annotated[str, Form(max_length=MAX_BACK_CHARS)] = DEFAULT_AFTER_CHOICE,
 ) -> Response:
     application_exists(db, application_id)  # a logged 404 for an id that names nothing
     choose_application(db, session.id_hash, application_id)
-    referer = request.headers.get("referer", "")
-    back = DEFAULT_AFTER_CHOICE
-    if referer and same_origin(request):  # back to the page the picker was on
-        path = referer.split("//", 1)[-1].partition("/")[2]
-        back = "/" + path if path.startswith("ui/") else DEFAULT_AFTER_CHOICE
-    return RedirectResponse(back, status_code=303)
+    return RedirectResponse(page_to_return_to(back), status_code=303)
+
+
+def page_to_return_to(back: str) -> str:
+    """The page the picker was on (its path and query, sent by the form), when it is one of
+    our data pages; the home page, and anything else (another host, ``//``, a backslash), go to
+    the default page."""
+    ours = back.startswith(PAGE_ROOT) and "//" not in back and "\\" not in back
+    return back if ours and back != PAGE_ROOT and back.isprintable() else DEFAULT_AFTER_CHOICE
