@@ -17,6 +17,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,7 +192,10 @@ def _send_raw(world: World, method: str, url: str, headers: list[tuple[bytes, by
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             return await c.request(method, url, headers=headers)
 
-    return asyncio.run(send())
+    # In a thread of its own: a session-wide Playwright (tests/browser) keeps an event loop
+    # running in this one, and asyncio.run refuses to start a second.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, send()).result()
 
 
 def _header_bytes(value: str) -> bytes:
