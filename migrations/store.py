@@ -14,6 +14,7 @@ from sqlalchemy import Engine, MetaData, Table
 from accounts.roles import RoleRules
 from accounts.users import roles_table, user_roles_table, users_table, write_role_rows
 from common.db import metadata
+from comparison.store import COMPARISON_TABLES
 from graph.decisions import match_decisions
 from migrations.errors import StoreNotCurrentError
 from query_logs.applications import applications
@@ -35,6 +36,7 @@ SERVICE_TABLES: tuple[Table, ...] = (
     audit_entry,
     audit_checkpoint,
     match_decisions,
+    *COMPARISON_TABLES,
 )
 """Every table of the service's store (a test checks that ``common.db.metadata`` holds no other)."""
 

@@ -32,6 +32,7 @@ class ApplicationResponse(BaseModel):
     state: str
     queries_used: int
     query_quota: int
+    models: list[str]  # comparison models a 专项核查 application may run
 
     @classmethod
     def of(cls, app: Application, now: datetime) -> ApplicationResponse:
@@ -59,4 +60,5 @@ class ApplicationResponse(BaseModel):
             state=app.effective_state(now),
             queries_used=app.queries_used,
             query_quota=app.query_quota,
+            models=list(app.models),
         )

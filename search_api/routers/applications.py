@@ -19,7 +19,9 @@ from accounts.roles import Permission, role_rules
 from accounts.user_fields import jurisdiction_covers
 from common.db import RowId
 from common.errors import PermissionDeniedError
+from comparison.definitions import shipped_catalogue
 from query_logs.applications import (
+    MAX_MODELS,
     MAX_PURPOSE_CHARS,
     MAX_SUBJECTS,
     MAX_VALID_DAYS,
@@ -57,6 +59,8 @@ class ApplicationRequest(BaseModel):
     unmask: bool = False
     export: bool = False
     valid_days: int = Field(default=30, ge=1, le=MAX_VALID_DAYS)
+    # the comparison models a 专项核查 application may run (GET /models lists them)
+    models: list[str] = Field(default_factory=list, max_length=MAX_MODELS)
 
 
 class DecisionRequest(BaseModel):
@@ -89,6 +93,7 @@ def file(body: ApplicationRequest, desk: ApplicantDesk, handles: HandlesDep) -> 
         "unmask": body.unmask,
         "export": body.export,
         "valid_days": body.valid_days,
+        "models": body.models,
     }
     with desk.change(action, case.case_no, asked, case_id=case.case_no, purpose=body.purpose):
         app = file_application(
@@ -105,10 +110,12 @@ def file(body: ApplicationRequest, desk: ApplicantDesk, handles: HandlesDep) -> 
             valid_days=body.valid_days,
             now=now,
             grant_regions=active_grant_regions(desk.db, desk.actor.id, now),
+            models=body.models,
+            known_models=shipped_catalogue().ids,
         )
     filed = {"sources": sorted(app.sources), "state": str(app.state),
              "subjects": [{"kind": s.kind, "value": s.value} for s in app.subjects],
-             "unmask": app.unmask, "export": app.export}  # fmt: skip
+             "unmask": app.unmask, "export": app.export, "models": list(app.models)}  # fmt: skip
     desk.done(AuditKind.APPLICATION_REQUEST, action, case.case_no, filed,
               {"regions": list(app.regions)}, **_under(app))  # fmt: skip
     return ApplicationResponse.of(app, now)

@@ -418,6 +418,8 @@ PATH_VALUES = {
     "kind": lambda _w: "person_id",
     "value": lambda _w: PERSON,
     "mention": lambda _w: "0123456789abcdef",
+    "model_id": lambda _w: "duplicate_benefit",
+    "run_id": lambda _w: 1,
 }
 QUERY_VALUES = {
     "q": "张三",
@@ -492,7 +494,7 @@ def test_every_route_logs_the_refusal_of_an_anonymous_caller(world: World, label
 
 
 # Routes that take no input a caller could get wrong (nothing to refuse but the caller).
-NO_INPUT = {"GET /cases", "GET /audit/verify", "GET /admin/users"}
+NO_INPUT = {"GET /cases", "GET /audit/verify", "GET /admin/users", "GET /models"}
 INTEGER_PATH = re.compile(r"{(case_id|application_id|grant_id)}")
 
 
