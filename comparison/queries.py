@@ -184,8 +184,8 @@ def household_members_query(household_nos: Sequence[str], filters: Filters) -> d
 
 
 def month_of(day: date) -> str:
-    """The 所属期 (YYYYMM) a date falls in."""
-    return f"{day.year:04d}{day.month:02d}"
+    """The 所属期 a date falls in, as the index holds it (``2024-05``: analyzers.dates)."""
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 def _chunks(groups: Mapping[Any, list[str]]) -> list[list[tuple[Any, list[str]]]]:

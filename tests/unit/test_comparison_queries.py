@@ -82,7 +82,8 @@ def test_date_groups_are_split_so_no_query_outgrows_the_clause_limit() -> None:
 
 
 @pytest.mark.parametrize(
-    ("condition", "bound"), [(AFTER_DEATH, {"gt": "202304"}), (FROM_APPOINTMENT, {"gte": "202304"})]
+    ("condition", "bound"),
+    [(AFTER_DEATH, {"gt": "2023-04"}), (FROM_APPOINTMENT, {"gte": "2023-04"})],
 )
 def test_the_period_bound_compares_with_the_month_of_the_date(
     condition: BenefitPaid, bound: dict[str, str]
