@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -39,12 +39,13 @@ def execute_run(
     filters: tuple[dict[str, Any], ...],
     run: Run,
     clock: Callable[[], datetime],
+    today: date,
 ) -> RunResult:
-    """Run ``model`` inside ``filters`` and store every hit under ``run``. If the engine or
-    the store fails midway, the run is marked failed (its hits so far stay, each with its
-    clue) and the error is raised."""
+    """Run ``model`` inside ``filters`` and store every hit under ``run`` (a new clue is due
+    the level's ``due_days`` after ``today``). If the engine or the store fails midway, the run
+    is marked failed (its hits so far stay, each with its clue) and the error is raised."""
     stream = ModelRun(engine, model, catalogue.relations, filters)
-    due_days = catalogue.levels[model.level].due_days
+    due_on = today + timedelta(days=catalogue.levels[model.level].due_days)
     batch: list[Hit] = []
     digests: list[str] = []
     opened = 0
@@ -52,7 +53,7 @@ def execute_run(
     def flush() -> None:
         nonlocal opened
         if batch:
-            opened += store_hits(db, run, model.level, due_days, batch, clock())
+            opened += store_hits(db, run, model.level, due_on, batch, clock())
             batch.clear()
 
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
@@ -256,13 +256,14 @@ def _evidence_json(hit: Hit) -> list[dict[str, str]]:
 
 
 def store_hits(
-    engine: Engine, run: Run, level: Level, due_days: int, found: Sequence[Hit], now: datetime
+    engine: Engine, run: Run, level: Level, due_on: date, found: Sequence[Hit], now: datetime
 ) -> int:
-    """Store a batch of a run's hits in one transaction, each with its clue; returns how many
-    opened a new clue. A clue another run opened meanwhile is found on the second attempt."""
+    """Store a batch of a run's hits in one transaction, each with its clue (a new one due on
+    ``due_on``); returns how many opened a new clue. A clue another run opened meanwhile is
+    found on the second attempt."""
     for attempt in range(STORE_ATTEMPTS):
         try:
-            return _store_batch(engine, run, level, due_days, found, now)
+            return _store_batch(engine, run, level, due_on, found, now)
         except IntegrityError:
             if attempt + 1 == STORE_ATTEMPTS:
                 raise
@@ -270,7 +271,7 @@ def store_hits(
 
 
 def _store_batch(
-    engine: Engine, run: Run, level: Level, due_days: int, found: Sequence[Hit], now: datetime
+    engine: Engine, run: Run, level: Level, due_on: date, found: Sequence[Hit], now: datetime
 ) -> int:
     persons = sorted({hit.person_id for hit in found})
     opened = 0
@@ -302,7 +303,7 @@ def _store_batch(
                         level=level,
                         status=ClueStatus.PENDING,
                         assignee=None,
-                        due_on=now.date() + timedelta(days=due_days),
+                        due_on=due_on,
                         notes="",
                         scope_key=scope_key(run.regions),
                         first_run_id=run.id,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from comparison.definitions import Catalogue, ComparisonModel
 from comparison.ledger import Clue
 from comparison.runner import Evidence
-from comparison.store import Run, StoredHit
+from comparison.store import ClueStatus, Run, StoredHit
 from search_api.handles import Handles
 from search_api.masking import mask_id, mask_text
 
@@ -167,7 +167,7 @@ class CluePageResponse(BaseModel):
 class ClueUpdateRequest(BaseModel):
     """What an update sets; a field left out stays as it is (``assignee: ""`` clears it)."""
 
-    status: str | None = None
+    status: ClueStatus | None = None
     assignee: str | None = Field(default=None, max_length=64)
     due_on: date | None = None
     notes: str | None = Field(default=None, max_length=2000)

@@ -10,9 +10,12 @@ no unmasked number.
 
 from __future__ import annotations
 
+import io
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +29,8 @@ from apiworld import (
     log_in,
 )
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from openpyxl import load_workbook
+from sqlalchemy import func, select, update
 
 from accounts.roles import Role
 from common.db import MAX_ROW_ID, create_db_engine
@@ -34,7 +38,7 @@ from common.settings import Settings
 from common.vocab import Source
 from comparison.definitions import shipped_catalogue
 from comparison.runner import ModelRun
-from comparison.store import runs
+from comparison.store import clues, runs
 from query_logs.gate import Scope
 from registry.engine import EngineDoor
 from registry.fields import ColumnField, Envelope
@@ -59,6 +63,7 @@ class World:
     tokens: dict[str, str]
     handles: Handles
     applications: dict[str, int] = field(default_factory=dict)  # province -> application
+    cases: dict[str, int] = field(default_factory=dict)  # province -> its case
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # pseudonym -> document
     runs: dict[tuple[int, str], tuple[dict[str, Any], list[dict[str, Any]]]] = field(
         default_factory=dict
@@ -138,14 +143,28 @@ def world(
         tokens = log_in(client, accounts)
         world = World(client, local, scoped, truth, tokens, handles)
         for province in PROVINCES:
-            world.applications[province] = special_check(world, f"task{province}", [province])
+            who = f"task{province}"
+            world.cases[province] = open_case(world, who)
+            world.applications[province] = special_check(
+                world, who, [province], case_id=world.cases[province]
+            )
         world.records = _records(scoped, handles)
         yield world
     scoped.close()
 
 
-def special_check(world: World, who: str, regions: list[str], **overrides: Any) -> int:
-    """An approved 专项核查 application of ``who`` naming every model (unless overridden)."""
+def open_case(world: World, who: str) -> int:
+    body = {"case_no": f"案-{uuid.uuid4().hex[:10]}", "title": "民生专项核查"}
+    opened = world.client.post("/cases", json=body, headers=world.headers(who))
+    assert opened.status_code == 201, opened.text
+    return int(opened.json()["id"])
+
+
+def special_check(
+    world: World, who: str, regions: list[str], case_id: int | None = None, **overrides: Any
+) -> int:
+    """An approved 专项核查 application of ``who`` naming every model (unless overridden),
+    under ``case_id`` or a case of its own."""
     body = {
         "purpose": PURPOSE,
         "category": "专项核查",
@@ -154,9 +173,22 @@ def special_check(world: World, who: str, regions: list[str], **overrides: Any) 
         "models": MODELS,
     } | overrides
     approver = f"boss{regions[0][:2]}"
-    return approved_application(
-        world.client, world.tokens, body, applicant=who, approver=approver, title="民生专项核查"
+    if case_id is None:
+        return approved_application(
+            world.client, world.tokens, body, applicant=who, approver=approver, title="民生专项核查"
+        )
+    filed = world.client.post(
+        "/applications", json={"case_id": case_id, **body}, headers=world.headers(who)
     )
+    assert filed.status_code == 201, filed.text
+    app_id = int(filed.json()["id"])
+    decided = world.client.post(
+        f"/applications/{app_id}/decision",
+        json={"approve": True, "note": "同意"},
+        headers=world.headers(approver),
+    )
+    assert decided.status_code == 200, decided.text
+    return app_id
 
 
 # --- precision and recall ----------------------------------------------------------------------
@@ -394,3 +426,166 @@ def test_each_province_s_truth_lies_within_the_drop_s(world: World, model: str) 
     whole = set(world.truth["comparison_models"][model])
     for province in PROVINCES:
         assert set(world.truth["comparison_models_by_province"][province][model]) <= whole
+
+
+# --- the clue ledger (问题线索台账) -------------------------------------------------------------
+
+
+def ledger(world: World, who: str, app_id: int, **params: Any) -> list[dict[str, Any]]:
+    """Every clue the application shows, page by page."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = world.client.get(
+            "/models/clues",
+            params={"page_size": READ_PAGE, "offset": len(found)} | params,
+            headers=world.headers(who, app_id),
+        )
+        assert page.status_code == 200, page.text
+        found += page.json()["clues"]
+        if len(found) >= page.json()["total"]:
+            return found
+
+
+@pytest.fixture(scope="module")
+def ledger_case(world: World) -> dict[str, int]:
+    """One case, its ledger first filled by a city-bound run, then by a province-wide one."""
+    case_id = open_case(world, "task46")
+    city = special_check(world, "task46", ["4601"], case_id=case_id)
+    province = special_check(world, "task46", ["46"], case_id=case_id)
+    export = special_check(world, "task46", ["46"], case_id=case_id, export=True)
+    for model in MODELS:
+        world.run("task46", city, model)
+        world.run("task46", province, model)
+    return {"case": case_id, "city": city, "province": province, "export": export}
+
+
+def test_every_hit_is_one_clue_of_the_case(world: World, ledger_case: dict[str, int]) -> None:
+    shown = ledger(world, "task46", ledger_case["province"])
+    hits = [h for m in MODELS for h in world.run("task46", ledger_case["province"], m)[1]]
+    assert sorted(c["clue_no"] for c in shown) == sorted(h["clue_no"] for h in hits)
+    assert len({(c["model_id"], c["subject"]["handle"]) for c in shown}) == len(shown)
+
+
+def test_a_wider_rerun_marks_only_its_new_hits_new(
+    world: World, ledger_case: dict[str, int]
+) -> None:
+    for model in MODELS:
+        city = {h["clue_no"] for h in world.run("task46", ledger_case["city"], model)[1]}
+        province = world.run("task46", ledger_case["province"], model)[1]
+        assert {h["clue_no"] for h in province} >= city  # the same clues, not new ones
+        assert {h["clue_no"] for h in province if h["new"]} == {
+            h["clue_no"] for h in province
+        } - city
+
+
+def test_a_narrower_application_sees_only_the_clues_found_within_its_regions(
+    world: World, ledger_case: dict[str, int]
+) -> None:
+    city = ledger(world, "task46", ledger_case["city"])
+    province = ledger(world, "task46", ledger_case["province"])
+    city_hits = {
+        h["clue_no"] for m in MODELS for h in world.run("task46", ledger_case["city"], m)[1]
+    }
+    assert {c["clue_no"] for c in city} == city_hits
+    assert len(province) > len(city) > 0
+
+
+def _patch(world: World, app_id: int, clue_id: int, **body: Any) -> Any:
+    return world.client.patch(
+        f"/models/clues/{clue_id}", json=body, headers=world.headers("task46", app_id)
+    )
+
+
+def test_a_clue_moves_through_the_ledger_and_each_change_is_logged(
+    world: World, ledger_case: dict[str, int]
+) -> None:
+    app_id = ledger_case["province"]
+    clue = ledger(world, "task46", app_id)[0]
+    assert (clue["status"], clue["assignee"]) == ("待处置", None)
+    before = len(log_entries(world.settings))
+    moved = _patch(
+        world, app_id, clue["id"], status="核查中", assignee="task46", notes="已调取发放凭证"
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["status"], moved.json()["assignee"]) == ("核查中", "task46")
+    new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
+    assert [e.kind for e in new] == ["query_request", "case_change", "query_outcome"]
+    assert json.loads(new[1].detail or "{}")["changed"]["status"] == {
+        "before": "待处置", "after": "核查中"}  # fmt: skip
+    done = _patch(world, app_id, clue["id"], status="已办结")
+    assert done.json()["status"] == "已办结"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"status": "待处置"}, 409),  # 已办结 does not go back to 待处置
+        ({"status": "处理完"}, 422),  # not a status
+        ({"assignee": "auditor"}, 422),  # not of the case
+        ({"due_on": "2000-01-01"}, 422),  # a due date in the past
+    ],
+    ids=["backwards", "unknown status", "outsider assignee", "past due date"],
+)
+def test_a_change_the_ledger_does_not_allow_is_refused_and_logged(
+    world: World, ledger_case: dict[str, int], body: dict[str, Any], status: int
+) -> None:
+    app_id = ledger_case["province"]
+    clue = ledger(world, "task46", app_id)[-1]
+    for step in ("核查中", "已办结"):
+        _patch(world, app_id, clue["id"], status=step)
+    before = len(log_entries(world.settings))
+    response = _patch(world, app_id, clue["id"], **body)
+    assert response.status_code == status, response.text
+    new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
+    assert [e.kind for e in new][-1] == "denial"
+    assert "case_change" not in [e.kind for e in new]
+
+
+def test_overdue_and_due_soon_clues_are_flagged(world: World, ledger_case: dict[str, int]) -> None:
+    app_id = ledger_case["province"]
+    first, second = ledger(world, "task46", app_id)[1:3]
+    assert _patch(world, app_id, second["id"], due_on=date.today().isoformat()).status_code == 200
+    engine = create_db_engine(world.settings.effective_database_url)
+    try:
+        with engine.begin() as conn:  # time passes: the first clue's due date is behind us
+            conn.execute(update(clues).where(clues.c.id == first["id"])
+                         .values(due_on=date.today() - timedelta(days=3)))  # fmt: skip
+    finally:
+        engine.dispose()
+    overdue = ledger(world, "task46", app_id, flag="逾期")
+    soon = ledger(world, "task46", app_id, flag="临期")
+    assert first["id"] in {c["id"] for c in overdue}
+    assert second["id"] in {c["id"] for c in soon}
+    assert all(c["flag"] == "逾期" for c in overdue)
+    assert all(c["flag"] == "临期" for c in soon)
+
+
+def test_the_ledger_exports_to_xlsx_masked_and_logged(
+    world: World, ledger_case: dict[str, int]
+) -> None:
+    app_id = ledger_case["export"]
+    shown = ledger(world, "task46", app_id)
+    before = len(log_entries(world.settings))
+    response = world.client.get(
+        "/models/clues/export", params={"format": "xlsx"}, headers=world.headers("task46", app_id)
+    )
+    assert response.status_code == 200, response.text
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("序号", "线索编号", "比对模型")
+    assert sorted(r[1] for r in rows[1:]) == sorted(c["clue_no"] for c in shown)
+    assert all(str(r[8]).endswith("*" * 12) for r in rows[1:])
+    new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
+    assert [e.kind for e in new] == ["query_request", "export", "query_outcome"]
+    assert json.loads(new[1].detail or "{}")["rows"] == len(shown)
+
+
+def test_an_export_without_the_export_flag_is_refused_and_logged(
+    world: World, ledger_case: dict[str, int]
+) -> None:
+    before = len(log_entries(world.settings))
+    response = world.client.get(
+        "/models/clues/export", headers=world.headers("task46", ledger_case["province"])
+    )
+    assert response.status_code == 403, response.text
+    new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
+    assert [(e.kind, e.actor) for e in new] == [("denial", "task46")]

@@ -420,6 +420,7 @@ PATH_VALUES = {
     "mention": lambda _w: "0123456789abcdef",
     "model_id": lambda _w: "duplicate_benefit",
     "run_id": lambda _w: 1,
+    "clue_id": lambda _w: 1,
 }
 QUERY_VALUES = {
     "q": "张三",
@@ -442,6 +443,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /admin/users/{username}/roles": {"roles": ["analyst"]},
     "PUT /admin/users/{username}/jurisdiction": {"jurisdiction": "4601"},
     "POST /admin/grants": {"username": "inv2", "regions": ["4601"], "valid_days": 30},
+    "PATCH /models/clues/{clue_id}": {"status": "核查中"},
 }
 # Who may not use a route of each access class (the gate refuses officers; desks refuse others).
 OUTSIDER = {
