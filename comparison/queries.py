@@ -38,9 +38,13 @@ Filters = Sequence[dict[str, Any]]
 SUBJECT_PAGE = 500
 """Persons per composite page: each later query of the page names at most these (and their
 relatives) in one ``terms`` filter, far below the engine's 65,536 terms."""
-GROUPS_PER_QUERY = 150
-"""Per-date groups (persons sharing a death or appointment month) in one query body: each
-group is up to five clauses, and the engine refuses more than 1,024 clauses per query."""
+CLAUSE_BUDGET = 640
+"""Estimated clauses of the per-date groups in one query body. The engine refuses a query of
+more than 1,024 clauses, counted after rewriting over every nested query, and a rewrite expands
+a ``terms`` filter or a range over a keyword (所属期) matching at most 16 indexed terms into one
+clause per term; the rest of the budget is left to the scope filters and the outer clauses."""
+EXPANDED_TERMS = 16  # the engine rewrites up to this many matched terms into clauses
+GROUP_CLAUSES = 24  # a group's own clauses: a 所属期 range's terms, date ranges, its bools
 EVIDENCE_PER_CONDITION = 20
 """Records cited per person and condition (the first by 所属期 or date): enough to prove it."""
 SUBJECT_EVIDENCE = 3
@@ -189,9 +193,20 @@ def month_of(day: date) -> str:
 
 
 def _chunks(groups: Mapping[Any, list[str]]) -> list[list[tuple[Any, list[str]]]]:
-    """The groups in order, ``GROUPS_PER_QUERY`` to a query body."""
-    items = sorted(groups.items())
-    return [items[i : i + GROUPS_PER_QUERY] for i in range(0, len(items), GROUPS_PER_QUERY)]
+    """The groups in order, as many to a query body as fit in ``CLAUSE_BUDGET``."""
+    chunks: list[list[tuple[Any, list[str]]]] = []
+    current: list[tuple[Any, list[str]]] = []
+    used = 0
+    for key, members in sorted(groups.items()):
+        cost = min(len(members), EXPANDED_TERMS) + GROUP_CLAUSES
+        if current and used + cost > CLAUSE_BUDGET:
+            chunks.append(current)
+            current, used = [], 0
+        current.append((key, members))
+        used += cost
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _grouped(dates: Mapping[str, date]) -> dict[date, list[str]]:
@@ -206,8 +221,9 @@ def benefit_paid_queries(
 ) -> list[dict[str, Any]]:
     """Payments of the condition's types to the persons, by person. With a period bound, the
     persons are grouped by the month of their date (``dates``: death or appointment) and each
-    group's payments must fall after (or from) that month; a person without the date is left
-    out (nothing to compare with)."""
+    group's payments must fall after (or from) that month, the groups split over as many bodies
+    as the clause budget needs; a person without the date is left out (nothing to compare
+    with)."""
     types = {"terms": {ColumnField.BENEFIT_TYPE: list(condition.benefit_types)}}
     evidence = _records(EVIDENCE_PER_CONDITION, _stable(ColumnField.PERIOD))
     if condition.period is None:
@@ -347,7 +363,9 @@ def companies_in_status_query(
 def duplicate_payment_query(
     condition: DuplicatePayment, persons: Sequence[str], filters: Filters
 ) -> dict[str, Any]:
-    """Per person and benefit type, the 所属期 paid at least ``min_payments`` times."""
+    """Per person and benefit type, the 所属期 paid at least ``min_payments`` times: counts
+    only (the payments themselves are fetched for the few slots found: ``slot_records_queries``;
+    top hits under every period bucket of a page cost seconds)."""
     clauses: list[dict[str, Any]] = [{"terms": {Envelope.PERSONS: list(persons)}}]
     if condition.benefit_types:
         clauses.append({"terms": {ColumnField.BENEFIT_TYPE: list(condition.benefit_types)}})
@@ -356,8 +374,7 @@ def duplicate_payment_query(
             "field": ColumnField.PERIOD,
             "size": MAX_PERIODS,
             "min_doc_count": condition.min_payments,
-        },
-        "aggs": {Agg.RECORDS: _records(EVIDENCE_PER_CONDITION, _stable(ColumnField.PAYMENT_NO))},
+        }
     }
     types = {
         "terms": {"field": ColumnField.BENEFIT_TYPE, "size": MAX_BENEFIT_TYPES},
@@ -370,47 +387,33 @@ def duplicate_payment_query(
     }
 
 
-# --- readers of the answers --------------------------------------------------------------------
+Slot = tuple[str, str, str]
+"""(person, benefit type, 所属期): one payment slot."""
+SLOT_CLAUSES = 4  # a slot's bool and its three terms
 
 
-def person_buckets(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The per-person buckets of an answer built with ``_by_person``."""
-    buckets: list[dict[str, Any]] = (
-        answer.get("aggregations", {}).get(Agg.PERSON, {}).get("buckets", [])
-    )
-    return buckets
-
-
-def top_ids(bucket: Mapping[str, Any], name: str = Agg.RECORDS) -> list[str]:
-    """The record ids of a bucket's top hits."""
-    return [str(hit["_id"]) for hit in bucket[name]["hits"]["hits"]]
-
-
-def records_by_person(answer: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Person -> ids of the records that prove the condition for them."""
-    return {person_key(b["key"]): top_ids(b) for b in person_buckets(answer)}
-
-
-def units_by_person(answer: Mapping[str, Any], min_units: int) -> dict[str, list[str]]:
-    """Person -> one record per unit, for persons with at least ``min_units`` distinct units."""
-    found = {}
-    for bucket in person_buckets(answer):
-        units = bucket[Agg.UNITS]["buckets"]
-        if len(units) >= min_units:
-            found[person_key(bucket["key"])] = [top_ids(unit)[0] for unit in units]
-    return found
-
-
-def duplicates_by_person(answer: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Person -> the payments of every (type, period) paid more than once to them."""
-    found: dict[str, list[str]] = {}
-    for bucket in person_buckets(answer):
-        ids = [
-            record
-            for kind in bucket[Agg.TYPES]["buckets"]
-            for period in kind[Agg.PERIODS]["buckets"]
-            for record in top_ids(period)
-        ]
-        if ids:
-            found[person_key(bucket["key"])] = ids
-    return found
+def slot_records_queries(slots: Sequence[Slot], filters: Filters) -> list[dict[str, Any]]:
+    """The payments of each slot, by person (as many slots to a body as the clause budget
+    allows)."""
+    per_body = CLAUSE_BUDGET // SLOT_CLAUSES
+    ordered = sorted(slots)
+    evidence = _records(EVIDENCE_PER_CONDITION, _stable(ColumnField.PERIOD))
+    bodies = []
+    for start in range(0, len(ordered), per_body):
+        chunk = ordered[start : start + per_body]
+        groups = [
+            {"bool": {"filter": [
+                {"term": {Envelope.PERSONS: person}},
+                {"term": {ColumnField.BENEFIT_TYPE: kind}},
+                {"term": {ColumnField.PERIOD: period}},
+            ]}}
+            for person, kind, period in chunk
+        ]  # fmt: skip
+        named = len({person for person, _, _ in chunk})
+        clause = {"bool": {"should": groups, "minimum_should_match": 1}}
+        bodies.append({
+            "size": 0,
+            "query": _bool_filter([clause], filters),
+            "aggs": _by_person(Envelope.PERSONS, named, {Agg.RECORDS: evidence}),
+        })  # fmt: skip
+    return bodies

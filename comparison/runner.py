@@ -11,13 +11,14 @@ page by page for the caller to store. Every query body carries the run's scope f
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
 from common.errors import EngineUnavailableError
 from common.vocab import Source
+from comparison import answers as a
 from comparison import queries as q
 from comparison.definitions import (
     SUBJECT_SOURCE,
@@ -102,6 +103,8 @@ class _Link:
 
 Found = dict[str, list[tuple[Source, str]]]
 """Person -> (registry, record id) of the records that meet one condition for them."""
+Reader = Callable[[Mapping[str, Any]], dict[str, list[str]]]
+"""An answer's reader (comparison.answers): person -> record ids."""
 
 
 def _date(value: object) -> date | None:
@@ -278,23 +281,28 @@ class ModelRun:
             }  # fmt: skip
             bodies = q.insured_after_death_queries(condition, deaths, self.filters)
             return self._tagged(
-                Source.INSURED, self._msearch(Source.INSURED, bodies), q.records_by_person
+                Source.INSURED, self._msearch(Source.INSURED, bodies), a.records_by_person
             )
         if isinstance(condition, PropertyUnits):
             body = q.property_units_query(condition, targets, self.filters)
             answer = self._search(Source.PROPERTY, body)
             return self._tagged(
-                Source.PROPERTY, [answer], lambda a: q.units_by_person(a, condition.min_units)
+                Source.PROPERTY,
+                [answer],
+                lambda found: a.units_by_person(found, condition.min_units),
             )
         if isinstance(condition, DuplicatePayment):
             answer = self._search(
                 Source.BENEFIT, q.duplicate_payment_query(condition, targets, self.filters)
             )
-            return self._tagged(Source.BENEFIT, [answer], q.duplicates_by_person)
+            bodies = q.slot_records_queries(a.duplicate_slots(answer), self.filters)
+            return self._tagged(
+                Source.BENEFIT, self._msearch(Source.BENEFIT, bodies), a.records_by_person
+            )
         return self._company_role(condition, targets)
 
     @staticmethod
-    def _tagged(source: Source, answers: list[dict[str, Any]], read: Any) -> Found:
+    def _tagged(source: Source, answers: list[dict[str, Any]], read: Reader) -> Found:
         found: Found = defaultdict(list)
         for answer in answers:
             for person, ids in read(answer).items():
@@ -316,7 +324,7 @@ class ModelRun:
             }
         bodies = q.benefit_paid_queries(condition, targets, dates, self.filters)
         return self._tagged(
-            Source.BENEFIT, self._msearch(Source.BENEFIT, bodies), q.records_by_person
+            Source.BENEFIT, self._msearch(Source.BENEFIT, bodies), a.records_by_person
         )
 
     def _company_role(self, condition: CompanyRole, targets: list[str]) -> Found:
@@ -325,12 +333,12 @@ class ModelRun:
             answer = self._search(
                 Source.COMPANY, q.legal_rep_query(condition, targets, self.filters)
             )
-            for person, ids in q.records_by_person(answer).items():
+            for person, ids in a.records_by_person(answer).items():
                 found[person] += [(Source.COMPANY, record) for record in ids]
         if CompanyRoleKind.SHAREHOLDER in condition.roles:
             answer = self._search(Source.SHAREHOLDER, q.shareholding_query(targets, self.filters))
             holdings: dict[str, list[tuple[str, str]]] = {}  # person -> (record id, credit code)
-            for bucket in q.person_buckets(answer):
+            for bucket in a.person_buckets(answer):
                 holdings[q.person_key(bucket["key"])] = [
                     (str(h["_id"]), str(h["_source"].get(ColumnField.CREDIT_CODE, "")))
                     for h in bucket[q.Agg.RECORDS]["hits"]["hits"]

@@ -162,6 +162,11 @@ def utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored, non-null time as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def clue_number(clue_id: int, created_at: datetime) -> str:
     """The clue's number in the ledger: ``XS`` + the day it was opened + its id."""
     return f"XS{created_at:%Y%m%d}{clue_id:06d}"
@@ -348,7 +353,7 @@ def run_hits(bind: Bind, run_id: int, offset: int, limit: int) -> list[StoredHit
         StoredHit(
             id=row["id"],
             clue_id=row["clue_id"],
-            clue_no=clue_number(row["clue_id"], utc(row["clue_created"]) or datetime.min),
+            clue_no=clue_number(row["clue_id"], as_utc(row["clue_created"])),
             level=Level(row["level"]),
             person_id=row["person_id"],
             name=row["name"],

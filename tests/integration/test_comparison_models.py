@@ -36,6 +36,7 @@ from accounts.roles import Role
 from common.db import MAX_ROW_ID, create_db_engine
 from common.settings import Settings
 from common.vocab import Source
+from comparison import queries as q
 from comparison.definitions import shipped_catalogue
 from comparison.runner import ModelRun
 from comparison.store import clues, runs
@@ -408,6 +409,41 @@ def test_small_subject_pages_find_the_same_subjects(world: World, model: str) ->
     found = {hit.person_id for hit in run.hits()}
     assert found == set(world.truth["comparison_models_by_province"]["46"][model])
     assert run.stats.pages > 1
+
+
+def _indexed_persons(world: World, source: Source) -> list[str]:
+    """Persons that records of ``source`` link (a filter on an unknown number is rewritten
+    away by the engine: only indexed ones make a query as large as a real page's)."""
+    body = {"size": 0, "aggs": {"p": {"terms": {"field": Envelope.PERSONS, "size": 5000}}}}
+    answer = world.door.search(world.door.index_name(str(source)), body)
+    return [str(b["key"]).upper() for b in answer["aggregations"]["p"]["buckets"]]
+
+
+@pytest.mark.parametrize("kind", ["benefit after death", "insured after death"])
+@pytest.mark.parametrize("per_date", [1, 16])
+def test_the_largest_date_grouped_bodies_are_within_the_engine_s_clause_limit(
+    world: World, kind: str, per_date: int
+) -> None:
+    """Indexed persons, each date (or month) shared by ``per_date`` of them: the builders split
+    the groups so that the engine accepts every body (it refuses more than 1,024 clauses after
+    rewriting; 150 groups a body, as first built, failed a 20,000-person run)."""
+    models, start = CATALOGUE.models, date(2023, 8, 1)
+    if kind == "insured after death":
+        source, persons = Source.INSURED, _indexed_persons(world, Source.INSURED)
+        dates = {p: start + timedelta(days=i // per_date) for i, p in enumerate(persons)}
+        condition = models["deceased_insured_paying"].conditions[0]
+        bodies = q.insured_after_death_queries(condition, dates, ())  # type: ignore[arg-type]
+    else:  # the last months: a range over 所属期 that the engine expands term by term
+        source, persons = Source.BENEFIT, _indexed_persons(world, Source.BENEFIT)
+        months = [start + timedelta(days=31 * m) for m in range(16)]
+        dates = {p: months[(i // per_date) % 16] for i, p in enumerate(persons)}
+        condition = models["deceased_pension"].conditions[0]
+        bodies = q.benefit_paid_queries(condition, persons, dates, ())  # type: ignore[arg-type]
+    assert len(persons) > 80
+    index = world.door.index_name(str(source))
+    answers = world.door.msearch([line for b in bodies for line in ({"index": index}, b)])
+    assert len(answers) == len(bodies)
+    assert not [answer["error"] for answer in answers if "error" in answer]
 
 
 def test_a_rerun_finds_the_same_hits_and_opens_no_new_clue(world: World) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from comparison import answers
 from comparison import queries as q
 from comparison.definitions import (
     BenefitPaid,
@@ -51,6 +52,7 @@ BUILDERS: dict[str, Callable[[], list[dict[str, Any]]]] = {
         q.companies_in_status_query(ROLE, ["91460100MA5T000000"], SCOPE)
     ],
     "duplicates": lambda: [q.duplicate_payment_query(DUPLICATES, PERSONS, SCOPE)],
+    "duplicate slots": lambda: q.slot_records_queries([(PERSONS[0], "低保", "2024-01")], SCOPE),
 }
 
 
@@ -70,12 +72,18 @@ def _groups(body: dict[str, Any]) -> list[dict[str, Any]]:
     return groups
 
 
-def test_date_groups_are_split_so_no_query_outgrows_the_clause_limit() -> None:
+def _cost(group: dict[str, Any]) -> int:
+    persons = group["bool"]["filter"][0]["terms"][Envelope.PERSONS]
+    return min(len(persons), q.EXPANDED_TERMS) + q.GROUP_CLAUSES
+
+
+@pytest.mark.parametrize("per_date", [1, 5, 40], ids=["one a date", "five", "forty"])
+def test_date_groups_are_split_so_no_query_outgrows_the_clause_limit(per_date: int) -> None:
     start = date(2012, 1, 1)
-    dates = {f"p{i:04d}": start + timedelta(days=i) for i in range(400)}  # 400 death dates
+    dates = {f"p{i:05d}": start + timedelta(days=i // per_date) for i in range(400 * per_date)}
     bodies = q.insured_after_death_queries(INSURED, dates, SCOPE)
-    assert len(bodies) == 3
-    assert all(len(_groups(b)) <= q.GROUPS_PER_QUERY for b in bodies)
+    assert len(bodies) > 1
+    assert all(sum(_cost(g) for g in _groups(b)) <= q.CLAUSE_BUDGET for b in bodies)
     named = [p for b in bodies for g in _groups(b) for p in g["bool"]["filter"][0]["terms"][
         Envelope.PERSONS]]  # fmt: skip
     assert sorted(named) == sorted(dates)
@@ -122,7 +130,7 @@ def _top(*ids: str) -> dict[str, Any]:
 def test_aggregation_keys_become_canonical_numbers() -> None:
     answer = {"aggregations": {q.Agg.PERSON: {"buckets": [
         _bucket("46010619500703003x", **{q.Agg.RECORDS: _top("a", "b")})]}}}  # fmt: skip
-    assert q.records_by_person(answer) == {"46010619500703003X": ["a", "b"]}
+    assert answers.records_by_person(answer) == {"46010619500703003X": ["a", "b"]}
 
 
 @pytest.mark.parametrize(("units", "found"), [(1, {}), (2, {"P": ["u1", "u2"]})])
@@ -130,15 +138,22 @@ def test_units_are_counted_distinct_against_the_threshold(units: int, found: Any
     unit_buckets = [{"key": f"U{i}", q.Agg.RECORDS: _top(f"u{i}")} for i in range(1, units + 1)]
     answer = {"aggregations": {q.Agg.PERSON: {"buckets": [
         _bucket("p", **{q.Agg.UNITS: {"buckets": unit_buckets}})]}}}  # fmt: skip
-    assert q.units_by_person(answer, 2) == found
+    assert answers.units_by_person(answer, 2) == found
 
 
-def test_only_periods_paid_twice_are_duplicates() -> None:
-    twice = {"key": "202401", q.Agg.RECORDS: _top("x1", "x2")}
+def test_only_periods_paid_twice_are_duplicate_slots() -> None:
+    twice = {"key": "2024-01", "doc_count": 2}
     answer = {"aggregations": {q.Agg.PERSON: {"buckets": [
         _bucket("a", **{q.Agg.TYPES: {"buckets": [{"key": "低保", q.Agg.PERIODS: {
             "buckets": [twice]}}]}}),
         _bucket("b", **{q.Agg.TYPES: {"buckets": [{"key": "低保", q.Agg.PERIODS: {
             "buckets": []}}]}}),
     ]}}}  # fmt: skip
-    assert q.duplicates_by_person(answer) == {"A": ["x1", "x2"]}
+    assert answers.duplicate_slots(answer) == [("A", "低保", "2024-01")]
+
+
+def test_slots_are_fetched_within_the_clause_budget() -> None:
+    slots = [(f"p{i}", "低保", "2024-01") for i in range(500)]
+    bodies = q.slot_records_queries(slots, SCOPE)
+    assert sum(len(_groups(b)) for b in bodies) == len(slots)
+    assert all(len(_groups(b)) * q.SLOT_CLAUSES <= q.CLAUSE_BUDGET for b in bodies)
