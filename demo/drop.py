@@ -10,9 +10,11 @@ from common.vocab import Source, Tier
 from demo import ledgers, registries
 from demo.badrows import damage_table
 from demo.chains import chain_truth
-from demo.lexicon import RARE_CHARS, THEME_CATEGORY, THEME_KEYWORD
+from demo.comparison_truth import comparison_truth
+from demo.lexicon import PROVINCE_ABBR, RARE_CHARS, THEME_CATEGORY, THEME_KEYWORD
 from demo.people import REFERENCE_DAY, Person
 from demo.summary import (
+    ComparisonPlantTruth,
     Complainant,
     DeceasedStillPaid,
     DemoSummary,
@@ -59,7 +61,8 @@ _BUILDERS: dict[Source, Callable[[random.Random, World], Table]] = {
 
 
 def write_demo_drop(out: Path, persons: int, seed: int = 7) -> DemoSummary:
-    """Write a synthetic drop for ``persons`` fictitious people into ``out`` and return its truth.
+    """Write a synthetic drop for ``persons`` fictitious people (and the ``COMPARISON_PERSONS``
+    planted for the comparison models) into ``out`` and return its truth.
 
     The same ``seed`` and ``persons`` give byte-identical files. Each source draws from its own
     random stream, so a change to one source's rows leaves the other files as they were.
@@ -88,7 +91,13 @@ def write_demo_drop(out: Path, persons: int, seed: int = 7) -> DemoSummary:
         complainants=_complainants(world),
         name_samples=_name_samples(world.population.persons),
         control_chains=[chain_truth(chain) for chain in world.plants.chains],
+        comparison_models=comparison_truth(tables),
+        comparison_plants=_comparison_plants(world),
+        comparison_models_by_province={
+            province: comparison_truth(tables, (province,)) for province in PROVINCE_ABBR
+        },
     )
+    _check_comparison_plants(summary)
     (out / TRUTH_FILE).write_text(summary.to_json(), encoding="utf-8")
     return summary
 
@@ -132,6 +141,39 @@ def _patterns(world: World, benefit: Table) -> Patterns:
         ),
         hub_company=HubCompany(world.hub.code, world.hub.name, len(world.hub.staff)),
     )  # fmt: skip
+
+
+def _comparison_plants(world: World) -> dict[str, ComparisonPlantTruth]:
+    """Per model, the planted subjects (the earlier plants that are also matches included) and
+    the near-misses."""
+    plants = world.comparisons
+    planted = {model: list(persons) for model, persons in plants.planted.items()}
+    planted["deceased_pension"].insert(0, world.plants.deceased.pid)
+    relatives = planted["official_relative_business"]
+    relatives[:0] = [
+        world.plants.spouse_official.person.pid,
+        world.plants.parent_official.person.pid,
+    ]
+    models = sorted({*planted, *plants.near_misses})
+    return {
+        model: ComparisonPlantTruth(
+            sorted(planted.get(model, [])), sorted(plants.near_misses.get(model, []))
+        )
+        for model in models
+    }
+
+
+def _check_comparison_plants(summary: DemoSummary) -> None:
+    """The generator's own check: every planted subject is a match, no near-miss is one."""
+    for model, plant in summary.comparison_plants.items():
+        found = set(summary.comparison_models[model])
+        # each plant lies within one province: an application of that province finds it
+        provinces = summary.comparison_models_by_province.values()
+        found_in_province = {p for truth in provinces for p in truth[model]}
+        if missing := set(plant.planted) - (found & found_in_province):
+            raise ValueError(f"{model}: planted subjects that do not match: {sorted(missing)}")
+        if matched := set(plant.near_misses) & found:
+            raise ValueError(f"{model}: near-misses that match: {sorted(matched)}")
 
 
 def _complainants(world: World) -> list[Complainant]:

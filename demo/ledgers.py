@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from common.vocab import Source
+from demo.comparisons import PlantedUnit
 from demo.lexicon import CITY_NAMES, PROVINCE_ABBR
 from demo.livelihood import PERIODS, Grant
 from demo.people import REFERENCE_DAY, Person
@@ -42,7 +43,9 @@ def insured_table(rng: random.Random, world: World) -> Table:
             if rng.random() >= chance:
                 continue
             state, stop = "参保缴费", ""
-            if job.end is not None:
+            if job.state is not None:  # planted (demo.comparisons): exactly as given
+                state, stop = job.state, format_date(rng, job.end) if job.end else ""
+            elif job.end is not None:
                 state, stop = "终止参保", format_date(rng, job.end)
             elif rng.random() < 0.04:
                 state, stop = "暂停缴费", format_date(rng, date(2024, rng.randint(1, 11), 1))
@@ -90,6 +93,8 @@ def benefit_table(rng: random.Random, world: World) -> Table:
                 "行政区划代码": person.county.code,
             }
             rows.append(Row(values, protected=person.plain))
+            if period in grant.copies:  # the export repeats the row: one serial, one record
+                rows.append(Row(dict(values), duplicate=True, protected=True))
     return Table(Source.BENEFIT, list(HEADERS[Source.BENEFIT]), rows)
 
 
@@ -97,7 +102,10 @@ def property_table(rng: random.Random, world: World) -> Table:
     """One row per owner per unit: couples share units, companies own shops and offices."""
     rows: list[Row] = []
     sequence = 0
+    planted = world.comparisons.homes  # their units are exactly the planted ones (below)
     for members in world.population.households.values():
+        if members[0].household in planted:
+            continue
         head = members[0]
         spouse = next((m for m in members if m.relation == "配偶" and m.age >= 20), None)
         child = next((m for m in members if m.relation in ("子", "女") and m.age >= 18), None)
@@ -124,7 +132,24 @@ def property_table(rng: random.Random, world: World) -> Table:
                 }
             )
             rows.append(Row(values))
+    for planted_unit in world.comparisons.units:
+        sequence += 1
+        rows.extend(_planted_unit_rows(rng, planted_unit, sequence))
     return Table(Source.PROPERTY, list(HEADERS[Source.PROPERTY]), rows)
+
+
+def _planted_unit_rows(rng: random.Random, planted: PlantedUnit, sequence: int) -> list[Row]:
+    """The rows of a planted unit (demo.comparisons): its use and registration as planted."""
+    head = planted.owners[0][0]
+    unit = _unit(rng, head.county.code, head.county.city_code, sequence)
+    unit.update({"规划用途": planted.use, "登记类型": planted.registration, "成交价格(万元)": ""})
+    rows = []
+    for owner, sharing, ratio in planted.owners:
+        values = dict(unit)
+        values.update({"权利人": owner.name, "证件种类": "居民身份证", "证件号码": owner.pid,
+                       "共有情况": sharing, "权利比例": ratio, "坐落": head.address})  # fmt: skip
+        rows.append(Row(values, protected=True))
+    return rows
 
 
 def _owners(

@@ -31,6 +31,7 @@ class Job:
     start: date
     end: date | None = None
     public: bool = False
+    state: str | None = None  # a planted 参保状态 (demo.comparisons); else from ``end``
 
 
 @dataclass(slots=True)
@@ -42,6 +43,7 @@ class Grant:
     amount: float
     agency: str
     periods: list[str]
+    copies: tuple[str, ...] = ()  # periods whose row the export repeats exactly (one serial)
 
 
 def employ(

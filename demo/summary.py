@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from demo.chains import ControlChainTruth
 from demo.table import HEADERS, Table
@@ -185,6 +185,14 @@ class NameSamples:
 
 
 @dataclass(frozen=True, slots=True)
+class ComparisonPlantTruth:
+    """One comparison model's planted subjects (to be found) and near-misses (never found)."""
+
+    planted: list[str]
+    near_misses: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class DemoSummary:
     """The truth about one demo drop; ``files`` is keyed by source."""
 
@@ -197,6 +205,13 @@ class DemoSummary:
     complainants: list[Complainant]
     name_samples: NameSamples
     control_chains: list[ControlChainTruth]  # what the graph must rank first (docs/graph.md)
+    # Every subject each comparison model must find (demo.comparison_truth: planted or not),
+    # and what was planted for it (docs/models.md).
+    comparison_models: dict[str, list[str]] = field(default_factory=dict)
+    comparison_plants: dict[str, ComparisonPlantTruth] = field(default_factory=dict)
+    # The same per province (an application's regions lie in one province): what a run under
+    # an application of that province must find.
+    comparison_models_by_province: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"

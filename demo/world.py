@@ -16,6 +16,7 @@ from demo.companies import (
     add_shareholders,
     give_share,
 )
+from demo.comparisons import ComparisonPlants, plant_comparisons
 from demo.lexicon import CITY_NAMES, COUNTY_BY_CODE, THEME_CATEGORY
 from demo.livelihood import Grant, Job, employ, grant_benefits
 from demo.officials import Official, UnitDirectory, make_official, pick_tier
@@ -32,6 +33,7 @@ _PLANTED_COUNTIES = ("460106", "460107", "460108", "460202")
 _SUBSIDIARY_COUNTY = "460202"
 _SPOUSE_COMPANY_COUNTY = "469002"
 _LABOUR_DISPATCH = 4  # index of 劳务派遣 in INDUSTRIES: the hub employer
+MIN_PERSONS = 100
 
 
 @dataclass(slots=True)
@@ -63,16 +65,19 @@ class World:
     complainants: list[Person]
     plants: Plants
     late_deaths: list[Person]  # deaths that a later row reports (the earlier row says 正常)
+    comparisons: ComparisonPlants  # the comparison models' patterns (demo.comparisons)
 
 
 def build_world(seed: int, persons: int) -> World:
     """Everything one drop describes, as a pure function of ``seed`` and ``persons``."""
-    if persons < 100:
-        raise ValueError("the demo drop needs at least 100 persons to plant its patterns")
+    if persons < MIN_PERSONS:
+        raise ValueError(
+            f"the demo drop needs at least {MIN_PERSONS} persons to plant its patterns"
+        )
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
     population = Population(rng)
     homes = _planted_homes(rng, population)
-    population.fill(persons)
+    population.fill(persons)  # the comparison plants come on top, last (demo.comparisons)
     officials, partial = _roster(rng, population, max(24, persons // 50), homes)
     market, hub, companies, chains, drawn = _companies(
         rng, population, officials, partial, max(30, persons // 20)
@@ -84,6 +89,8 @@ def build_world(seed: int, persons: int) -> World:
     late_deaths = _late_deaths(rng, population, max(2, persons // 400), planted)
     grants = grant_benefits(rng, population, jobs, deceased)
     desk, same_name_petition = _petitions(rng, officials, partial, max(40, persons // 40))
+    # after the random world (their own random stream), before the corpus the complainants avoid
+    comparisons = plant_comparisons(seed, population, officials, market, jobs, grants)
     corpus = _corpus(population, market, officials, desk)
     signed = sum(not p.anonymous for p in desk.petitions)
     complainants = [population.new_outsider(corpus) for _ in range(max(1, signed * 2 // 3))]
@@ -94,9 +101,10 @@ def build_world(seed: int, persons: int) -> World:
         same_name_petition, chains,
     )  # fmt: skip
     for person in population.persons:
-        person.plain = person.pid in planted
+        person.plain = person.plain or person.pid in planted
     return World(
-        population, officials, market, hub, jobs, grants, desk, complainants, plants, late_deaths
+        population, officials, market, hub, jobs, grants, desk, complainants, plants, late_deaths,
+        comparisons,
     )  # fmt: skip
 
 

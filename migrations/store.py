@@ -15,6 +15,7 @@ from accounts.roles import RoleRules
 from accounts.sessions import web_sessions
 from accounts.users import roles_table, user_roles_table, users_table, write_role_rows
 from common.db import metadata
+from comparison.store import COMPARISON_TABLES
 from graph.decisions import match_decisions
 from migrations.errors import StoreNotCurrentError
 from query_logs.applications import applications
@@ -37,6 +38,7 @@ SERVICE_TABLES: tuple[Table, ...] = (
     audit_checkpoint,
     match_decisions,
     web_sessions,
+    *COMPARISON_TABLES,
 )
 """Every table of the service's store (a test checks that ``common.db.metadata`` holds no other)."""
 

@@ -5,7 +5,9 @@ members file under it); cross-tier grants, which widen an applicant's reach, in 
 
 An application names its case, purpose, category, sources, regions (行政区划代码 prefixes within
 the applicant's jurisdiction, or a cross-tier grant), optional subjects, whether unmasking or
-export is needed, and a validity period. Another user with the approve permission, whose own
+export is needed, and a validity period; a 专项核查 application also names the comparison models
+it may run (``models``, checked against the ids the caller passes: query_logs does not read the
+model file). Another user with the approve permission, whose own
 jurisdiction covers the regions, approves or rejects it. The gate (query_logs.gate) reads an
 application; only this module changes one.
 """
@@ -51,6 +53,7 @@ MIN_PURPOSE_CHARS = 15
 MAX_PURPOSE_CHARS = 2000
 MAX_VALID_DAYS = 90
 MAX_SUBJECTS = 200
+MAX_MODELS = 50  # comparison models one application may name
 DEFAULT_PAGE_SIZE_CAP = 50
 DEFAULT_RESULT_CAP = 1000
 DEFAULT_QUERY_QUOTA = 500
@@ -64,6 +67,7 @@ class Category(StrEnum):
     PETITION = "信访办理"
     SPECIAL_CAMPAIGN = "专项整治"
     SUPERVISION = "日常监督"
+    SPECIAL_CHECK = "专项核查"  # comparison-model runs over many people (碰撞比对)
 
 
 class State(StrEnum):
@@ -111,6 +115,7 @@ class Application:
     result_cap: int
     query_quota: int
     queries_used: int
+    models: tuple[str, ...] = ()  # comparison models a 专项核查 application may run
 
     def effective_state(self, now: datetime) -> State:
         """The stored state, or expired once the validity period has passed."""
@@ -143,6 +148,7 @@ applications = Table(
     Column("query_quota", Integer, nullable=False),
     Column("queries_used", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("models", JSON, nullable=False),  # list of comparison model ids (专项核查)
 )
 
 
@@ -212,10 +218,14 @@ def file_application(
     valid_days: int,
     now: datetime,
     grant_regions: tuple[str, ...] = (),
+    models: list[str] | None = None,
+    known_models: frozenset[str] = frozenset(),
 ) -> Application:
     """File a pending application after checking every field against the applicant's reach.
 
     ``grant_regions``: the regions of the applicant's active cross-tier grants (query_logs.grants).
+    ``models``: the comparison models a 专项核查 application may run, each one of
+    ``known_models`` (the model file's ids, which the caller reads).
     """
     require_permission(applicant.roles, Permission.APPLY)
     purpose = purpose.strip()
@@ -245,6 +255,7 @@ def file_application(
         raise InvalidInputError(f"at most {MAX_SUBJECTS} subjects per application")
     if not 1 <= valid_days <= MAX_VALID_DAYS:
         raise InvalidInputError(f"validity must be 1 to {MAX_VALID_DAYS} days")
+    chosen_models = checked_models(chosen_category, models or [], known_models)
     start = as_utc(now)
     with engine.begin() as conn:
         case_for_filing(conn, case_id, applicant)  # the owner or a member of the case
@@ -268,11 +279,26 @@ def file_application(
                 query_quota=DEFAULT_QUERY_QUOTA,
                 queries_used=0,
                 created_at=start,
+                models=chosen_models,
             )
             .returning(applications.c.id)
         )
         application_id = int(result.scalar_one())
     return get_application(engine, application_id)
+
+
+def checked_models(category: Category, models: list[str], known: frozenset[str]) -> list[str]:
+    """The models an application names, sorted; only a 专项核查 application names any, and
+    each must be a known model (the message does not echo what was typed)."""
+    if not models:
+        return []
+    if category is not Category.SPECIAL_CHECK:
+        raise InvalidInputError(f"only a {Category.SPECIAL_CHECK} application names models")
+    if len(models) > MAX_MODELS:
+        raise InvalidInputError(f"at most {MAX_MODELS} models per application")
+    if any(model not in known for model in models):
+        raise InvalidInputError("models names a comparison model that does not exist")
+    return sorted(set(models))
 
 
 # Built once (the gate reads an application and counts its quota on every query).
@@ -360,6 +386,7 @@ def _application(row: Any) -> Application:
         result_cap=row["result_cap"],
         query_quota=row["query_quota"],
         queries_used=row["queries_used"],
+        models=tuple(row["models"]),
     )
 
 

@@ -17,7 +17,7 @@ from accounts.user_fields import jurisdiction_covers
 from accounts.users import User
 from common.errors import DomainError
 from common.vocab import Source
-from query_logs.applications import Application, State, Subject, within_reach
+from query_logs.applications import Application, Category, State, Subject, within_reach
 
 # Deepest result a request may reach (offset + size), whatever the application allows.
 RESULT_WINDOW_CAP = 1000
@@ -43,6 +43,9 @@ class QueryRequest:
     page_size: int = 20
     offset: int = 0
     export: bool = False
+    # The comparison models the request runs or reads: None for any other request; () for the
+    # clue ledger (a 专项核查 application, whichever models it names).
+    models: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,14 @@ def decide_scope(
             raise GateDeniedError(
                 f"a {outside_subjects[0].kind} subject is outside the application"
             )
+
+    if request.models is not None:
+        if application.category is not Category.SPECIAL_CHECK:
+            raise GateDeniedError(
+                f"comparison models run only under a {Category.SPECIAL_CHECK} application"
+            )
+        if any(model not in application.models for model in request.models):
+            raise GateDeniedError("the application does not name this comparison model")
 
     if request.export and not application.export:
         raise GateDeniedError("the application does not allow export")

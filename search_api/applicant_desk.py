@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from comparison.definitions import shipped_catalogue
 from query_logs.applications import Application, file_application, parse_subject
 from query_logs.audit import AuditKind
 from query_logs.cases import Case, cases_of, create_case, get_case, require_case_access
@@ -53,6 +54,7 @@ def file_under_case(desk: Desk, body: ApplicationRequest, handles: Handles) -> A
         "unmask": body.unmask,
         "export": body.export,
         "valid_days": body.valid_days,
+        "models": body.models,
     }
     with desk.change(action, case.case_no, asked, case_id=case.case_no, purpose=body.purpose):
         app = file_application(
@@ -69,10 +71,12 @@ def file_under_case(desk: Desk, body: ApplicationRequest, handles: Handles) -> A
             valid_days=body.valid_days,
             now=now,
             grant_regions=active_grant_regions(desk.db, desk.actor.id, now),
+            models=body.models,
+            known_models=shipped_catalogue().ids,
         )
     filed = {"sources": sorted(app.sources), "state": str(app.state),
              "subjects": [{"kind": s.kind, "value": s.value} for s in app.subjects],
-             "unmask": app.unmask, "export": app.export}  # fmt: skip
+             "unmask": app.unmask, "export": app.export, "models": list(app.models)}  # fmt: skip
     desk.done(AuditKind.APPLICATION_REQUEST, action, case.case_no, filed,
               {"regions": list(app.regions)}, **under_application(app))  # fmt: skip
     return app

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from common.db import RowId
 from query_logs.applications import (
+    MAX_MODELS,
     MAX_PURPOSE_CHARS,
     MAX_SUBJECTS,
     MAX_VALID_DAYS,
@@ -34,6 +35,8 @@ class ApplicationRequest(BaseModel):
     unmask: bool = False
     export: bool = False
     valid_days: int = Field(default=30, ge=1, le=MAX_VALID_DAYS)
+    # the comparison models a 专项核查 application may run (GET /models lists them)
+    models: list[str] = Field(default_factory=list, max_length=MAX_MODELS)
 
 
 class SubjectResponse(BaseModel):
@@ -57,6 +60,7 @@ class ApplicationResponse(BaseModel):
     state: str
     queries_used: int
     query_quota: int
+    models: list[str]  # comparison models a 专项核查 application may run
 
     @classmethod
     def of(cls, app: Application, now: datetime) -> ApplicationResponse:
@@ -84,4 +88,5 @@ class ApplicationResponse(BaseModel):
             state=app.effective_state(now),
             queries_used=app.queries_used,
             query_quota=app.query_quota,
+            models=list(app.models),
         )

@@ -109,7 +109,8 @@ COLUMNS: tuple[tuple[str, Callable[[dict[str, Any], LedgerContext], str]], ...] 
 HEADER = ("序号", "记录标识", *(name for name, _ in COLUMNS))
 
 
-def _safe(cell: str) -> str:
+def safe_cell(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula (an apostrophe before = + - @ ...)."""
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
@@ -123,7 +124,7 @@ def ledger_rows(
     for number, hit in enumerate(hits, start=1):
         source = hit["_source"]
         cells = [value(source, ctx) for _, value in COLUMNS]
-        rows.append([str(number), record_id(hit["_id"]), *(_safe(c) for c in cells)])
+        rows.append([str(number), record_id(hit["_id"]), *(safe_cell(c) for c in cells)])
     return rows
 
 

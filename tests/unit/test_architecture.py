@@ -18,16 +18,19 @@ ALLOWED: dict[str, set[str]] = {
     "indexer": {"common", "analyzers", "registry"},
     "demo": {"common", "analyzers", "registry"},
     "graph": {"common", "analyzers", "registry"},
+    # comparison models: definitions, pure query builders, the streamed runner, runs and clues
+    "comparison": {"common", "analyzers", "registry"},
     "accounts": {"common", "analyzers"},
     "query_logs": {"common", "analyzers", "accounts"},
     # the SQL store's schema history: it gathers every package's tables
-    "migrations": {"common", "accounts", "query_logs", "graph"},
+    "migrations": {"common", "accounts", "query_logs", "graph", "comparison"},
     "search_api": {
         "common", "analyzers", "registry", "graph", "accounts", "query_logs", "migrations",
+        "comparison",
     },
     "xiansuo": {
         "common", "analyzers", "registry", "indexer", "graph", "accounts", "query_logs",
-        "migrations", "search_api",
+        "migrations", "search_api", "comparison",
     },
 }  # fmt: skip
 

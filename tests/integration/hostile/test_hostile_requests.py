@@ -422,6 +422,9 @@ PATH_VALUES = {
     "kind": lambda _w: "person_id",
     "value": lambda _w: PERSON,
     "mention": lambda _w: "0123456789abcdef",
+    "model_id": lambda _w: "duplicate_benefit",
+    "run_id": lambda _w: 1,
+    "clue_id": lambda _w: 1,
 }
 QUERY_VALUES = {
     "q": "张三",
@@ -444,6 +447,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /admin/users/{username}/roles": {"roles": ["analyst"]},
     "PUT /admin/users/{username}/jurisdiction": {"jurisdiction": "4601"},
     "POST /admin/grants": {"username": "inv2", "regions": ["4601"], "valid_days": 30},
+    "PATCH /models/clues/{clue_id}": {"status": "核查中"},
 }
 # Who may not use a route of each access class (the gate refuses officers; desks refuse others).
 OUTSIDER = {
@@ -497,7 +501,7 @@ def test_every_route_logs_the_refusal_of_an_anonymous_caller(world: World, label
 
 # Routes that take no input a caller could get wrong (nothing to refuse but the caller).
 NO_INPUT = {"GET /cases", "GET /audit/verify", "GET /admin/users", "GET /admin/grants",
-            "GET /approvals/applications", "GET /approvals/grants"}  # fmt: skip
+            "GET /approvals/applications", "GET /approvals/grants", "GET /models"}  # fmt: skip
 INTEGER_PATH = re.compile(r"{(case_id|application_id|grant_id)}")
 
 
