@@ -37,6 +37,8 @@ drop=$state/drop-$persons
 [ -d "$drop" ] || .venv/bin/python -m demo "$drop" --persons "$persons" >/dev/null
 echo "demo: ingesting $drop" >&2
 .venv/bin/xiansuo ingest "$drop"
+echo "demo: building the relationship graph" >&2
+.venv/bin/xiansuo graph build
 
 # Demo accounts (development only; fictitious), one for every role: officers (auditor, the two
 # administrators) can only be made by `xiansuo users add`; the data roles are made the same way.
@@ -54,18 +56,20 @@ done
 echo "demo: accounts $(echo $demo_accounts | sed 's/:[a-z_]*//g') (password: $demo_password)" >&2
 
 url=http://127.0.0.1:$XIANSUO_API_PORT
+nohup .venv/bin/xiansuo serve > "$state/api.log" 2>&1 < /dev/null &
+echo $! > "$state/api.pid"
+[ "$mode" = --detach ] || trap stop_all EXIT
+for _ in $(seq 60); do curl -fsS "$url/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+curl -fsS "$url/healthz" >/dev/null || { cat "$state/api.log" >&2; stop_all; exit 1; }
+# The demo's first cases and approved applications, filed and approved through the API (logged),
+# so each data role finds an application to pick in the page header.
+printf '%s\n' "$demo_password" | .venv/bin/python -m demo.seed "$url" "$drop" >/dev/null || { stop_all; exit 1; }
+echo "demo: API on $url (try: curl $url/healthz)" >&2
+echo "demo: web UI on $url/ui/ (sign in as demo.investigator, demo.special_task or demo.analyst;" \
+  "each has an approved application to pick in the page header), API docs on $url/docs" >&2
 if [ "$mode" = --detach ]; then
-  nohup .venv/bin/xiansuo serve > "$state/api.log" 2>&1 < /dev/null &
-  echo $! > "$state/api.pid"
-  for _ in $(seq 60); do curl -fsS "$url/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
-  curl -fsS "$url/healthz" || { cat "$state/api.log" >&2; stop_all; exit 1; }
-  echo
-  echo "demo: API on $url (try: curl $url/healthz); stop with: deploy/demo.sh --stop" >&2
-  echo "demo: web UI on $url/ui/ (sign in as demo.investigator), API docs on $url/docs" >&2
+  echo "demo: stop with: deploy/demo.sh --stop (API log: $state/api.log)" >&2
   exit 0
 fi
-
-trap stop_all EXIT
-echo "demo: API on $url — try: curl $url/healthz   (Ctrl-C stops everything)" >&2
-echo "demo: web UI on $url/ui/ (sign in as demo.investigator), API docs on $url/docs" >&2
-.venv/bin/xiansuo serve
+echo "demo: Ctrl-C stops everything (API log: $state/api.log)" >&2
+wait "$(cat "$state/api.pid")"
