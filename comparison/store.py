@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
     JSON,
@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from common.db import Bind, connection, in_row_range, metadata
-from common.errors import NotFoundError
+from common.errors import DomainError, NotFoundError
 from common.vocab import Source
 from comparison.definitions import Level, Relation
 from comparison.runner import Evidence, Hit
@@ -125,6 +125,12 @@ class RunNotFoundError(NotFoundError):
     """No run with that id."""
 
 
+class RunStoreError(DomainError):
+    """The SQL store did not take a run's hits: the run is failed (503)."""
+
+    status: ClassVar[int] = 503
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     id: int
@@ -155,16 +161,14 @@ class StoredHit:
     is_new: bool
 
 
-def utc(moment: datetime | None) -> datetime | None:
-    """A stored time as UTC (SQLite hands back naive datetimes for timezone columns)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def as_utc(moment: datetime) -> datetime:
-    """A stored, non-null time as UTC."""
+    """A stored time as UTC (SQLite hands back naive datetimes for timezone columns)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """``as_utc`` of a time that may be absent."""
+    return None if moment is None else as_utc(moment)
 
 
 def clue_number(clue_id: int, created_at: datetime) -> str:

@@ -46,6 +46,7 @@ from comparison.ledger import (
 from comparison.store import (
     ClueStatus,
     RunNotFoundError,
+    RunStoreError,
     count_hits,
     get_run,
     run_hits,
@@ -134,7 +135,7 @@ def run_model(
         admission.fail(type(exc).__name__)
         if isinstance(exc, EngineUnavailableError):
             raise
-        raise EngineUnavailableError("the run could not be stored") from exc
+        raise RunStoreError("the run's hits could not be stored: run it again") from exc
     admission.complete(len(result.hit_digests), result.hit_digests)
     return RunResponse.of(result.run)
 

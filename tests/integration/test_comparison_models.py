@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,6 +22,7 @@ from apiworld import (
     add_accounts,
     approved_application,
     bearer,
+    case_number,
     ingest_demo,
     isolated_settings,
     log_entries,
@@ -30,6 +30,7 @@ from apiworld import (
 )
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from search_api.provider import OpenSearchProvider
 from sqlalchemy import func, select, update
 
 from accounts.roles import Role
@@ -155,7 +156,7 @@ def world(
 
 
 def open_case(world: World, who: str) -> int:
-    body = {"case_no": f"案-{uuid.uuid4().hex[:10]}", "title": "民生专项核查"}
+    body = {"case_no": case_number(), "title": "民生专项核查"}
     opened = world.client.post("/cases", json=body, headers=world.headers(who))
     assert opened.status_code == 201, opened.text
     return int(opened.json()["id"])
@@ -371,6 +372,36 @@ def test_a_run_s_hits_are_read_only_under_its_application(world: World, reader: 
     assert [e.kind for e in new] == ["query_request", "query_outcome", "denial"]
     assert new[1].hit_count == 0
     assert new[2].actor == who
+
+
+def test_an_engine_that_fails_the_run_fails_it_and_logs_the_error(world: World) -> None:
+    app = world.client.app
+    working = app.state.provider  # type: ignore[attr-defined]
+    closed = OpenSearchProvider.connect(
+        "http://127.0.0.1:9", world.settings.index_prefix, timeout_s=1.0, max_retries=0
+    )
+    app.state.provider = closed  # type: ignore[attr-defined]
+    before = len(log_entries(world.settings))
+    try:
+        response = world.client.post(
+            "/models/dibao_company/runs", headers=world.headers("task46", world.applications["46"])
+        )
+    finally:
+        app.state.provider = working  # type: ignore[attr-defined]
+        closed.close()
+    assert response.status_code == 503, response.text
+    new = [e for e in log_entries(world.settings)[before:] if e.kind != "checkpoint"]
+    assert [(e.kind, e.outcome) for e in new] == [
+        ("query_request", None),
+        ("query_outcome", "error"),
+    ]
+    engine = create_db_engine(world.settings.effective_database_url)
+    try:
+        with engine.connect() as conn:
+            state = conn.execute(select(runs.c.state).order_by(runs.c.id.desc())).scalars().first()
+    finally:
+        engine.dispose()
+    assert state == "failed"
 
 
 # --- scope inside the queries -----------------------------------------------------------------
