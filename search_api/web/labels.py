@@ -12,7 +12,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Final
 
-from accounts.roles import Role
+from accounts.roles import Permission, Role, role_rules
 from common.vocab import Source, Tier
 from graph.model import EdgeKind, NodeKind
 from query_logs.applications import Category, State, SubjectKind
@@ -133,6 +133,7 @@ TEXT: Final = MappingProxyType(
         "subjects_column": "相关人员",
         "score": "相关度",
         "highlights": "命中片段",
+        "names": "姓名或名称",
         "signed_in_as": "当前用户",
         "error_title": "操作未完成",
         "loading": "正在检索…",
@@ -547,6 +548,13 @@ GRAPH_TEXT: Final = MappingProxyType(
 )
 
 
+def applicant_roles() -> tuple[str, ...]:
+    """The roles that file applications (the apply permission) and query under them: they see
+    检索, 实体 and 我的案件."""
+    rules = role_rules()
+    return tuple(str(r) for r in Role if Permission.APPLY in rules.permissions_of({r}))
+
+
 @cache
 def field_labels() -> MappingProxyType[str, str]:
     """A record field's Chinese name: its column header in the source definitions (the first
@@ -583,6 +591,7 @@ def all_labels() -> dict[str, object]:
         "MESSAGES": MESSAGES,
         "FIELDS": field_labels(),
         "ALL_SOURCES": tuple(str(s) for s in Source),
+        "APPLICANT_ROLES": applicant_roles(),
         # ui-admin
         "APPROVALS_TEXT": APPROVALS_TEXT,
         "SUBJECT_KINDS": SUBJECT_KINDS,

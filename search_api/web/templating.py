@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from accounts.roles import role_rules
@@ -71,6 +71,8 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        # a label or value a template names but nobody gave is an error, never a blank
+        undefined=StrictUndefined,
     )
     env.filters["marked"] = marked
     env.filters["shown_time"] = shown_time
@@ -97,8 +99,9 @@ def render(
         "choice": choice,
         "fragment": is_fragment_request(request),
         "path": request.url.path,
-        # where the header's application picker returns to (path and query)
-        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        # where the header's application picker returns to (the path only: a query may hold
+        # a number the page must not echo)
+        "here": request.url.path,
         # the permissions the header's navigation shows pages for (each page checks its own)
         "held": role_rules().permissions_of(session.user.roles) if session else frozenset(),
     }

@@ -8,11 +8,18 @@ from search_api.web.pages.home import DEFAULT_AFTER_CHOICE, page_to_return_to
 
 
 @pytest.mark.parametrize(
-    "back",
-    ["/ui/cases", "/ui/search/results?q=%E5%85%AC%E5%8F%B8&offset=20", "/ui/graph"],
+    ("back", "page"),
+    [
+        ("/ui/cases", "/ui/cases"),
+        ("/ui/graph", "/ui/graph"),
+        ("/ui/search/results", "/ui/search"),  # a result needs its query: the area's page
+        ("/ui/graph/view?value=460106198206120231", "/ui/graph"),  # a query is never echoed
+        ("/ui/persons/habcdef/profile", "/ui/persons/habcdef/profile"),
+        ("/ui/audit/users/web.inv", "/ui/audit"),
+    ],
 )
-def test_the_picker_returns_to_the_page_it_was_on(back: str) -> None:
-    assert page_to_return_to(back) == back
+def test_the_picker_returns_to_the_page_it_was_on(back: str, page: str) -> None:
+    assert page_to_return_to(back) == page
 
 
 @pytest.mark.parametrize(
@@ -24,6 +31,9 @@ def test_the_picker_returns_to_the_page_it_was_on(back: str) -> None:
         "/ui//elsewhere.example",
         "/ui/\\elsewhere.example",
         "/docs",
+        "/ui/persons/habcdef/linked",  # a fragment, and no page of its own area
+        "/ui/nowhere",
+        "/ui/persons/../../elsewhere/profile",
         "ui/search",
         "/ui/search\r\nSet-Cookie: x=1",
         "",

@@ -23,6 +23,12 @@ router = APIRouter(include_in_schema=False)
 DEFAULT_AFTER_CHOICE = "/ui/search"
 PAGE_ROOT = "/ui/"
 MAX_BACK_CHARS = 2000
+PROFILE_AREA = "persons"  # /ui/persons/{handle}/profile: a handle, never a number
+PROFILE_SUFFIX = "/profile"
+# The areas whose own page is /ui/<area> (a form or a list; it needs no query).
+AREA_PAGES = frozenset(
+    {"search", "entities", "cases", "approvals", "clues", "graph", "audit", "admin"}
+)
 
 
 @router.get("/", openapi_extra=access(Access.PUBLIC))
@@ -48,8 +54,19 @@ def choose(
 
 
 def page_to_return_to(back: str) -> str:
-    """The page the picker was on (its path and query, sent by the form), when it is one of
-    our data pages; the home page, and anything else (another host, ``//``, a backslash), go to
-    the default page."""
-    ours = back.startswith(PAGE_ROOT) and "//" not in back and "\\" not in back
-    return back if ours and back != PAGE_ROOT and back.isprintable() else DEFAULT_AFTER_CHOICE
+    """The page the picker was on (its path, sent by the form), when it is one of ours: the
+    area's own page (``/ui/search`` for ``/ui/search/results``: a result needs its query, which
+    the form does not carry, since a query may hold a number), or a profile by its handle. The
+    home page and anything else (another host, ``//``, a backslash) go to the default page."""
+    if not back.startswith(PAGE_ROOT) or "//" in back or "\\" in back or not back.isprintable():
+        return DEFAULT_AFTER_CHOICE
+    path = back.partition("?")[0]
+    parts = path[len(PAGE_ROOT) :].split("/")
+    if (
+        parts[0] == PROFILE_AREA
+        and len(parts) == 3
+        and path.endswith(PROFILE_SUFFIX)
+        and ".." not in path
+    ):
+        return path
+    return PAGE_ROOT + parts[0] if parts[0] in AREA_PAGES else DEFAULT_AFTER_CHOICE
