@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from accounts.roles import role_rules
@@ -71,8 +71,6 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
-        # a label or value a template names but nobody gave is an error, never a blank
-        undefined=StrictUndefined,
     )
     env.filters["marked"] = marked
     env.filters["shown_time"] = shown_time
