@@ -72,7 +72,7 @@ def env(
 def _apply(env: Env, who: str, sources: list[str], regions: list[str], subject: str) -> int | None:
     case = env.client.post(
         "/cases",
-        json={"case_no": f"P-{uuid.uuid4().hex[:10]}", "title": "性质测试"},
+        json={"case_no": f"P-{uuid.uuid4().hex[:8]}", "title": "性质测试"},
         headers=env.auth(who),
     )
     body: dict[str, Any] = {

@@ -102,7 +102,7 @@ class World:
         return [e for e in found if e.kind != "checkpoint"]
 
     def open_case(self, who: str) -> int:
-        body = {"case_no": f"案-{uuid.uuid4().hex[:10]}", "title": "某局问题线索"}
+        body = {"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "某局问题线索"}
         response = self.client.post("/cases", json=body, headers=self.headers(who))
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
@@ -579,7 +579,7 @@ def _member_added_twice(w: World) -> Probe:
 
 
 def _duplicate_case(w: World) -> Probe:
-    case_no = f"案-{uuid.uuid4().hex[:10]}"
+    case_no = f"案-{uuid.uuid4().hex[:8]}"
     body = {"case_no": case_no, "title": "某局问题线索"}
     assert w.client.post("/cases", json=body, headers=w.headers("inv")).status_code == 201
     return Probe("inv", "POST", "/cases", 409, body)
@@ -806,7 +806,7 @@ def test_a_log_that_cannot_be_written_stops_the_change(
                 f"/applications/{app_id}/revoke", headers=world.headers("inv")
             )
         elif step == "open case":
-            body = {"case_no": f"案-{uuid.uuid4().hex[:10]}", "title": "某局"}
+            body = {"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "某局"}
             response = world.client.post("/cases", json=body, headers=world.headers("inv"))
         else:
             response = world.add_member("inv", case_id, "inv2")
