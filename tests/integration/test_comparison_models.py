@@ -30,7 +30,6 @@ from apiworld import (
 )
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from search_api.provider import OpenSearchProvider
 from sqlalchemy import func, select, update
 
 from accounts.roles import Role
@@ -377,7 +376,7 @@ def test_a_run_s_hits_are_read_only_under_its_application(world: World, reader: 
 def test_an_engine_that_fails_the_run_fails_it_and_logs_the_error(world: World) -> None:
     app = world.client.app
     working = app.state.provider  # type: ignore[attr-defined]
-    closed = OpenSearchProvider.connect(
+    closed = EngineDoor.connect(
         "http://127.0.0.1:9", world.settings.index_prefix, timeout_s=1.0, max_retries=0
     )
     app.state.provider = closed  # type: ignore[attr-defined]
