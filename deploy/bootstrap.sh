@@ -15,7 +15,9 @@ command -v curl >/dev/null || need_apt+=(curl)
 # The web UI: Debian's Chromium for the browser tests (Playwright drives it; `playwright
 # install` needs a CDN), the CJK fonts pages and PDFs render with, and WeasyPrint's libraries.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
-fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need_apt+=(fonts-noto-cjk fontconfig)
+# (grep reads all of fc-list: with -q it would stop early, fc-list would die of SIGPIPE and
+# pipefail would call the fonts missing every time)
+fc-list 2>/dev/null | grep "Noto Sans CJK" >/dev/null || need_apt+=(fonts-noto-cjk fontconfig)
 for lib in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0; do
   dpkg -s "$lib" >/dev/null 2>&1 || need_apt+=("$lib")
 done
