@@ -78,6 +78,7 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
         1,
         "a fact of the profile response, named for its label",
     ),
+    ("search_api/web/pages/home.py", "persons"): (1, "the profile pages' path segment"),
     ("search_api/web/pages/search.py", "tier"): (2, "the search route's query parameter"),
     ("search_api/web/pages/admin.py", "id_number"): (1, "the account request's field (form)"),
 }
