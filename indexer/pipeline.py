@@ -99,6 +99,9 @@ class IngestContext:
     progress: Progress | None = None
     workers: int = 1  # processes that build records (see indexer.building)
     embedder: TextEmbedder | None = None  # petition vectors (see indexer.vectors); None: none
+    # collect the ids of the records the run creates or changes (FileReport.changed) for the
+    # watch step after the ingest: one multi-get of the content digests per bulk batch
+    track_changes: bool = True
 
 
 class _Rejects:
@@ -190,7 +193,10 @@ def ingest_source(
         writer = _sealed_writer(spec, ctx, index, reload)
         door.set_bulk_mode(index, True)
         tally = Tally()
-        target = Target(door, index, tally, writer)
+        previous = None  # where the records' earlier digests are read (FileReport.changed)
+        if ctx.track_changes:
+            previous = (source_index.aliased() or index) if reload else index
+        target = Target(door, index, tally, writer, previous)
         for position, (drop_file, report) in enumerate(zip(files, reports, strict=True)):
             at = position
             _ingest_file(drop_file, spec, target, rejects, ctx, report)
@@ -209,7 +215,9 @@ def ingest_source(
         for r in reports:
             r.rejects_file = str(rejects.path) if r.rejected else None
     for r in reports:
-        log.info("ingest.file", **{k: v for k, v in asdict(r).items() if k != "unknown_columns"})
+        hidden = ("unknown_columns", "changed")  # ids are hashes of natural keys: never logged
+        log.info("ingest.file", **{k: v for k, v in asdict(r).items() if k not in hidden},
+                 changed_count=len(r.changed))  # fmt: skip
     return reports
 
 
@@ -251,6 +259,7 @@ def _fail_source(
     for position, report in enumerate(reports):
         if discard:  # nothing of a failed reload goes behind the alias
             report.indexed = report.duplicates = 0
+            report.changed.clear()
             report.settle_failure(error)
         elif position == at:
             report.settle_failure(error)

@@ -15,6 +15,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
+import orjson
+
 from analyzers.dates import parse_date, parse_period
 from analyzers.ids import normalise_credit_code, normalise_person_id
 from analyzers.regions import parse_region, parse_tier, region_prefixes
@@ -56,6 +58,7 @@ class Built:
     warnings: list[str] = field(default_factory=list)
     sealed: dict[str, str] = field(default_factory=dict)
     dictionary_words: list[str] = field(default_factory=list)
+    content_digest: str = ""  # the document's Envelope.CONTENT_DIGEST (see content_digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,13 +288,27 @@ def build_record(
     if extra:
         doc[Envelope.EXTRA] = extra
     _add_envelope(spec, doc, acc)
+    digest = doc[Envelope.CONTENT_DIGEST] = content_digest(doc)
 
     version = None
     if spec.version_field is not None:
         version_date = doc.get(spec.version_field)
         version = date.fromisoformat(version_date).toordinal() if version_date else 0
     words = list(dict.fromkeys([*acc.names, *acc.orgs]))
-    return Built(document_id(spec, key), key, doc, version, acc.warnings, sealed, words)
+    return Built(document_id(spec, key), key, doc, version, acc.warnings, sealed, words, digest)
+
+
+# Provenance differs between two exports of one unchanged record: not part of its content.
+_PROVENANCE = frozenset({Envelope.FILE, Envelope.LINE})
+CONTENT_DIGEST_BYTES = 16  # 128 bits: a collision between two versions of a record is moot
+
+
+def content_digest(doc: Mapping[str, Any]) -> str:
+    """BLAKE2b of the document's canonical JSON without its file and line: two ingests of an
+    unchanged record give the same digest, so the sink can tell which records a run changed."""
+    content = {k: v for k, v in doc.items() if k not in _PROVENANCE}
+    canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(canonical, digest_size=CONTENT_DIGEST_BYTES).hexdigest()
 
 
 _NAME_FORMS: dict[tuple[str, str], tuple[str, str, str]] = {}

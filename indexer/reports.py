@@ -32,6 +32,9 @@ class FileReport:
     unknown_columns: list[str] = field(default_factory=list)
     rejects_file: str | None = None
     error: str | None = None  # why the source stopped (None: the file was ingested whole)
+    # ids of the records this file's rows created or changed (content digest differs); for the
+    # watch step after the ingest, never printed or logged (an id is a hash of a natural key)
+    changed: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -78,9 +81,25 @@ class IngestReport:
             "ok": self.ok,
             "sources": self.by_source(),
             "elapsed_s": round(self.elapsed_s, 3),
-            "files": [asdict(f) for f in self.files],
+            "files": [_shown(f) for f in self.files],
             "unknown_files": self.unknown_files,
         }
+
+
+def _shown(report: FileReport) -> dict[str, Any]:
+    """A file's report as printed: its counts, without the changed records' ids."""
+    shown = asdict(report)
+    shown.pop("changed")
+    shown["changed"] = len(report.changed)
+    return shown
+
+
+def changed_by_source(reports: list[FileReport]) -> dict[str, list[str]]:
+    """The ids of the records an ingest created or changed, per source (no repeats)."""
+    out: dict[str, dict[str, None]] = {}
+    for report in reports:
+        out.setdefault(report.source, {}).update(dict.fromkeys(report.changed))
+    return {source: list(ids) for source, ids in out.items() if ids}
 
 
 class Tally:

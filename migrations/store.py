@@ -22,6 +22,7 @@ from query_logs.applications import applications
 from query_logs.audit.schema import audit_checkpoint, audit_entry
 from query_logs.cases import case_members, cases
 from query_logs.grants import grants
+from watching.store import WATCHING_TABLES
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 ENGINE_ATTRIBUTE = "engine"  # how env.py receives the engine to migrate
@@ -39,6 +40,7 @@ SERVICE_TABLES: tuple[Table, ...] = (
     match_decisions,
     web_sessions,
     *COMPARISON_TABLES,
+    *WATCHING_TABLES,
 )
 """Every table of the service's store (a test checks that ``common.db.metadata`` holds no other)."""
 

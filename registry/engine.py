@@ -250,13 +250,17 @@ class EngineDoor:
         with _engine_call():
             yield from scan(self._client, index=index, query=query, size=page)
 
-    def fetch(self, index: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The ``_source`` of the documents of ``ids`` that exist (a real-time read)."""
+    def fetch(
+        self, index: str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The ``_source`` (only ``fields`` when given) of the documents of ``ids`` that exist
+        (a real-time read)."""
         found: dict[str, dict[str, Any]] = {}
+        options: dict[str, Any] = {} if fields is None else {"_source_includes": list(fields)}
         for start in range(0, len(ids), BULK_CHUNK_DOCS):
             body = {"ids": list(ids[start : start + BULK_CHUNK_DOCS])}
             with _engine_call():
-                docs = self._client.mget(index=index, body=body, realtime=True)["docs"]
+                docs = self._client.mget(index=index, body=body, realtime=True, **options)["docs"]
             found.update((doc["_id"], doc["_source"]) for doc in docs if doc.get("found"))
         return found
 

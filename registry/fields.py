@@ -41,6 +41,10 @@ class Envelope:
     EXTRA: Final = "extra"  # unknown columns of the export, as flat key/values
     UNPARSED: Final = "unparsed"  # raw text of values that failed to parse, by field path
     WARNINGS: Final = "warnings"  # why those values failed
+    # BLAKE2b of the document without its provenance (file, line): equal for an unchanged
+    # record whichever file or line it came from, so an ingest can tell new and changed
+    # records from rewritten ones (the watch lists' notifications, docs/watch.md)
+    CONTENT_DIGEST: Final = "content_digest"
 
 
 ENVELOPE_FIELDS: Final[tuple[str, ...]] = tuple(
@@ -154,6 +158,7 @@ HIDDEN_FIELDS: Final[tuple[str, ...]] = (
     Envelope.UNPARSED,
     Envelope.RECORD_KEY,
     Envelope.WARNINGS,
+    Envelope.CONTENT_DIGEST,
     VECTOR_FIELD,
 )
 """Fields a response never shows: the search-only forms of the text and names, raw unparsed

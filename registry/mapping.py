@@ -56,6 +56,8 @@ ENVELOPE: dict[str, dict[str, Any]] = {
     # Raw text of values that failed to parse: kept, not searched, never returned.
     Envelope.UNPARSED: {"type": "object", "enabled": False},
     Envelope.WARNINGS: {"type": "keyword", "index": False},
+    # read back by id only (an ingest compares it before a write): neither searched nor sorted
+    Envelope.CONTENT_DIGEST: {"type": "keyword", "index": False, "doc_values": False},
 }
 
 

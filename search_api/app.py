@@ -42,6 +42,7 @@ from search_api.routers import (
     profiles,
     review,
     search,
+    watches,
 )
 from search_api.web.routers import WEB_ROUTERS, install_web
 
@@ -61,6 +62,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     profiles.router,
     clues.router,
     models.router,
+    watches.router,
     petitions.router,
     graph.router,
     audit.router,

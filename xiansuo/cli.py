@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from graph.build import BuildReport
+    from indexer.reports import FileReport
+    from watching.after_ingest import WatchReport
 
 Command = Callable[[argparse.Namespace, Settings], int]
 COMMAND_LINE_ACTOR = "command-line"  # the actor of the entries the account commands write
@@ -106,8 +108,11 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     # The edges index follows the sources it is read from: rebuilt after every ingest (the
     # indexer cannot call the graph pass itself: indexer and graph may not import each other).
     graph = None if args.no_graph else _run_graph_build(settings)
+    # Watch lists (布控) follow the records the run created or changed (docs/watch.md).
+    watch = None if args.no_watch else _run_watch_step(settings, report.files)
     if args.json:
         out = report.to_json() | ({"graph": graph.to_json()} if graph is not None else {})
+        out |= {"watch": watch.to_json()} if watch is not None else {}
         print(json.dumps(out, ensure_ascii=False))
     else:
         for source, totals in report.by_source().items():
@@ -119,7 +124,13 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"elapsed {report.elapsed_s:.1f}s")
         if graph is not None:
             print(f"graph: {graph.edges:,} edges in {graph.index} ({graph.elapsed_s:.1f}s)")
-    return 0 if report.ok and (graph is None or graph.failed == 0) else 1
+        if watch is not None:
+            print(f"watch: {watch.record_notices} record and {watch.clue_notices} clue "
+                  f"notifications, {watch.reruns} standing re-runs")  # fmt: skip
+    for error in watch.errors if watch is not None else []:
+        print(f"xiansuo ingest: watch step: {error}", file=sys.stderr)
+    watched = watch is None or not watch.errors
+    return 0 if report.ok and (graph is None or graph.failed == 0) and watched else 1
 
 
 def _progress_printer() -> Callable[[str, int], None]:
@@ -265,6 +276,45 @@ def _run_graph_build(settings: Settings) -> BuildReport:
         store.dispose()
 
 
+def _run_watch_step(settings: Settings, files: Sequence[FileReport]) -> WatchReport:
+    """Notify watchers and re-run standing runs for the records the ingest changed
+    (watching.after_ingest): the command line writes the log entries, as the owner of each
+    watch under its application. Not run when nothing changed."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from common.db import create_db_engine
+    from common.errors import DomainError
+    from comparison.definitions import shipped_catalogue
+    from indexer.reports import changed_by_source
+    from migrations.store import prepare_store
+    from query_logs.audit import AuditLog, Envelope, Recorder
+    from registry.engine import EngineDoor
+    from search_api.queries.comparison import run_filters
+    from search_api.recording import protector
+    from watching.after_ingest import WatchReport, WatchStep, notify_after_ingest
+
+    changed = changed_by_source(list(files))
+    if not changed:
+        return WatchReport()
+    store = create_db_engine(settings.effective_database_url)
+    try:
+        prepare_store(store)
+        envelope = Envelope(actor=COMMAND_LINE_ACTOR, route="xiansuo ingest")
+        recorder = Recorder(AuditLog(store), envelope, protector(settings))
+        today = datetime.now(ZoneInfo(settings.review_timezone)).date()
+        with EngineDoor.for_ingest(settings) as door:
+            step = WatchStep(store, door, recorder, run_filters, shipped_catalogue(),
+                             lambda: datetime.now(UTC), today)  # fmt: skip
+            return notify_after_ingest(step, changed)
+    except (DomainError, SQLAlchemyError) as exc:  # the store or the log: the ingest stands
+        return WatchReport(errors=[f"not completed: {type(exc).__name__}"])
+    finally:
+        store.dispose()
+
+
 def _db(args: argparse.Namespace, settings: Settings) -> int:
     """upgrade / current: the SQL store's schema revision (migrations/; docs/deploy.md)."""
     from common.db import create_db_engine
@@ -315,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--rejects-dir", help="where rejects go (default: state dir)")
     ingest.add_argument(
         "--no-graph", action="store_true", help="skip rebuilding the edges index afterwards"
+    )
+    ingest.add_argument(
+        "--no-watch", action="store_true", help="skip the watch lists' notifications afterwards"
     )
     ingest.set_defaults(handler=_ingest)
 

@@ -60,6 +60,7 @@ class AuditKind(StrEnum):
     EXPORT = "export"
     AUDIT_READ = "audit_read"
     ADMIN_ACTION = "admin_action"
+    NOTIFICATION = "notification"  # notifications a watch or standing run produced (布控)
     CHECKPOINT = "checkpoint"
 
 

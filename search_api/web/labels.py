@@ -294,6 +294,7 @@ KINDS: Final = MappingProxyType(
         AuditKind.EXPORT: "导出",
         AuditKind.AUDIT_READ: "审计读取",
         AuditKind.ADMIN_ACTION: "管理操作",
+        AuditKind.NOTIFICATION: "布控通知",
         AuditKind.CHECKPOINT: "检查点",
     }
 )
@@ -548,6 +549,36 @@ GRAPH_TEXT: Final = MappingProxyType(
 )
 
 
+# --- watch: watch lists (布控) and the 通知 page ------------------------------------------------
+
+WATCH_TEXT: Final = MappingProxyType(
+    {
+        "nav": "通知",
+        "title": "通知",
+        "badge": "未读通知",
+        "watch": "加入布控",
+        "watched": "已加入布控",
+        "intro": "布控对象的新增或变更记录、布控运行的新增线索，在每次数据入库后通知。",
+        "none": "暂无通知",
+        "unread_only": "只看未读",
+        "all": "全部",
+        "kind": "类型",
+        "subject": "对象",
+        "source": "来源",
+        "record": "记录",
+        "clue": "线索",
+        "application": "申请",
+        "time": "时间",
+        "state": "状态",
+        "read": "已读",
+        "unread": "未读",
+        "open": "查看",
+        "mark_read": "标为已读",
+        "count": "共 {total} 条，未读 {unread} 条",
+    }
+)
+
+
 def applicant_roles() -> tuple[str, ...]:
     """The roles that file applications (the apply permission) and query under them: they see
     检索, 实体 and 我的案件."""
@@ -610,4 +641,6 @@ def all_labels() -> dict[str, object]:
         "EDGE_KINDS": EDGE_KINDS,
         "NODE_KINDS": NODE_KINDS,
         "GRAPH_TEXT": GRAPH_TEXT,
+        # watch
+        "WATCH_TEXT": WATCH_TEXT,
     }

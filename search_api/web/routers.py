@@ -21,6 +21,7 @@ from search_api.web.pages import (
     entities,
     graph,
     home,
+    notifications,
     profile,
     search,
 )
@@ -43,6 +44,8 @@ WEB_ROUTERS: tuple[APIRouter, ...] = (
     cases.router,
     clues.router,
     graph.router,
+    # watch: notifications and 加入布控
+    notifications.router,
 )
 
 

@@ -22,15 +22,17 @@ ALLOWED: dict[str, set[str]] = {
     "comparison": {"common", "analyzers", "registry"},
     "accounts": {"common", "analyzers"},
     "query_logs": {"common", "analyzers", "accounts"},
+    # watch lists (布控): watches, standing runs, notifications, the step after an ingest
+    "watching": {"common", "analyzers", "registry", "accounts", "query_logs", "comparison"},
     # the SQL store's schema history: it gathers every package's tables
-    "migrations": {"common", "accounts", "query_logs", "graph", "comparison"},
+    "migrations": {"common", "accounts", "query_logs", "graph", "comparison", "watching"},
     "search_api": {
         "common", "analyzers", "registry", "graph", "accounts", "query_logs", "migrations",
-        "comparison",
+        "comparison", "watching",
     },
     "xiansuo": {
         "common", "analyzers", "registry", "indexer", "graph", "accounts", "query_logs",
-        "migrations", "search_api", "comparison",
+        "migrations", "search_api", "comparison", "watching",
     },
 }  # fmt: skip
 
