@@ -109,7 +109,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     # indexer cannot call the graph pass itself: indexer and graph may not import each other).
     graph = None if args.no_graph else _run_graph_build(settings)
     # Watch lists (布控) follow the records the run created or changed (docs/watch.md).
-    watch = None if args.no_watch else _run_watch_step(settings, report.files)
+    watch = None if args.no_watch else run_watch_step(settings, report.files)
     if args.json:
         out = report.to_json() | ({"graph": graph.to_json()} if graph is not None else {})
         out |= {"watch": watch.to_json()} if watch is not None else {}
@@ -276,7 +276,7 @@ def _run_graph_build(settings: Settings) -> BuildReport:
         store.dispose()
 
 
-def _run_watch_step(settings: Settings, files: Sequence[FileReport]) -> WatchReport:
+def run_watch_step(settings: Settings, files: Sequence[FileReport]) -> WatchReport:
     """Notify watchers and re-run standing runs for the records the ingest changed
     (watching.after_ingest): the command line writes the log entries, as the owner of each
     watch under its application. Not run when nothing changed."""
