@@ -1,0 +1,48 @@
+"""Watch lists' pure pieces: the content digest, the changed ids per source, the match query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from indexer.records import content_digest
+from indexer.reports import FileReport, changed_by_source
+from registry.fields import Envelope
+from watching.matching import watched_records_query
+
+DOC: dict[str, Any] = {Envelope.SOURCE: "household", Envelope.FILE: "a.csv", Envelope.LINE: 3,
+                       "address": "海口市", Envelope.PERSONS: ["460106199812044261"]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "same"),
+    [({Envelope.FILE: "b.csv"}, True), ({Envelope.LINE: 99}, True),
+     ({"address": "三亚市"}, False), ({Envelope.PERSONS: []}, False)],
+)  # fmt: skip
+def test_the_digest_ignores_provenance_only(change: dict[str, Any], same: bool) -> None:
+    assert (content_digest(DOC | change) == content_digest(DOC)) is same
+
+
+def test_the_digest_does_not_depend_on_key_order() -> None:
+    assert content_digest(dict(reversed(list(DOC.items())))) == content_digest(DOC)
+
+
+def test_changed_ids_are_gathered_per_source_without_repeats() -> None:
+    reports = [
+        FileReport("household", "a.csv", changed=["x", "y"]),
+        FileReport("household", "b.csv", changed=["y", "z"]),
+        FileReport("benefit", "c.jsonl", changed=[]),
+    ]
+    assert changed_by_source(reports) == {"household": ["x", "y", "z"]}
+
+
+def test_the_match_filters_ids_persons_sources_and_regions_inside_the_query() -> None:
+    body = watched_records_query(["d1", "d2"], ["p2", "p1"], ["household"], ["4601"])
+    assert body["size"] == 2
+    assert body["query"]["bool"]["filter"] == [
+        {"ids": {"values": ["d1", "d2"]}},
+        {"terms": {Envelope.PERSONS: ["p1", "p2"]}},
+        {"terms": {Envelope.SOURCE: ["household"]}},
+        {"terms": {Envelope.REGION_PREFIXES: ["4601"]}},
+    ]
