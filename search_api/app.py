@@ -41,6 +41,7 @@ from search_api.routers import (
     petitions,
     profiles,
     review,
+    screenings,
     search,
 )
 from search_api.web.routers import WEB_ROUTERS, install_web
@@ -61,6 +62,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     profiles.router,
     clues.router,
     models.router,
+    screenings.router,
     petitions.router,
     graph.router,
     audit.router,
