@@ -66,7 +66,7 @@ from search_api.queries.screening import (
 )
 from search_api.screening_list import ListRow, ListTooLongError, ListUnreadableError, read_list
 
-UPLOAD_FIELD = "file"
+UPLOAD_FIELD = "upload"
 _DIGEST_KEY_INFO = b"xiansuo screening list digest v1"
 
 
@@ -92,7 +92,7 @@ class Upload:
 
 
 async def read_upload(request: Request, settings: Settings) -> Upload:
-    """The list of a multipart upload (field ``file``), its size checked before the body is
+    """The list of a multipart upload (field ``upload``), its size checked before the body is
     read: refused (and logged by the app's handler) without a Content-Length, above
     ``screening_max_bytes``, or without a file."""
     length = request.headers.get("content-length")

@@ -1,5 +1,5 @@
 """List screening (名单筛查, governed): ``POST /screenings`` takes a list (multipart field
-``file``: XLSX or CSV) under the application of ``X-Application-Id`` and answers each row with
+``upload``: XLSX or CSV) under the application of ``X-Application-Id`` and answers each row with
 its matches and evidence (search_api.screening, shared with the 名单筛查 page). ``?format=xlsx``
 answers the same result as a workbook, only under an application approved for export, logged as
 an ``export`` entry. The list is read in memory and not kept (docs/screening.md).
@@ -16,6 +16,7 @@ from search_api.access import Access, access
 from search_api.deps import Gate, HandlesDep, Provider, SettingsDep
 from search_api.models.screening import ScreeningResponse
 from search_api.screening import (
+    UPLOAD_FIELD,
     ResultFormat,
     Upload,
     export_screening,
@@ -39,8 +40,8 @@ _BODY = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": [UPLOAD_FIELD],
+                    "properties": {UPLOAD_FIELD: {"type": "string", "format": "binary"}},
                 }
             }
         },

@@ -22,6 +22,7 @@ from search_api.web.pages import (
     graph,
     home,
     profile,
+    screening,
     search,
 )
 from search_api.web.security import SecurityHeaders
@@ -43,6 +44,7 @@ WEB_ROUTERS: tuple[APIRouter, ...] = (
     cases.router,
     clues.router,
     graph.router,
+    screening.router,
 )
 
 

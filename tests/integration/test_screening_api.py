@@ -83,7 +83,7 @@ class World:
         app_id = self.applications[application] if application else None
         return self.client.post(
             "/screenings",
-            files={"file": (filename, content, "application/octet-stream")},
+            files={"upload": (filename, content, "application/octet-stream")},
             headers=bearer(self.tokens, who, app_id),
             params=params,
         )
@@ -123,8 +123,10 @@ def _scan_world(world: World, door: EngineDoor) -> None:
                        if p.unit and units[(NORMALISE(p.name), p.unit)] == 1]  # fmt: skip
     keys = Counter((NORMALISE(p.name), p.id_number[6:14], (p.region or "")[:6])
                    for p in register.values())  # fmt: skip
-    world.residents = [p for p in register.values() if p.region
-                       and keys[(NORMALISE(p.name), p.id_number[6:14], p.region[:6])] == 1]  # fmt: skip
+    world.residents = [
+        p for p in register.values()
+        if p.region and keys[(NORMALISE(p.name), p.id_number[6:14], p.region[:6])] == 1
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -378,7 +380,8 @@ def test_persons_outside_a_region_bound_application_are_not_matched(
     outside = sorted(p for p, regions in world.regions_of.items()
                      if PROVINCE in regions and city not in regions)[:10]  # fmt: skip
     inside = sorted(p for p, regions in world.regions_of.items() if city in regions)[:10]
-    assert outside and inside
+    assert outside
+    assert inside
     results = world.results(csv_list([["某人", p, "", "", ""] for p in outside + inside]), "city")
     assert [r["status"] for r in results] == (
         [ScreeningStatus.UNMATCHED] * len(outside) + [ScreeningStatus.MATCHED] * len(inside)
@@ -430,8 +433,8 @@ def test_no_number_of_the_list_reaches_the_log_store_or_state_dir(world: World) 
     persons = _province_persons(world, 5)
     resident = world.residents[0]
     rows = [["某人", p, "", "", ""] for p in persons]
-    rows += [["某人", _bad_check(persons[0]), "", "", ""],
-             [resident.name, "", "", resident.id_number[6:14], (resident.region or "")[:6]]]  # fmt: skip
+    birth, region = resident.id_number[6:14], (resident.region or "")[:6]
+    rows += [["某人", _bad_check(persons[0]), "", "", ""], [resident.name, "", "", birth, region]]
     files_before = set(Path(world.settings.state_dir).rglob("*"))
     assert world.screen(csv_list(rows)).status_code == 200
     secrets = {*persons, _bad_check(persons[0]), resident.name}
