@@ -15,6 +15,7 @@ records of the persons in chunks of person keys, each chunk a line of one multi-
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections import Counter
@@ -112,12 +113,14 @@ async def read_upload(request: Request, settings: Settings) -> Upload:
 
 
 def list_digest(content: bytes, settings: Settings) -> str:
-    """HMAC-SHA256 of the list under a key derived from the server's secret: the same list
+    """HMAC-SHA256 of the list (base32) under a key derived from the server's secret: the same list
     gives the same digest (the review can compare), but a short list cannot be guessed back
     from it as a plain hash of a few numbers could."""
     secret = settings.secret_key.get_secret_value().encode()
     key = hmac.new(secret, _DIGEST_KEY_INFO, hashlib.sha256).digest()
-    return hmac.new(key, content, hashlib.sha256).hexdigest()
+    # base32 (letters and 2-7): hex could hold a run of digits the log reads as a phone number
+    digest = hmac.new(key, content, hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().rstrip("=").lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,8 @@ XLSX_MAGIC = b"PK\x03\x04"
 HEADER_SEARCH_ROWS = 3
 MAX_COLUMNS = 32
 MAX_CELL_CHARS = 200
+# What a workbook may unpack to: a 1 MiB list of 20,000 rows unpacks to a few MiB of XML.
+MAX_UNPACKED_BYTES = 64 << 20
 _REGION = re.compile(r"\d{6,12}", re.ASCII)
 _HEADER_SPACES = re.compile(r"[\s\u3000\ufeff*＊:：]+")
 
@@ -241,6 +243,13 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[object]]]:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[object]]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ListUnreadableError(f"the list is not a readable XLSX workbook ({exc})") from None
+    if unpacked > MAX_UNPACKED_BYTES:  # a small upload may unpack to gigabytes of XML
+        raise ListUnreadableError("the workbook unpacks to more than a list of this size can")
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import zipfile
 from datetime import date, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from search_api.queries.screening import (
     person_records_search,
 )
 from search_api.screening_list import (
+    MAX_UNPACKED_BYTES,
     ListColumn,
     ListRow,
     ListTooLongError,
@@ -280,3 +282,12 @@ def test_a_candidates_search_keeps_the_scope_inside_the_query() -> None:
     filters = candidates_search(SCOPE, ["张三"])["query"]["bool"]["filter"]
     assert {"terms": {Envelope.NAMES_NODOT: ["张三"]}} in filters
     assert {"terms": {Envelope.REGION_PREFIXES: ["4601"]}} in filters
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused_unread() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * (MAX_UNPACKED_BYTES + 1))
+    assert len(out.getvalue()) < 1 << 20
+    with pytest.raises(ListUnreadableError, match="unpacks"):
+        read_list(out.getvalue(), 10)
