@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from analyzers.chinese import simplifier
 from common.errors import DomainError
@@ -86,29 +87,51 @@ class LengthRequiredError(DomainError):
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """The uploaded list's bytes (only in memory) and its keyed digest (what the log keeps)."""
+    """The uploaded list's bytes (only in memory) and its keyed digest (what the log keeps), or
+    why it was not read. The refusal waits for the gate: an anonymous caller is told 401, and
+    the denial names the caller, whatever the body held."""
 
-    content: bytes
-    digest: str
+    content: bytes = b""
+    digest: str = ""
+    error: DomainError | None = None
+
+    def checked(self) -> bytes:
+        """The list's bytes, or its refusal raised."""
+        if self.error is not None:
+            raise self.error
+        return self.content
+
+
+def oversize_error(request: Request, settings: Settings) -> DomainError | None:
+    """Why the body may not be read at all (no Content-Length, or above the byte cap)."""
+    length = request.headers.get("content-length")
+    if length is None or not length.isascii() or not length.isdigit():
+        return LengthRequiredError("an upload must state its Content-Length")
+    if int(length) > settings.screening_max_bytes:
+        return ListTooLongError(f"a list may hold at most {settings.screening_max_bytes} bytes")
+    return None
 
 
 async def read_upload(request: Request, settings: Settings) -> Upload:
     """The list of a multipart upload (field ``upload``), its size checked before the body is
-    read: refused (and logged by the app's handler) without a Content-Length, above
-    ``screening_max_bytes``, or without a file."""
-    length = request.headers.get("content-length")
-    if length is None or not length.isascii() or not length.isdigit():
-        raise LengthRequiredError("an upload must state its Content-Length")
-    if int(length) > settings.screening_max_bytes:
-        raise ListTooLongError(f"a list may hold at most {settings.screening_max_bytes} bytes")
-    form = await request.form(max_files=1, max_fields=4)
+    read (a body above ``screening_max_bytes`` is never parsed). Nothing is raised here: the
+    refusal (no Content-Length, too large, no file, not multipart) is the `Upload`'s, raised
+    by `screen_list` after the caller is authenticated."""
+    if (error := oversize_error(request, settings)) is not None:
+        return Upload(error=error)
+    try:
+        form = await request.form(max_files=1, max_fields=4)
+    except HTTPException as exc:  # a malformed multipart body
+        return Upload(error=ListUnreadableError(f"the upload is not readable: {exc.detail}"))
     upload = form.get(UPLOAD_FIELD)
     if not isinstance(upload, UploadFile):
-        raise ListUnreadableError(f"the list is sent as the multipart file field {UPLOAD_FIELD!r}")
+        missing = f"the list is sent as the multipart file field {UPLOAD_FIELD!r}"
+        return Upload(error=ListUnreadableError(missing))
     content = await upload.read(settings.screening_max_bytes + 1)
     await upload.close()
     if len(content) > settings.screening_max_bytes:
-        raise ListTooLongError(f"a list may hold at most {settings.screening_max_bytes} bytes")
+        too_long = f"a list may hold at most {settings.screening_max_bytes} bytes"
+        return Upload(error=ListTooLongError(too_long))
     return Upload(content, list_digest(content, settings))
 
 
@@ -145,7 +168,8 @@ def screen_list(
     """Read the list, admit it, match every row; the outcome is logged before it returns."""
     params: dict[str, Any] = {"list_sha256_hmac": upload.digest, "bytes": len(upload.content),
                               "export": export}  # fmt: skip
-    listing = gate.checked(lambda: read_list(upload.content, settings.screening_max_rows), params)
+    listing = gate.checked(lambda: read_list(upload.checked(), settings.screening_max_rows),
+                           params)  # fmt: skip
     kinds = Counter("unreadable" if r.error else str(r.kind) for r in listing.rows)
     params |= {
         "format": listing.format,

@@ -23,7 +23,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from search_api.access import Access, access
 from search_api.deps import HandlesDep, Provider, SettingsDep
-from search_api.screening import Upload, export_screening, read_upload, screen_list
+from search_api.screening import (
+    Upload,
+    export_screening,
+    oversize_error,
+    read_upload,
+    screen_list,
+)
 from search_api.screening_list import HEADERS, template_csv
 from search_api.web.sessions import CheckedSession, PageChoice, PageGate, PageSession
 from search_api.web.templating import is_fragment_request, render
@@ -36,6 +42,10 @@ GOVERNED = access(Access.GOVERNED)
 
 
 async def page_upload(request: Request, settings: SettingsDep) -> Upload:
+    """The upload, refused at once when too large to read: the page's CSRF check would
+    otherwise parse (and spool) the whole form."""
+    if (error := oversize_error(request, settings)) is not None:
+        raise error
     return await read_upload(request, settings)
 
 
