@@ -151,6 +151,19 @@ class Settings(BaseSettings):
     review_timezone: str = Field(
         default="Asia/Shanghai", description="The time zone of review_working_hours."
     )
+    screening_max_rows: int = Field(
+        default=2000,
+        ge=1,
+        le=20000,
+        description="Rows a screened list (名单筛查) may hold; a longer list is refused (413).",
+    )
+    screening_max_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        le=1 << 20,
+        description="Bytes an uploaded list may hold. At most 1 MiB: the multipart parser "
+        "keeps a part that small in memory, so no upload ever reaches the disk.",
+    )
     log_format: LogFormat | None = None
     log_level: str = "info"
 

@@ -41,6 +41,7 @@ from search_api.routers import (
     petitions,
     profiles,
     review,
+    screenings,
     search,
     watches,
 )
@@ -63,6 +64,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     clues.router,
     models.router,
     watches.router,
+    screenings.router,
     petitions.router,
     graph.router,
     audit.router,

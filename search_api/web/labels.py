@@ -579,6 +579,57 @@ WATCH_TEXT: Final = MappingProxyType(
 )
 
 
+# --- screening: the 名单筛查 page ---------------------------------------------------------------
+
+SCREENING_TEXT: Final = MappingProxyType(
+    {
+        "nav": "名单筛查",
+        "title": "名单筛查",
+        "intro": "上传名单（XLSX 或 CSV），在当前申请的数据来源和地区范围内逐行比对。"
+        "仅凭姓名不予比对；名单不在系统中保存。",
+        "file": "名单文件",
+        "screen": "开始筛查",
+        "export_xlsx": "筛查并导出结果（XLSX）",
+        "export_denied": "当前申请未批准导出，不能导出结果",
+        "template": "下载名单模板（CSV）",
+        "accepted": "可识别的列名（其他列忽略）",
+        "rule": "比对规则：身份证号精确比对；姓名与工作单位，或姓名与出生日期及行政区划代码，"
+        "按关系图谱的人员识别规则比对。",
+        "screening": "正在筛查…",
+        "summary": "共 {rows} 行，匹配 {matched} 行",
+        "row": "行号",
+        "status": "比对结果",
+        "kind": "比对依据",
+        "person": "人员",
+        "id_number": "证件号码",
+        "basis": "匹配依据",
+        "hits": "命中来源（记录数）",
+        "reason": "说明",
+        "profile": "一人一档",
+        "no_rows": "名单中没有数据行",
+    }
+)
+
+SCREENING_COLUMNS: Final = MappingProxyType(
+    {
+        "name": "姓名",
+        "id_number": "身份证号",
+        "unit": "工作单位",
+        "birth_date": "出生日期",
+        "region": "行政区划代码",
+    }
+)
+
+SCREENING_KINDS: Final = MappingProxyType(
+    {
+        "id_number": "姓名+身份证号",
+        "unit": "姓名+工作单位",
+        "birth_date": "姓名+出生日期",
+        "name_only": "仅姓名",
+    }
+)
+
+
 def applicant_roles() -> tuple[str, ...]:
     """The roles that file applications (the apply permission) and query under them: they see
     检索, 实体 and 我的案件."""
@@ -643,4 +694,8 @@ def all_labels() -> dict[str, object]:
         "GRAPH_TEXT": GRAPH_TEXT,
         # watch
         "WATCH_TEXT": WATCH_TEXT,
+        # screening
+        "SCREENING_TEXT": SCREENING_TEXT,
+        "SCREENING_COLUMNS": SCREENING_COLUMNS,
+        "SCREENING_KINDS": SCREENING_KINDS,
     }

@@ -23,6 +23,7 @@ from search_api.web.pages import (
     home,
     notifications,
     profile,
+    screening,
     search,
 )
 from search_api.web.security import SecurityHeaders
@@ -46,6 +47,7 @@ WEB_ROUTERS: tuple[APIRouter, ...] = (
     graph.router,
     # watch: notifications and 加入布控
     notifications.router,
+    screening.router,
 )
 
 

@@ -478,13 +478,25 @@ def _walk_request(world: World, label: str, **paths: str) -> tuple[str, str, dic
     return method, url, BODIES.get(label)
 
 
+# Routes whose body is a multipart upload, and the upload each would accept.
+SCREENED_LIST = "姓名,工作单位\r\n张三,某局\r\n".encode()
+UPLOADS: dict[str, dict[str, Any]] = {
+    "POST /screenings": {"upload": ("名单.csv", SCREENED_LIST, "text/csv")},
+}
+
+
+def _payload(label: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    """The body as the route takes it: JSON, or a multipart upload."""
+    return {"files": UPLOADS[label]} if label in UPLOADS else {"json": body}
+
+
 @pytest.mark.parametrize("label", GUARDED)
 def test_every_route_logs_the_refusal_of_a_caller_without_access(world: World, label: str) -> None:
     method, url, body = _walk_request(world, label)
     who = OUTSIDER[route_inventory()[label]]
     mark = world.mark()
     response = world.client.request(
-        method, url, json=body, headers=world.headers(who, world.app_id)
+        method, url, **_payload(label, body), headers=world.headers(who, world.app_id)
     )
     assert response.status_code == 403, response.text
     assert_one_denial(world.entries_since(mark), who)
@@ -494,7 +506,9 @@ def test_every_route_logs_the_refusal_of_a_caller_without_access(world: World, l
 def test_every_route_logs_the_refusal_of_an_anonymous_caller(world: World, label: str) -> None:
     method, url, body = _walk_request(world, label)
     mark = world.mark()
-    response = world.client.request(method, url, json=body, headers=world.headers(None))
+    response = world.client.request(
+        method, url, **_payload(label, body), headers=world.headers(None)
+    )
     assert response.status_code == 401, response.text
     assert_one_denial(world.entries_since(mark), None)
 
@@ -523,7 +537,7 @@ def _flawed_request(world: World, label: str) -> tuple[str, str, dict[str, Any]]
         url = url.replace("inv2", "nobody-here")
     elif label.startswith("GET /audit/"):
         url += ("&" if "?" in url else "?") + "since=yesterday"
-    return who, method, {"url": url, "json": body, "headers": headers}
+    return who, method, {"url": url, **_payload(label, body), "headers": headers}
 
 
 @pytest.mark.parametrize("label", [label for label in GUARDED if label not in NO_INPUT])
