@@ -21,6 +21,7 @@ from search_api.web.pages import (
     entities,
     graph,
     home,
+    models,
     profile,
     search,
 )
@@ -43,6 +44,8 @@ WEB_ROUTERS: tuple[APIRouter, ...] = (
     cases.router,
     clues.router,
     graph.router,
+    # models-ui: comparison models, their runs, the clue ledger
+    models.router,
 )
 
 
