@@ -47,7 +47,7 @@ from search_api.models.comparison import (
 from search_api.models.ledger import EXPORT_ROW_CAP, LedgerFormat
 from search_api.models.search import Paging
 from search_api.web.forms import invalid_form
-from search_api.web.labels import MODELS_TEXT, source_label
+from search_api.web.labels import MODELS_TEXT, model_names, source_label
 from search_api.web.pages.search import url_with
 from search_api.web.sessions import (
     ApplicationChoice,
@@ -79,10 +79,6 @@ def special_check(choice: ApplicationChoice) -> Application | None:
     """The header's application when it is a 专项核查 one (the only kind that names models)."""
     current = choice.current
     return current if current and current.category is Category.SPECIAL_CHECK else None
-
-
-def model_names() -> dict[str, str]:
-    return {m.id: m.name for m in shipped_catalogue().models.values()}
 
 
 @router.get(MODELS_PATH, openapi_extra=AUTH)
@@ -194,7 +190,7 @@ def ledger_page(
     export_query = urlencode({"format": str(LedgerFormat.XLSX)} | filters, doseq=True)
     context = {
         "answer": answer,
-        "names": model_names(),
+        "model_names": model_names(),
         "application_models": application.models if application else (),
         "form": {"status": [str(s) for s in status or ()], "level": [str(v) for v in level or ()],
                  "model": list(model or ()), "flag": str(flag) if flag else "", "new": new},
