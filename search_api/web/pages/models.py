@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from common.db import RowId
-from comparison.definitions import MODEL_ID_PATTERN, shipped_catalogue
+from comparison.definitions import MODEL_ID_PATTERN
 from comparison.ledger import TRANSITIONS, DueFlag
 from comparison.store import ClueStatus, Run, runs_of_user
 from query_logs.applications import Application, Category
@@ -47,7 +47,7 @@ from search_api.models.comparison import (
 from search_api.models.ledger import EXPORT_ROW_CAP, LedgerFormat
 from search_api.models.search import Paging
 from search_api.web.forms import invalid_form
-from search_api.web.labels import MODELS_TEXT, model_names, source_label
+from search_api.web.labels import MODELS_TEXT, model_names
 from search_api.web.pages.search import url_with
 from search_api.web.sessions import (
     ApplicationChoice,
@@ -138,7 +138,6 @@ def hits_page(
         "answer": answer,
         "model": model_names().get(answer.run.model_id, answer.run.model_id),
         "profile": PROFILE_PATH,
-        "sources": {h.clue_no: [source_label(e.source) for e in h.evidence] for h in answer.hits},
         "page": offset // size + 1,
         "previous": url_with(request, here, offset=str(max(offset - size, 0)))
         if offset > 0 else None,
