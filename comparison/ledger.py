@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, and_, false, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from common.db import Bind, connection, in_row_range
@@ -100,6 +100,7 @@ class ClueQuery:
     levels: tuple[Level, ...] = ()
     models: tuple[str, ...] = ()
     flag: DueFlag | None = None
+    new_only: bool = False  # 新增 only: clues opened by their model's latest run
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,14 @@ def _narrowed(query: ClueQuery, today: date, due_soon_days: int) -> list[ColumnE
     return where
 
 
+def _opened_by_latest(latest: dict[str, int]) -> ColumnElement[bool]:
+    """A clue is new (新增) while the latest run of its model is the run that opened it."""
+    if not latest:
+        return false()
+    return or_(*(and_(clues.c.model_id == model, clues.c.first_run_id == run_id)
+                 for model, run_id in latest.items()))  # fmt: skip
+
+
 def list_clues(
     bind: Bind,
     view: LedgerView,
@@ -183,6 +192,8 @@ def list_clues(
     """(how many clues match, one page of them): most urgent first (due date, then number)."""
     with connection(bind) as conn:
         where = [_visible(conn, view), *_narrowed(query, today, due_soon_days)]
+        if query.new_only:
+            where.append(_opened_by_latest(latest_runs(conn, view.case_id, view.models)))
         total = conn.execute(select(func.count()).select_from(clues).where(*where)).scalar_one()
         rows = conn.execute(
             select(clues)

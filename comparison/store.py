@@ -257,6 +257,16 @@ def get_run(bind: Bind, run_id: int) -> Run:
     return _run(row._mapping)
 
 
+def runs_of_user(bind: Bind, user_id: int, limit: int) -> list[Run]:
+    """The user's latest runs, newest first (what they ran, not what it found: no registry
+    data; a run's hits are read through the gate)."""
+    with connection(bind) as conn:
+        rows = conn.execute(
+            select(runs).where(runs.c.user_id == user_id).order_by(runs.c.id.desc()).limit(limit)
+        )
+        return [_run(row._mapping) for row in rows]
+
+
 def _evidence_json(hit: Hit) -> list[dict[str, str]]:
     return [
         {REGISTRY: str(e.source), RECORD_ID: e.record_id, WHOSE: str(e.relation)}

@@ -5,11 +5,13 @@ every subject carries its handle, and evidence shows the server's pseudonym of e
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, Field
 
-from comparison.definitions import Catalogue, ComparisonModel
-from comparison.ledger import Clue
+from comparison.definitions import MODEL_ID_PATTERN, Catalogue, ComparisonModel, Level
+from comparison.ledger import Clue, ClueQuery, DueFlag
 from comparison.runner import Evidence
 from comparison.store import ClueStatus, Run, StoredHit
 from search_api.handles import Handles
@@ -171,3 +173,27 @@ class ClueUpdateRequest(BaseModel):
     assignee: str | None = Field(default=None, max_length=64)
     due_on: date | None = None
     notes: str | None = Field(default=None, max_length=2000)
+
+
+# The ledger's filters, as query parameters (GET /models/clues, its export, the 问题线索台账 page).
+
+Statuses = Annotated[
+    list[ClueStatus] | None, Query(description="待处置 / 核查中 / 已办结 / 已了结")
+]
+Levels = Annotated[list[Level] | None, Query(description="red / yellow / blue")]
+ModelIds = Annotated[
+    list[Annotated[str, Query(max_length=48, pattern=MODEL_ID_PATTERN)]] | None, Query()
+]
+Flag = Annotated[DueFlag | None, Query(description="逾期 (overdue) or 临期 (due soon)")]
+NewOnly = Annotated[bool, Query(description="新增 only: clues opened by their model's latest run")]
+
+
+def clue_query(
+    status: list[ClueStatus] | None,
+    level: list[Level] | None,
+    model: list[str] | None,
+    flag: DueFlag | None,
+    new: bool = False,
+) -> ClueQuery:
+    """The ledger's filters as the ledger's query (shared with the 问题线索台账 page)."""
+    return ClueQuery(tuple(status or ()), tuple(level or ()), tuple(model or ()), flag, new)

@@ -15,7 +15,7 @@ import structlog
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from search_api.web.labels import ERRORS, field_labels
+from search_api.web.labels import ERRORS, field_labels, refusal_text
 from search_api.web.security import PAGE_PREFIX
 from search_api.web.sessions import SESSION_STATE
 from search_api.web.templating import is_fragment_request, render
@@ -39,7 +39,7 @@ def _messages(content: Any) -> list[str]:
             name = "/".join(fields.get(p, p) for p in loc)
             shown.append(f"{name}：{error.get('msg', '')}" if name else str(error.get("msg", "")))
         return shown
-    return [str(detail)] if detail else []
+    return [refusal_text(str(detail))] if detail else []
 
 
 def refusal_page(

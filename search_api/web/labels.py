@@ -14,6 +14,8 @@ from typing import Final
 
 from accounts.roles import Permission, Role, role_rules
 from common.vocab import Source, Tier
+from comparison.definitions import shipped_catalogue
+from comparison.store import RunState
 from graph.model import EdgeKind, NodeKind
 from query_logs.applications import Category, State, SubjectKind
 from query_logs.audit import AuditKind, AuditOutcome
@@ -630,6 +632,115 @@ SCREENING_KINDS: Final = MappingProxyType(
 )
 
 
+# ---- models-ui: 比对模型, 比对运行 and 问题线索台账 pages ---------------------------------------
+
+MODELS_TEXT: Final = MappingProxyType(
+    {
+        "nav_models": "比对模型",
+        "nav_runs": "比对运行",
+        "nav_ledger": "线索台账",
+        "models_title": "比对模型",
+        "runs_title": "比对运行",
+        "ledger_title": "问题线索台账",
+        "hits_title": "运行结果",
+        "id": "模型编号",
+        "name": "名称",
+        "description": "说明",
+        "sources": "所需数据来源",
+        "level": "等级",
+        "due_days": "办结期限（天）",
+        "named": "当前申请可运行",
+        "not_named": "当前申请未列明此模型",
+        "no_special_check": "请在页面顶部选择一份已批准的“专项核查”申请：只有它列明的模型才能运行",
+        "current_models": "当前申请列明的模型",
+        "run": "运行",
+        "running_note": "运行在检索引擎内完成，按模型与数据量约需数秒；运行记入查询日志",
+        "model": "比对模型",
+        "application": "查询申请",
+        "started": "开始时间",
+        "finished": "完成时间",
+        "hits": "命中",
+        "new_count": "新增",
+        "run_state": "状态",
+        "open_hits": "查看结果",
+        "no_runs": "尚未运行任何比对模型",
+        "no_hits": "本次运行没有命中",
+        "clue_no": "线索编号",
+        "subject": "当事人",
+        "evidence": "证据记录",
+        "whose": "所属",
+        "new": "新增",
+        "status": "状态",
+        "flag": "提醒",
+        "assignee": "承办人",
+        "due_on": "办结期限",
+        "notes": "备注",
+        "all": "全部",
+        "new_only": "仅看新增",
+        "filter": "筛选",
+        "no_clues": "没有符合条件的线索",
+        "export_xlsx": "导出台账（XLSX）",
+        "export_denied": "当前申请未批准导出",
+        "detail": "处置",
+        "next_status": "变更状态为",
+        "unchanged": "（不变）",
+        "due_hint": "今日起一年内",
+        "notes_hint": "填写后替换原备注；留空则不变",
+        "save": "保存",
+        "saved": "线索 {clue_no} 已更新",
+        "no_next": "此状态不可再变更",
+        "run_of": "运行 {run_id} · {model}",
+        "back_to_runs": "返回比对运行",
+        "profile": "一人一档",
+        "no_record_view": "记录编号为服务器生成的化名",
+        "application_models": "申请运行的比对模型",
+    }
+)
+
+RUN_STATES: Final = MappingProxyType(
+    {RunState.RUNNING: "运行中", RunState.DONE: "已完成", RunState.FAILED: "失败"}
+)
+
+REFUSAL_TEXT: Final = (
+    # (the start of the API's message, what a page shows): the gate's and the ledger's refusals
+    # of the comparison pages, in Chinese; any other message is shown as the API wrote it.
+    ("a governed request names its application", "请先在页面顶部选择一份已批准的查询申请"),
+    ("the request did not come from this page", MESSAGES["csrf"]),
+    ("comparison models run only under a", "比对模型只能在已批准的“专项核查”申请下运行"),
+    ("the application does not name this comparison model", "当前申请未列明此比对模型"),
+    ("no comparison model with this id", "没有此编号的比对模型"),
+    ("the application does not allow export", "当前申请未批准导出"),
+    ("the application belongs to another user", "所选申请不属于当前用户"),
+    ("the application is ", "当前申请未获批准或已失效"),
+    ("source ", "所需的数据来源不在当前申请范围内（比对模型需要申请列明其全部数据来源）"),
+    ("no run with this id under this application", "此申请下没有该次运行"),
+    ("no clue ", "当前申请的台账中没有此线索"),
+    ("a clue ", "线索状态不能这样变更"),
+    ("the assignee must be", "承办人须为案件承办人或案件成员"),
+    ("the due date lies within", "办结期限须在今日起一年内"),
+    ("the clue was changed by someone else", "此线索已被他人修改，请刷新后重试"),
+    ("only users who file applications read the models", "只有可提交查询申请的用户能查看比对模型"),
+    ("your roles do not allow reading registry data", "当前角色无权查看业务数据"),
+)
+
+
+@cache
+def level_labels() -> MappingProxyType[str, str]:
+    """A level's label (红色/黄色/蓝色) as the model file names it."""
+    return MappingProxyType({str(k): v.label for k, v in shipped_catalogue().levels.items()})
+
+
+@cache
+def model_names() -> MappingProxyType[str, str]:
+    """A comparison model's 名称 by its id, as the model file names it."""
+    return MappingProxyType({m.id: m.name for m in shipped_catalogue().models.values()})
+
+
+def refusal_text(message: str) -> str:
+    """A refusal's message in Chinese when it is one of REFUSAL_TEXT's, else as it is."""
+    return next((shown for start, shown in REFUSAL_TEXT if message.startswith(start)), message)
+
+
 def applicant_roles() -> tuple[str, ...]:
     """The roles that file applications (the apply permission) and query under them: they see
     检索, 实体 and 我的案件."""
@@ -698,4 +809,9 @@ def all_labels() -> dict[str, object]:
         "SCREENING_TEXT": SCREENING_TEXT,
         "SCREENING_COLUMNS": SCREENING_COLUMNS,
         "SCREENING_KINDS": SCREENING_KINDS,
+        # models-ui
+        "MODELS_TEXT": MODELS_TEXT,
+        "RUN_STATES": RUN_STATES,
+        "LEVEL_LABELS": level_labels(),
+        "MODEL_NAMES": model_names(),
     }

@@ -22,6 +22,7 @@ from search_api.web.pages import (
     graph,
     home,
     notifications,
+    models,
     profile,
     screening,
     search,
@@ -48,6 +49,8 @@ WEB_ROUTERS: tuple[APIRouter, ...] = (
     # watch: notifications and 加入布控
     notifications.router,
     screening.router,
+    # models-ui: comparison models, their runs, the clue ledger
+    models.router,
 )
 
 

@@ -137,6 +137,13 @@ def test_every_route_is_classified_and_only_governed_routes_reach_registry_data(
     pages = page_inventory()  # the web UI: the same rule, through the page's gate
     assert pages["GET /ui/search/results"] is Access.GOVERNED
     assert pages["GET /ui/login"] is Access.PUBLIC
+    # the comparison models' pages: registry data (a run, its hits, the ledger) only through
+    # the gate; the catalogue and the list of one's own runs hold none
+    for label in ("POST /ui/models/{model_id}/runs", "GET /ui/models/runs/{run_id}",
+                  "GET /ui/models/clues", "POST /ui/models/clues/{clue_id}",
+                  "GET /ui/models/clues/export"):  # fmt: skip
+        assert pages[label] is Access.GOVERNED, label
+    assert pages["GET /ui/models"] is pages["GET /ui/models/runs"] is Access.AUTH
     for router in WEB_ROUTERS:
         for route in router.routes:
             assert isinstance(route, APIRoute)

@@ -16,6 +16,7 @@ from search_api.web.pages.home import DEFAULT_AFTER_CHOICE, page_to_return_to
         ("/ui/graph/view?value=460106198206120231", "/ui/graph"),  # a query is never echoed
         ("/ui/persons/habcdef/profile", "/ui/persons/habcdef/profile"),
         ("/ui/audit/users/web.inv", "/ui/audit"),
+        ("/ui/models/clues?status=待处置", "/ui/models"),  # the models area: its catalogue
     ],
 )
 def test_the_picker_returns_to_the_page_it_was_on(back: str, page: str) -> None:

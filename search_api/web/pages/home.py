@@ -27,7 +27,7 @@ PROFILE_AREA = "persons"  # /ui/persons/{handle}/profile: a handle, never a numb
 PROFILE_SUFFIX = "/profile"
 # The areas whose own page is /ui/<area> (a form or a list; it needs no query).
 AREA_PAGES = frozenset(
-    {"search", "entities", "cases", "approvals", "clues", "graph", "audit", "admin"}
+    {"search", "entities", "cases", "approvals", "clues", "graph", "audit", "admin", "models"}
 )
 
 
