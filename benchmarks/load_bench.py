@@ -14,10 +14,14 @@ governed path (GET /persons/{id}/records: token, gate, quota, the write-ahead re
 query, the outcome entry, masking) and the direct path (the very query that route sends, built by
 the same function from the scope the gate decides, POSTed to OpenSearch's _search), each with N
 asyncio clients over one HTTP connection pool for --duration seconds after --warmup seconds.
-Prints queries/s, p50/p95 and the governed/direct ratios; then checks the log: every governed
-query answered 200 has its request entry and exactly one outcome entry naming it, and
-`xiansuo audit verify` (the hash chain and the signed checkpoints) passes. One JSON line last.
-Needs a running node (XIANSUO_OPENSEARCH_URL).
+Prints queries/s, p50/p95 and the governed/direct ratios. Then the log alone, on the same
+store: N threads each appending a request entry (with the quota count in its transaction, as the
+gate does) and an outcome entry, for --log-seconds, once through one shared AuditLog (concurrent
+appends group-committed) and once with an AuditLog per thread (one transaction and fsync per
+entry, as before group commit), interleaved per level: entries/s and append p95. Last, checks
+the log: every governed query answered 200 has its request entry and exactly one outcome entry
+naming it, and `xiansuo audit verify` (the hash chain and the signed checkpoints, over every
+entry of the run) passes. One JSON line last. Needs a running node (XIANSUO_OPENSEARCH_URL).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -40,7 +45,7 @@ from typing import Any
 import httpx
 from gate_bench import PASSWORD, PURPOSE, SOURCES, gate_scope, pick_subjects
 from harness import Server, log_in, percentiles
-from sqlalchemy import create_engine, make_url, select
+from sqlalchemy import Connection, Engine, create_engine, make_url, select
 
 from accounts.roles import Role
 from accounts.users import add_user
@@ -51,12 +56,21 @@ from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
 from migrations.store import upgrade_store
-from query_logs.applications import DEFAULT_QUERY_QUOTA
-from query_logs.audit import AuditKind, audit_entry, load_json
+from query_logs.applications import DEFAULT_QUERY_QUOTA, consume_query_in
+from query_logs.audit import (
+    AuditEntryIn,
+    AuditKind,
+    AuditLog,
+    AuditOutcome,
+    audit_entry,
+    digest_record_ids,
+    load_json,
+)
 from registry.engine import EngineDoor
 from search_api.queries.records import person_records_query
 
 ROUTE = "GET /persons/{id_number}/records"
+LOG_ROUTE = "load_bench log appends"  # the log-only phase's entries (not governed queries)
 SPARE_APPLICATIONS = 3  # approved applications kept ready ahead of the clients
 
 
@@ -136,8 +150,11 @@ async def drive(
             i += clients
 
     await asyncio.gather(*(client(i) for i in range(clients)))
-    if not samples:
-        raise SystemExit(f"no call completed in the window; errors: {Counter(errors)}")
+    if len(samples) < 2:
+        raise SystemExit(
+            f"fewer than two calls completed in the {duration_s} s window (a longer --duration?);"
+            f" errors: {Counter(errors)}"
+        )
     return {
         "clients": clients,
         "completed": len(samples),
@@ -257,6 +274,86 @@ async def measure(
     return levels, answered, pool.filed
 
 
+def log_entries(app_id: int) -> tuple[AuditEntryIn, AuditEntryIn]:
+    """A request and an outcome entry shaped as the gate writes them."""
+    common: dict[str, Any] = {
+        "actor": "load-inv",
+        "actor_role": "investigator",
+        "source_ip": "127.0.0.1",
+        "route": LOG_ROUTE,
+        "application_id": str(app_id),
+        "case_id": "案-load",
+    }
+    request = AuditEntryIn(
+        kind=AuditKind.QUERY_REQUEST,
+        purpose=PURPOSE,
+        params={"id_number": "~" + "0" * 16, "sources": [], "page_size": 20, "offset": 0},
+        scope={"sources": SOURCES, "regions": ["4601"], "page_size": 20, "offset": 0},
+        **common,
+    )
+    outcome = AuditEntryIn(
+        kind=AuditKind.QUERY_OUTCOME,
+        outcome=AuditOutcome.OK,
+        hit_count=5,
+        result_digest=digest_record_ids([f"r{i}" for i in range(5)]),
+        duration_ms=4.2,
+        **common,
+    )
+    return request, outcome
+
+
+def time_log_threads(
+    engine: Engine, app_id: int, threads: int, shared: bool, seconds: float
+) -> dict[str, Any]:
+    """``threads`` threads appending request + outcome pairs for ``seconds``: through one
+    AuditLog (group commit) or one AuditLog each (a transaction per entry)."""
+    request, outcome = log_entries(app_id)
+    logs = [AuditLog(engine)] * threads if shared else [AuditLog(engine) for _ in range(threads)]
+    samples: list[list[float]] = [[] for _ in range(threads)]
+    stop = time.perf_counter() + seconds
+
+    def count(conn: Connection) -> None:
+        consume_query_in(conn, app_id)  # the gate's quota UPDATE (a spent quota costs the same)
+
+    def work(t: int) -> None:
+        while time.perf_counter() < stop:
+            for entry, first in ((request, count), (outcome, None)):
+                began = time.perf_counter()
+                logs[t].append(entry, first=first)
+                samples[t].append(time.perf_counter() - began)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    flat = [s for per in samples for s in per]
+    return {
+        "entries": len(flat),
+        "entries_per_s": round(len(flat) / elapsed, 1),
+        **percentiles(flat),
+    }
+
+
+def measure_log(engine: Engine, app_id: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Per level: a transaction per entry, then group commit (same store, same run)."""
+    rows = []
+    for threads in args.clients:
+        serial = time_log_threads(engine, app_id, threads, False, args.log_seconds)
+        grouped = time_log_threads(engine, app_id, threads, True, args.log_seconds)
+        ratio = round(grouped["entries_per_s"] / serial["entries_per_s"], 2)
+        rows.append({"threads": threads, "per_entry": serial, "grouped": grouped, "ratio": ratio})
+        print(
+            f"log alone, {threads:>2} threads: a transaction per entry "
+            f"{serial['entries_per_s']:.0f} entries/s (p95 {serial['p95']:.1f} ms); group commit "
+            f"{grouped['entries_per_s']:.0f} entries/s (p95 {grouped['p95']:.1f} ms)",
+            flush=True,
+        )
+    return rows
+
+
 def run(args: argparse.Namespace, base: Settings, tmp: Path, database_url: str) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:6]
     settings = base.model_copy(
@@ -316,6 +413,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path, database_url: str) 
             levels, answered, filed = asyncio.run(
                 measure(settings, server.url, tokens, body, subjects, queries, args)
             )
+        log_rows = measure_log(engine, int(app), args) if args.log_seconds > 0 else []
         started = time.perf_counter()
         log = check_log(settings, answered)
         log["check_s"] = round(time.perf_counter() - started, 1)
@@ -330,6 +428,7 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path, database_url: str) 
         "subjects": len(subjects),
         "applications": filed + 1,
         "levels": levels,
+        "log_alone": log_rows,
         "log": log,
     }
 
@@ -344,6 +443,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="timed seconds per path")
     parser.add_argument("--warmup", type=float, default=3.0, help="untimed seconds first")
     parser.add_argument("--subjects", type=int, default=8, help="subject IDs queried in turn")
+    parser.add_argument(
+        "--log-seconds", type=float, default=10.0,
+        help="seconds per mode of the log-alone phase (0: skip it)",
+    )  # fmt: skip
     parser.add_argument(
         "--postgres", metavar="ADMIN_URL", default=None,
         help="a PostgreSQL server URL: the store is a fresh database there (default: SQLite)",
@@ -370,6 +473,13 @@ def main() -> None:
             )
         print(
             f"{'':>7} ratio API/direct: q/s {level['ratio_qps']:.2f}, p95 {level['ratio_p95']:.2f}"
+        )
+    for row in result["log_alone"]:
+        print(
+            f"log alone {row['threads']:>2} threads: per-entry transactions "
+            f"{row['per_entry']['entries_per_s']:.0f}/s p95 {row['per_entry']['p95']:.1f} ms; "
+            f"group commit {row['grouped']['entries_per_s']:.0f}/s p95 "
+            f"{row['grouped']['p95']:.1f} ms; ×{row['ratio']:.2f}"
         )
     log = result["log"]
     print(
