@@ -57,6 +57,10 @@ HTTP_NOT_FOUND = 404
 # The API answers people: a short timeout, two retries. The ingest sends large bulk bodies to a
 # busy node: a long timeout, retries on timeouts too (its writes are idempotent).
 API_RETRIES = 2
+# Keep-alive connections per node. urllib3 keeps ONE by default: under concurrent requests every
+# other one opened a fresh TCP connection and threw it away ("Connection pool is full"). The API
+# runs routes on anyio's 40 worker threads, so up to 40 engine calls are in flight at once.
+POOL_CONNECTIONS = 40
 INGEST_TIMEOUT_S = 120.0
 INGEST_RETRIES = 3
 # Documents read per scroll page.
@@ -139,6 +143,7 @@ class EngineDoor:
             timeout=timeout_s,
             max_retries=max_retries,
             retry_on_timeout=True,
+            pool_maxsize=POOL_CONNECTIONS,
             **options,
         )
         return cls(client, index_prefix)

@@ -1,10 +1,19 @@
-"""The writer: serialised, durable appends to the hash chain, and signed checkpoints."""
+"""The writer: serialised, durable appends to the hash chain, and signed checkpoints.
+
+Appends from concurrent threads of one process are group-committed: an appender queues its entry
+and then waits for the writer's lock; whoever holds it takes every entry queued by then and
+commits them in one transaction (one lock, one head read, one fsync), in queue order. Each
+caller returns only once the commit holding its entry is durable, so the write-ahead guarantee
+is per entry as before; seq order is commit order. Across processes the database's own lock
+(``begin_serialised``) still serialises the batches.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -58,6 +67,23 @@ _HEAD = (  # built once: read on every append
 
 _INSERT = insert(audit_entry)  # built once: its cache key is then memoised
 
+# A batch's ``first`` steps each run inside this savepoint: one that fails is undone alone.
+_FIRST_SAVEPOINT = "audit_first"
+
+
+@dataclass(slots=True, eq=False)
+class _Pending:
+    """One queued append: its stored fields and ``first`` step in, its entry or error out."""
+
+    fields: dict[str, Any]
+    first: Callable[[Connection], None] | None
+    entry: AuditEntry | None = None
+    error: BaseException | None = field(default=None, repr=False)
+
+    @property
+    def finished(self) -> bool:
+        return self.entry is not None or self.error is not None
+
 
 def read_head(conn: Connection) -> tuple[int, str]:
     """The last entry's (seq, entry_hash), or (0, GENESIS_HASH) for an empty log."""
@@ -66,16 +92,20 @@ def read_head(conn: Connection) -> tuple[int, str]:
 
 
 class AuditLog:
-    """Appends entries to the chain in the SQL store; one instance per engine is enough.
+    """Appends entries to the chain in the SQL store; one instance per engine and process (the
+    instance is what groups concurrent appends: see the module's docstring).
 
     Every write runs in one transaction that first takes the writers' lock (see
-    ``begin_serialised``), reads the head, inserts the next entry and commits durably before the
-    call returns: a returned entry is on disk. Any database failure becomes
-    ``AuditLogUnavailableError`` and nothing is written.
+    ``begin_serialised``), reads the head, inserts the next entries and commits durably before
+    the calls return: a returned entry is on disk. Any database failure becomes
+    ``AuditLogUnavailableError`` and nothing of that transaction is written.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()  # held only to add to or take the queue
+        self._writer = threading.Lock()  # held by the thread committing a batch or checkpoint
 
     @property
     def engine(self) -> Engine:
@@ -85,7 +115,7 @@ class AuditLog:
     @contextmanager
     def _write_transaction(self) -> Iterator[Connection]:
         try:
-            with self._engine.connect() as conn:
+            with self._writer, self._engine.connect() as conn:
                 begin_serialised(conn)
                 yield conn
                 conn.commit()
@@ -94,13 +124,7 @@ class AuditLog:
 
     def _insert_next(self, conn: Connection, fields: dict[str, Any]) -> AuditEntry:
         head_seq, head_hash = read_head(conn)
-        row = {
-            **fields,
-            "seq": head_seq + 1,
-            "ts": format_ts(datetime.now(UTC)),
-            "prev_hash": head_hash,
-        }
-        row["entry_hash"] = compute_entry_hash(head_hash, row)
+        row = _link(fields, head_seq, head_hash)
         conn.execute(_INSERT, row)  # parameters apart: the compiled form is cached
         return AuditEntry.from_row(row)
 
@@ -115,11 +139,47 @@ class AuditLog:
         """
         if entry.kind is AuditKind.CHECKPOINT:
             raise ValueError("checkpoint entries are written by AuditLog.checkpoint only")
-        fields = prepare_fields(entry)
-        with self._write_transaction() as conn:
-            if first is not None:
-                first(conn)
-            return self._insert_next(conn, fields)
+        pending = _Pending(prepare_fields(entry), first)
+        with self._queue_lock:
+            self._queue.append(pending)
+        with self._writer:  # the previous batch is committed by now; it may have held ours
+            if not pending.finished:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit_batch(batch)
+        if pending.error is not None:
+            raise pending.error
+        assert pending.entry is not None  # noqa: S101 - _commit_batch finishes every entry
+        return pending.entry
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
+        """Commit ``batch`` in one transaction, in order; finish every entry of it (an entry, or
+        the error its caller raises). Raises only an interrupt: other threads wait on these
+        entries, so a failure is theirs to raise."""
+        linked: list[tuple[_Pending, dict[str, Any]]] = []
+        try:
+            with self._engine.connect() as conn:
+                begin_serialised(conn)
+                head_seq, head_hash = read_head(conn)
+                for pending in batch:
+                    if pending.first is not None and not _run_first(conn, pending):
+                        continue  # its step failed and was undone; its entry is not written
+                    row = _link(pending.fields, head_seq, head_hash)
+                    head_seq, head_hash = row["seq"], row["entry_hash"]
+                    linked.append((pending, row))
+                if linked:  # one statement for the batch; the compiled form is cached
+                    conn.execute(_INSERT, [row for _, row in linked])
+                conn.commit()
+        except BaseException as exc:  # handed to every caller of the batch
+            for pending in batch:
+                if pending.error is None:
+                    pending.error = AuditLogUnavailableError()
+                    pending.error.__cause__ = exc
+            if not isinstance(exc, Exception):
+                raise  # an interrupt: the batch is finished (failed), the leader stops
+            return
+        for pending, row in linked:
+            pending.entry = AuditEntry.from_row(row)
 
     def _checkpoint_in(self, conn: Connection, key: Ed25519PrivateKey, key_id: str) -> Checkpoint:
         # The checkpoint is itself an entry, and the signature covers that entry's hash: the
@@ -170,6 +230,40 @@ class AuditLog:
             if not _checkpoint_due(conn, every_n_entries, max_age):  # another writer beat us
                 return None
             return self._checkpoint_in(conn, key, key_id)
+
+
+def _link(fields: dict[str, Any], head_seq: int, head_hash: str) -> dict[str, Any]:
+    """The row that follows the head (seq, hash): the fields, the time now and the hashes."""
+    row = {
+        **fields,
+        "seq": head_seq + 1,
+        "ts": format_ts(datetime.now(UTC)),
+        "prev_hash": head_hash,
+    }
+    row["entry_hash"] = compute_entry_hash(head_hash, row)
+    return row
+
+
+def _run_first(conn: Connection, pending: _Pending) -> bool:
+    """Run the entry's ``first`` step inside a savepoint; True when it succeeded. A failure is
+    undone (the savepoint) and kept as the entry's error: a database error as the log being
+    unavailable, anything else (a spent quota) as raised. A savepoint that cannot be rolled
+    back fails the whole batch (raises)."""
+    assert pending.first is not None  # noqa: S101 - the caller checked
+    conn.exec_driver_sql(f"SAVEPOINT {_FIRST_SAVEPOINT}")
+    try:
+        pending.first(conn)
+    except Exception as exc:
+        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_FIRST_SAVEPOINT}")
+        conn.exec_driver_sql(f"RELEASE SAVEPOINT {_FIRST_SAVEPOINT}")
+        if isinstance(exc, SQLAlchemyError):
+            pending.error = AuditLogUnavailableError()
+            pending.error.__cause__ = exc
+        else:
+            pending.error = exc
+        return False
+    conn.exec_driver_sql(f"RELEASE SAVEPOINT {_FIRST_SAVEPOINT}")
+    return True
 
 
 def _checkpoint_due(conn: Connection, every_n: int, max_age: timedelta | None) -> bool:
