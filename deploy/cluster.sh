@@ -10,8 +10,8 @@
 #   deploy/cluster.sh urls            the nodes' URLs, comma-separated (XIANSUO_OPENSEARCH_URL)
 #   deploy/cluster.sh clean           stop, then delete the cluster's data
 #
-# Node N listens on HTTP $XIANSUO_CLUSTER_HTTP_PORT+N-1 (default 9271..9273) and transport
-# $XIANSUO_CLUSTER_TRANSPORT_PORT+N-1 (default 9371..9373), keeps its data, logs and pid under
+# Node N listens on HTTP $XIANSUO_CLUSTER_HTTP_PORT+N-1 (default 9270..9272) and transport
+# $XIANSUO_CLUSTER_TRANSPORT_PORT+N-1 (default 9370..9372), keeps its data, logs and pid under
 # $XIANSUO_CLUSTER_HOME/node-N (default .state/cluster), and has a $XIANSUO_CLUSTER_HEAP heap
 # (default 512m). Each node is started by deploy/opensearch/ClusterNode.java (Java's single-file
 # source launcher, no build step), which gives the embedded runner the node's own opensearch.yml.
@@ -23,8 +23,8 @@ script=cluster.sh
 . "$here/lib/opensearch-common.sh"
 
 home=${XIANSUO_CLUSTER_HOME:-$here/../.state/cluster}
-http_base=${XIANSUO_CLUSTER_HTTP_PORT:-9271}
-transport_base=${XIANSUO_CLUSTER_TRANSPORT_PORT:-9371}
+http_base=${XIANSUO_CLUSTER_HTTP_PORT:-9270}
+transport_base=${XIANSUO_CLUSTER_TRANSPORT_PORT:-9370}
 heap=${XIANSUO_CLUSTER_HEAP:-512m}
 name=${XIANSUO_CLUSTER_NAME:-xiansuo-cluster}
 nodes=3
