@@ -126,7 +126,7 @@ def test_engine_url_list_gives_every_node_to_the_client(value: str, hosts: list[
 
 @pytest.mark.parametrize("value", ["", " , ", "127.0.0.1:9250", "http://a:1,ftp://b:2"])
 def test_engine_url_without_a_usable_node_is_refused(value: str) -> None:
-    with pytest.raises(ValidationError, match="engine|XIANSUO_OPENSEARCH_URL"):
+    with pytest.raises(ValidationError, match=r"engine|XIANSUO_OPENSEARCH_URL"):
         Settings(opensearch_url=value)
 
 
