@@ -30,6 +30,7 @@ import argparse
 import dataclasses
 import json
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -89,6 +90,7 @@ FAILOVER_WINDOW_S = 10.0  # latencies of queries started this soon after the kil
 TERMS = 60
 HTTP_OK = 200
 HTTP_SERVER_ERROR = 500
+FAILED_REQUEST = re.compile(r"\[status:(?:N/A|5\d\d) request:")
 HTTP_PARTIAL = 206  # a direct answer with failed shards: counted as a refusal, never retried
 # Longer than the longest source task of the drop, or a live worker's task is handed out again.
 VISIBILITY_S = 20
@@ -134,10 +136,10 @@ def lost_documents(door: EngineDoor, report: dict[str, Any]) -> dict[str, str]:
     return lost
 
 
-def engine_warnings(log: Path) -> int:
-    """Lines of the ingest's log about an engine request that failed (and was resent)."""
-    text = log.read_text(encoding="utf-8", errors="replace")
-    return sum(1 for line in text.splitlines() if "opensearch" in line.lower())
+def failed_requests(log: Path) -> int:
+    """Engine requests the client logged as unanswered or answered 5xx (and resent to the next
+    node): ``[status:N/A request:0.001s]``."""
+    return len(FAILED_REQUEST.findall(log.read_text(encoding="utf-8", errors="replace")))
 
 
 def run_ingest(settings: Settings, drop: Path, log: Path, queue: bool) -> subprocess.Popen[str]:
@@ -191,7 +193,7 @@ def ingest_losing_a_node(
             "rows": sum(t["read"] for t in report["sources"].values()),
             "problems": accounting_problems(report, truth),
             "lost": lost_documents(door, report),
-            "engine_warnings": engine_warnings(log),
+            "engine_requests_failed": failed_requests(log),
             **watch.figures(),
         }
     return figures, victim
@@ -536,8 +538,9 @@ def print_figures(result: dict[str, Any]) -> None:
         f"ingest   {ingest['rows']:,} rows; killed {ingest['killed']} after "
         f"{ingest['docs_written_at_kill']:,} documents; detected in {ingest['detected_s']} s, "
         f"primaries active in {ingest['primaries_active_s']} s; ingest finished "
-        f"{ingest['ingest_after_kill_s']} s after the kill; sources short of documents: "
-        f"{len(ingest['lost'])}"
+        f"{ingest['ingest_after_kill_s']} s after the kill; engine requests failed and resent "
+        f"{ingest['engine_requests_failed']}; accounting problems {len(ingest['problems'])}; "
+        f"sources short of documents {len(ingest['lost'])}"
     )
     for key in ("rejoin_after_ingest", "rejoin_after_queries"):
         r = result[key]

@@ -225,8 +225,14 @@ class EngineDoor:
     def search(
         self, index: str, body: dict[str, Any], *, ignore_unavailable: bool = False
     ) -> dict[str, Any]:
-        """One search; ``ignore_unavailable`` skips named indices that do not exist."""
-        params = {"ignore_unavailable": "true"} if ignore_unavailable else None
+        """One search; ``ignore_unavailable`` skips named indices that do not exist.
+
+        A search some shard could not answer (its node was lost mid-query, or the query failed
+        on one index) raises instead of returning the other shards' hits as the whole answer.
+        """
+        params = {"allow_partial_search_results": "false"}
+        if ignore_unavailable:
+            params["ignore_unavailable"] = "true"
         with _engine_call():
             result: dict[str, Any] = self._client.search(index=index, body=body, params=params)
         return result

@@ -131,3 +131,18 @@ def test_a_new_index_gets_the_doors_replicas_whatever_its_settings_say(
     finally:
         door.drop_index(f"{alias}*")
         door.close()
+
+
+def test_a_search_one_shard_cannot_answer_raises_instead_of_answering_in_part(
+    door: EngineDoor,
+) -> None:
+    # "n" is a number in one index and a word in the other: the query fails on one shard only.
+    alias = door.index_name(f"partial-{uuid.uuid4().hex[:8]}")
+    shard = {"index": {"number_of_shards": 1, "number_of_replicas": 0}}
+    try:
+        door.create_index(alias, shard, {"properties": {"n": {"type": "integer"}}})
+        door.create_index(alias, shard, {"properties": {"n": {"type": "keyword"}}})
+        with pytest.raises(EngineUnavailableError):
+            door.search(f"{alias}-*", {"query": {"term": {"n": "not a number"}}})
+    finally:
+        door.drop_index(f"{alias}*")
