@@ -20,6 +20,8 @@ _DAYS = f"{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*"
 _TIME = r"([01]\d|2[0-3]):[0-5]\d"
 _WORKING_HOURS = f"^(|none|{_DAYS} {_TIME}-({_TIME}|24:00))$"  # e.g. "Mon-Fri 08:00-19:00"
 MIN_SECRET_CHARS = 32
+MAX_INDEX_REPLICAS = 5  # more copies than a cluster of this service's size has nodes for
+_URL_SCHEMES = ("http://", "https://")
 
 
 class Environment(StrEnum):
@@ -46,9 +48,21 @@ class Settings(BaseSettings):
         default=Path.home() / ".local" / "share" / "xiansuo",
         description="Where the embedded SQLite store, rejects and caches live.",
     )
-    opensearch_url: str = "http://127.0.0.1:9250"
+    opensearch_url: str = Field(
+        default="http://127.0.0.1:9250",
+        description="The engine's URL, or the URLs of a cluster's nodes separated by commas: "
+        "the clients spread requests over them and resend a request to another node when one "
+        "is down (no sniffing: the nodes named here are the ones used).",
+    )
     opensearch_timeout_s: float = 30.0
     index_prefix: str = Field(default="xiansuo", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+    index_replicas: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_INDEX_REPLICAS,
+        description="Replicas of each index the service creates: 0 on a single node (else it "
+        "stays yellow), 1 on a cluster, so that losing a node loses no document.",
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; defaults to SQLite in state_dir."
     )
@@ -176,6 +190,17 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
+    @field_validator("opensearch_url")
+    @classmethod
+    def _valid_engine_urls(cls, value: str) -> str:
+        urls = split_urls(value)
+        if not urls:
+            raise ValueError("XIANSUO_OPENSEARCH_URL names no engine")
+        for url in urls:
+            if not url.startswith(_URL_SCHEMES):
+                raise ValueError(f"engine URL {url!r} must start with http:// or https://")
+        return value
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: Any) -> Any:
@@ -223,6 +248,11 @@ class Settings(BaseSettings):
         )
 
     @property
+    def opensearch_hosts(self) -> list[str]:
+        """The engine's node URLs, for the client's host list (one URL on a single node)."""
+        return split_urls(self.opensearch_url)
+
+    @property
     def effective_database_url(self) -> str:
         """The configured database, or the embedded SQLite file under state_dir."""
         return self.database_url or f"sqlite:///{self.state_dir / 'xiansuo.db'}"
@@ -261,6 +291,11 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             return LogFormat.JSON
         return LogFormat.CONSOLE
+
+
+def split_urls(value: str) -> list[str]:
+    """The URLs of a comma-separated list, blanks dropped."""
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def read_secret_file(path: Path) -> str:

@@ -20,11 +20,20 @@ import orjson
 # 500 documents (~0.5-1 MB) per request keeps a 1 GB node busy without queueing on 2 cores.
 BULK_CHUNK_DOCS = 500
 BULK_CHUNK_BYTES = 8 * 1024 * 1024
-# 429 (queue full) is retried with exponential back-off from 1 s: the engine's back-pressure.
+# 429 and 503 (RETRIED_ITEM_STATUSES) are retried with exponential back-off from 1 s.
 BULK_MAX_RETRIES = 6
 BULK_INITIAL_BACKOFF_S = 1.0
+# How long the engine waits for a document's shard to have a primary before it answers 503 (its
+# own default), and how long a bulk request may take beyond that wait (the client's timeout).
+BULK_SHARD_WAIT_S = 60.0
+BULK_WORK_S = 60.0
 HTTP_CONFLICT = 409  # external_gte: the index holds a later version
 HTTP_TOO_MANY_REQUESTS = 429
+HTTP_UNAVAILABLE = 503
+# Answers for one document that say "not now", never "no", so the document is sent again and
+# never counted as refused: 429, the engine's queue is full (back-pressure); 503, its shard has
+# no active primary (a node was lost and a replica is not promoted yet).
+RETRIED_ITEM_STATUSES = frozenset({HTTP_TOO_MANY_REQUESTS, HTTP_UNAVAILABLE})
 # Documents built ahead of the bulk sender: two requests' worth keeps both sides busy.
 PREFETCH_DOCS = 2 * BULK_CHUNK_DOCS
 

@@ -33,7 +33,9 @@ from registry.bulk import (
     BULK_CHUNK_DOCS,
     BULK_INITIAL_BACKOFF_S,
     BULK_MAX_RETRIES,
-    HTTP_TOO_MANY_REQUESTS,
+    BULK_SHARD_WAIT_S,
+    BULK_WORK_S,
+    RETRIED_ITEM_STATUSES,
     Action,
     WriteOutcome,
     action_size,
@@ -71,6 +73,9 @@ WRITES_DRAIN_TIMEOUT_S = 300.0
 BULK_ACTIONS = "indices:data/write/bulk*"
 REFRESH_OFF = "-1"  # bulk mode: no refreshes while an index is loaded
 REFRESH_ON = "1s"
+# A new index takes writes once every copy is active: a replica still recovering when its
+# primary's node is lost cannot be promoted, and the shard's documents would be unreadable.
+ALL_COPIES = "all"
 
 
 class FastJSONSerializer(JSONSerializer):
@@ -114,6 +119,16 @@ def _engine_call(detail: str = ENGINE_DID_NOT_ANSWER) -> Iterator[None]:
         raise translate(exc, detail) from exc
 
 
+def bulk_params() -> dict[str, Any]:
+    """A bulk request's parameters: how long the engine waits for a shard's primary
+    (``timeout``), and the client's own timeout beyond it (``request_timeout``: given, so that
+    opensearch-py sends ``timeout`` to the engine instead of taking it for its own)."""
+    return {
+        "timeout": f"{round(BULK_SHARD_WAIT_S * 1000)}ms",
+        "request_timeout": BULK_SHARD_WAIT_S + BULK_WORK_S,
+    }
+
+
 def stamped_index(alias: str) -> str:
     """A new concrete index name for ``alias``: ``<alias>-<local time>-<microseconds>``."""
     return f"{alias}-{time.strftime('%Y%m%d%H%M%S')}-{time.time_ns() % 10**6:06d}"
@@ -122,51 +137,56 @@ def stamped_index(alias: str) -> str:
 class EngineDoor:
     """One opensearch-py client behind the methods the service needs; created once per process."""
 
-    def __init__(self, client: OpenSearch, index_prefix: str) -> None:
+    def __init__(self, client: OpenSearch, index_prefix: str, *, replicas: int = 0) -> None:
         self._client = client
         self.index_prefix = index_prefix
+        self.replicas = replicas  # of every index this door creates (settings.index_replicas)
 
     @classmethod
     def connect(
         cls,
-        url: str,
+        hosts: str | Sequence[str],
         index_prefix: str,
         *,
         timeout_s: float,
         max_retries: int,
         fast_json: bool = False,
+        replicas: int = 0,
     ) -> Self:
-        """A door to the engine at ``url``; nothing is sent until the first call."""
+        """A door to the engine at ``hosts`` (one URL, or a cluster's node URLs: a request that
+        cannot reach a node is resent to the next one); nothing is sent until the first call."""
         options: dict[str, Any] = {"serializer": FastJSONSerializer()} if fast_json else {}
         client = OpenSearch(
-            hosts=[url],
+            hosts=[hosts] if isinstance(hosts, str) else list(hosts),
             timeout=timeout_s,
             max_retries=max_retries,
             retry_on_timeout=True,
             pool_maxsize=POOL_CONNECTIONS,
             **options,
         )
-        return cls(client, index_prefix)
+        return cls(client, index_prefix, replicas=replicas)
 
     @classmethod
     def for_api(cls, settings: Settings) -> Self:
         """The API's door: the settings' timeout, few retries."""
         return cls.connect(
-            settings.opensearch_url,
+            settings.opensearch_hosts,
             settings.index_prefix,
             timeout_s=settings.opensearch_timeout_s,
             max_retries=API_RETRIES,
+            replicas=settings.index_replicas,
         )
 
     @classmethod
     def for_ingest(cls, settings: Settings) -> Self:
         """The door of bulk loads and the graph build: long timeout, retries, orjson bodies."""
         return cls.connect(
-            settings.opensearch_url,
+            settings.opensearch_hosts,
             settings.index_prefix,
             timeout_s=INGEST_TIMEOUT_S,
             max_retries=INGEST_RETRIES,
             fast_json=True,
+            replicas=settings.index_replicas,
         )
 
     def close(self) -> None:
@@ -210,8 +230,14 @@ class EngineDoor:
     def search(
         self, index: str, body: dict[str, Any], *, ignore_unavailable: bool = False
     ) -> dict[str, Any]:
-        """One search; ``ignore_unavailable`` skips named indices that do not exist."""
-        params = {"ignore_unavailable": "true"} if ignore_unavailable else None
+        """One search; ``ignore_unavailable`` skips named indices that do not exist.
+
+        A search some shard could not answer (its node was lost mid-query, or the query failed
+        on one index) raises instead of returning the other shards' hits as the whole answer.
+        """
+        params = {"allow_partial_search_results": "false"}
+        if ignore_unavailable:
+            params["ignore_unavailable"] = "true"
         with _engine_call():
             result: dict[str, Any] = self._client.search(index=index, body=body, params=params)
         return result
@@ -314,9 +340,10 @@ class EngineDoor:
         """Bulk-write one batch of (id, document, version) triples; one outcome each, in order.
 
         A batch must not hold one id twice (the caller keeps the winner): documents the engine
-        answers with 429 (its queue is full) are sent again on their own, which would otherwise
-        reorder writes of one record. After ``BULK_MAX_RETRIES`` such answers, or when the engine
-        cannot be reached, ``EngineUnavailableError`` is raised: nothing is known to be refused.
+        answers with 429 (its queue is full) or 503 (their shard has no primary yet: a node was
+        lost) are sent again on their own, which would otherwise reorder writes of one record.
+        After ``BULK_MAX_RETRIES`` such answers, or when the engine cannot be reached,
+        ``EngineUnavailableError`` is raised: nothing is known to be refused.
         """
         outcomes: list[WriteOutcome | None] = [None] * len(docs)
         todo = list(range(len(docs)))
@@ -325,21 +352,24 @@ class EngineDoor:
                 time.sleep(BULK_INITIAL_BACKOFF_S * 2 ** (attempt - 1))
             body = bulk_body(index, [docs[i] for i in todo])
             with _engine_call("the engine did not take a bulk request"):
-                items = self._client.bulk(body=body)["items"]
+                items = self._client.bulk(body=body, params=bulk_params())["items"]
             busy = []
+            statuses: set[int] = set()
             for position, item in zip(todo, items, strict=True):
                 result = item.get("index", {})
-                if result.get("status") == HTTP_TOO_MANY_REQUESTS:
+                if (status := result.get("status")) in RETRIED_ITEM_STATUSES:
                     busy.append(position)
+                    statuses.add(status)
                 else:
                     outcomes[position] = read_outcome(result)
             if not busy:
                 return [o for o in outcomes if o is not None]
             todo = busy
         raise EngineUnavailableError(
-            f"the engine refused {len(todo)} documents as overloaded (429) "
+            f"the engine answered {len(todo)} documents "
+            f"{'/'.join(str(s) for s in sorted(statuses))} (overloaded or shard unavailable) "
             f"{BULK_MAX_RETRIES + 1} times",
-            engine_status=HTTP_TOO_MANY_REQUESTS,
+            engine_status=max(statuses),
         )
 
     def write(self, index: str, docs: Iterable[Action]) -> Iterator[WriteOutcome]:
@@ -352,11 +382,21 @@ class EngineDoor:
     # --- the life of an index behind an alias ---------------------------------------------
 
     def create_index(self, alias: str, settings: dict[str, Any], mappings: dict[str, Any]) -> str:
-        """A new, empty index for ``alias`` (not yet behind it); returns its name."""
+        """A new, empty index for ``alias`` (not yet behind it); returns its name.
+
+        It gets the door's ``replicas`` whatever ``settings`` say (one place decides: 0 on a
+        single node, 1 on a cluster), and is returned once every copy is active.
+        """
         index = stamped_index(alias)
+        copies = {
+            **settings,
+            "index": {**settings.get("index", {}), "number_of_replicas": self.replicas},
+        }
         with _engine_call():
             self._client.indices.create(
-                index=index, body={"settings": settings, "mappings": mappings}
+                index=index,
+                body={"settings": copies, "mappings": mappings},
+                params={"wait_for_active_shards": ALL_COPIES},
             )
         return index
 

@@ -107,3 +107,43 @@ def test_a_trusted_proxy_must_be_an_address_or_network(
     monkeypatch.setenv("XIANSUO_TRUSTED_PROXIES", value)
     with pytest.raises(ValidationError, match="not an IP address or network"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("value", "hosts"),
+    [
+        ("http://127.0.0.1:9250", ["http://127.0.0.1:9250"]),
+        (
+            "http://127.0.0.1:9270,http://127.0.0.1:9271, http://127.0.0.1:9272",
+            ["http://127.0.0.1:9270", "http://127.0.0.1:9271", "http://127.0.0.1:9272"],
+        ),
+        ("https://search.example:9200,", ["https://search.example:9200"]),
+    ],
+)
+def test_engine_url_list_gives_every_node_to_the_client(value: str, hosts: list[str]) -> None:
+    assert Settings(opensearch_url=value).opensearch_hosts == hosts
+
+
+@pytest.mark.parametrize("value", ["", " , ", "127.0.0.1:9250", "http://a:1,ftp://b:2"])
+def test_engine_url_without_a_usable_node_is_refused(value: str) -> None:
+    with pytest.raises(ValidationError, match=r"engine|XIANSUO_OPENSEARCH_URL"):
+        Settings(opensearch_url=value)
+
+
+def test_indices_have_no_replica_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XIANSUO_INDEX_REPLICAS", raising=False)
+    assert Settings().index_replicas == 0
+
+
+def test_index_replicas_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XIANSUO_INDEX_REPLICAS", "1")
+    assert Settings().index_replicas == 1
+
+
+@pytest.mark.parametrize("value", ["-1", "6"])
+def test_index_replicas_out_of_range_are_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("XIANSUO_INDEX_REPLICAS", value)
+    with pytest.raises(ValidationError, match="index_replicas"):
+        Settings()
