@@ -1,6 +1,6 @@
 """Petition vectors at ingest: built documents get their content vector in the ingest process.
 
-The record builders run in forked workers and stay free of torch; their documents pass through
+The record builders run in forked workers and never load the model; their documents pass through
 `with_vectors` in the parent, which embeds the text of a batch of them in one model call and adds
 the vector under `VECTOR_FIELD`. What is embedded is the petition's category and its content,
 simplified (a text in traditional characters lands next to its simplified twin), never a
