@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -298,3 +299,40 @@ def test_the_default_model_is_the_packaged_one_and_a_path_can_be_configured(
     configured = Settings()
     assert configured.effective_embedding_model_path == tmp_path / "bge-small-zh-v1.5"
     assert configured.embedding_threads == 2
+
+
+def _petition_pairs(analysis: TextAnalyzer, count: int) -> list[tuple[RawRow, Built | Rejected]]:
+    spec = SPECS[Source.PETITION]
+    pairs: list[tuple[RawRow, Built | Rejected]] = []
+    for line in range(2, count + 2):
+        values = {"信访件编号": f"A{line}", "内容": f"{CONTENT}（第{line}次反映）" * (line % 3 + 1)}
+        record = build_record(spec, values, analysis, "f.csv", line)
+        pairs.append((RawRow("f.csv", line, {}, ""), record if line % 4 else Rejected("bad")))
+    return pairs
+
+
+def test_parallel_embedding_keeps_order_and_gives_the_same_vectors(
+    embedder: Embedder, analysis: TextAnalyzer
+) -> None:
+    in_turn = list(with_vectors(_petition_pairs(analysis, 9), embedder, str, batch=2))
+    parallel = list(with_vectors(_petition_pairs(analysis, 9), embedder, str, 2, parallel=3))
+    assert [row.line for row, _ in parallel] == list(range(2, 11))
+    for (_, one), (_, other) in zip(in_turn, parallel, strict=True):
+        if isinstance(one, Rejected):
+            assert other == one
+            continue
+        assert isinstance(one, Built)
+        assert isinstance(other, Built)
+        assert isinstance(one.document, dict)
+        assert isinstance(other.document, dict)
+        assert one.document[VECTOR_FIELD] == other.document[VECTOR_FIELD]
+
+
+def test_parallel_embedding_stops_cleanly_when_the_consumer_stops(
+    embedder: Embedder, analysis: TextAnalyzer
+) -> None:
+    pairs = with_vectors(_petition_pairs(analysis, 9), embedder, str, batch=2, parallel=2)
+    first = next(pairs)
+    pairs.close()  # the ingest stopped (an engine error): no thread is left behind
+    assert first[0].line == 2
+    assert not [t for t in threading.enumerate() if t.name.startswith("ingest-embed")]
