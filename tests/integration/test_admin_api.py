@@ -78,7 +78,7 @@ class World:
 
     def provision(self, *roles: Role, jurisdiction: str = "4601") -> str:
         """A fresh account made in the store, as `xiansuo users add` makes one."""
-        name = f"u-{uuid.uuid4().hex[:10]}"
+        name = f"u-{uuid.uuid4().hex[:8]}"
         add_user(self.engine, name, roles, jurisdiction, PASSWORD, hasher=CHEAP_HASHER)
         return name
 
@@ -183,7 +183,7 @@ CALLERS = ["sysadmin", "secadmin", "auditor", "inv", "boss", "team", "anonymous"
 
 def prepare(world: World, name: str, route: Route) -> Target:
     if name == "create account":
-        return Target(f"new-{uuid.uuid4().hex[:10]}")
+        return Target(f"new-{uuid.uuid4().hex[:8]}")
     username = world.provision(*route.target_roles)
     if name == "enable":
         disable_user(world.engine, username)
@@ -277,7 +277,7 @@ def approved_application(world: World) -> int:
 
 
 def create_account(world: World, **extra: Any) -> str:
-    name = f"new-{uuid.uuid4().hex[:10]}"
+    name = f"new-{uuid.uuid4().hex[:8]}"
     body = {"username": name, "jurisdiction": "4601", "password": PASSWORD} | extra
     response = world.client.post("/admin/users", json=body, headers=world.headers("sysadmin"))
     assert response.status_code == 201, response.text
@@ -320,7 +320,7 @@ def test_the_security_admin_gives_investigator_and_the_account_can_then_work(
 
 
 def test_account_creation_refuses_roles_in_the_body(world: World) -> None:
-    name = f"new-{uuid.uuid4().hex[:10]}"
+    name = f"new-{uuid.uuid4().hex[:8]}"
     body = {"username": name, "jurisdiction": "4601", "password": PASSWORD, "roles": ["analyst"]}
     response = world.client.post("/admin/users", json=body, headers=world.headers("sysadmin"))
     assert response.status_code == 422

@@ -135,7 +135,7 @@ def _postgres_url() -> tuple[str, Callable[[], None]]:
         if os.environ.get("CI"):
             pytest.fail("XIANSUO_TEST_POSTGRES_URL is not set; deploy/test.sh sets it")
         pytest.skip("XIANSUO_TEST_POSTGRES_URL is not set (deploy/test.sh sets it)")
-    schema = f"hx_{uuid.uuid4().hex[:12]}"
+    schema = f"hx_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
