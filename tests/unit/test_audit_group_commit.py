@@ -211,7 +211,8 @@ class StepRefusedError(Exception):
     """A first step's own refusal (as a spent quota is)."""
 
 
-def test_a_failing_step_is_undone_alone_and_raised_to_its_caller_only(engine: Engine) -> None:
+def test_a_failing_step_is_undone_alone_and_raised_to_its_caller_only(any_engine: Engine) -> None:
+    engine = any_engine
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE step_marks (tag TEXT)")
     log = AuditLog(engine)
