@@ -1,6 +1,7 @@
 """The writer: serialised, durable appends to the hash chain, and signed checkpoints.
 
-Appends from concurrent threads of one process are group-committed: an appender queues its entry
+On SQLite, appends from concurrent threads of one process are group-committed (on PostgreSQL
+each keeps its own transaction: ``GROUP_COMMIT_DIALECTS``): an appender queues its entry
 and then waits for the writer's lock; whoever holds it takes every entry queued by then and
 commits them in one transaction (one lock, one head read, one fsync), in queue order. Each
 caller returns only once the commit holding its entry is durable, so the write-ahead guarantee
@@ -66,6 +67,14 @@ _HEAD = (  # built once: read on every append
 
 
 _INSERT = insert(audit_entry)  # built once: its cache key is then memoised
+
+# Where concurrent appends of one process share a commit. SQLite: measured ×1.35–4 entries/s at
+# 8–64 threads (benchmarks/load_bench.py; its writers otherwise meet in SQLite's sleeping busy
+# handler). PostgreSQL: measured slower (×0.3–0.9) on the shared 2-core machine, where one
+# connection doing a batch's round trips got less CPU than eight backends each doing their own;
+# there each append keeps its own transaction (the advisory lock orders them, and PostgreSQL
+# already flushes concurrent commits' WAL together). See docs/scale.md, "Governed throughput".
+GROUP_COMMIT_DIALECTS = frozenset({"sqlite"})
 
 
 @dataclass(slots=True, eq=False)
@@ -137,6 +146,9 @@ class AuditLog:
         if entry.kind is AuditKind.CHECKPOINT:
             raise ValueError("checkpoint entries are written by AuditLog.checkpoint only")
         pending = _Pending(prepare_fields(entry), first)
+        if self._engine.dialect.name not in GROUP_COMMIT_DIALECTS:
+            self._commit_batch([pending])  # its own transaction; the database's lock orders it
+            return _settled(pending)
         with self._queue_lock:
             self._queue.append(pending)
         with self._writer:  # the previous batch is committed by now; it may have held ours
@@ -144,10 +156,7 @@ class AuditLog:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
                 self._commit_batch(batch)
-        if pending.error is not None:
-            raise pending.error
-        assert pending.entry is not None  # noqa: S101 - _commit_batch finishes every entry
-        return pending.entry
+        return _settled(pending)
 
     def _commit_batch(self, batch: list[_Pending]) -> None:
         """Commit ``batch`` in one transaction, in order; finish every entry of it (an entry, or
@@ -241,6 +250,14 @@ class AuditLog:
             if not _checkpoint_due(conn, every_n_entries, max_age):  # another writer beat us
                 return None
             return self._checkpoint_in(conn, key, key_id)
+
+
+def _settled(pending: _Pending) -> AuditEntry:
+    """The committed entry, or the error its batch gave it, raised."""
+    if pending.error is not None:
+        raise pending.error
+    assert pending.entry is not None  # noqa: S101 - _commit_batch finishes every entry
+    return pending.entry
 
 
 def _link(fields: dict[str, Any], head_seq: int, head_hash: str) -> dict[str, Any]:
