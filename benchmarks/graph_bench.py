@@ -37,6 +37,7 @@ from graph.operations import linked_entities
 from graph.store import edges_alias
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
+from migrations.store import upgrade_store
 from registry.engine import EngineDoor
 from registry.fields import ColumnField, Envelope
 
@@ -111,6 +112,7 @@ def prepare(args: argparse.Namespace, base: Settings, tmp: Path) -> tuple[Settin
         figures["ingest_s"] = round(time.perf_counter() - started, 1)
     engine = create_db_engine(local.effective_database_url)
     try:
+        upgrade_store(engine)  # a kept state dir may hold only what `xiansuo ingest` wrote
         report = run_graph_build(local, engine)
     finally:
         engine.dispose()

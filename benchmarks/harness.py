@@ -21,6 +21,9 @@ import httpx
 from common.settings import Settings
 from query_logs.applications import DEFAULT_QUERY_QUOTA
 
+# A loaded shared machine can take more than a minute to import and start the app.
+SERVER_START_S = 180
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -66,7 +69,7 @@ class Server:
 
     def __enter__(self) -> Server:
         self._process = subprocess.Popen(self._command, env=self._env)  # noqa: S603 - our own CLI
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + SERVER_START_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise SystemExit("the API server exited at start")
@@ -76,7 +79,8 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise SystemExit("the API server did not start")
+        self.__exit__()  # __exit__ is not called when __enter__ raises: no orphaned server
+        raise SystemExit(f"the API server did not start within {SERVER_START_S} s")
 
     def __exit__(self, *_exc: object) -> None:
         if self._process is not None:

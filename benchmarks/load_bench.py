@@ -258,7 +258,7 @@ async def measure(
             )
             response.raise_for_status()
 
-        for clients in args.clients:
+        for clients in [] if args.log_only else args.clients:
             api_row = await drive(governed, clients, args.warmup, args.duration)
             direct_row = await drive(direct, clients, args.warmup, args.duration)
             levels.append({"clients": clients, "api": api_row, "direct": direct_row,
@@ -443,6 +443,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="timed seconds per path")
     parser.add_argument("--warmup", type=float, default=3.0, help="untimed seconds first")
     parser.add_argument("--subjects", type=int, default=8, help="subject IDs queried in turn")
+    parser.add_argument(
+        "--log-only", action="store_true", help="skip the API levels: the log-alone phase only"
+    )
     parser.add_argument(
         "--log-seconds", type=float, default=10.0,
         help="seconds per mode of the log-alone phase (0: skip it)",

@@ -1,6 +1,7 @@
 """The writer: serialised, durable appends to the hash chain, and signed checkpoints.
 
-Appends from concurrent threads of one process are group-committed: an appender queues its entry
+On SQLite, appends from concurrent threads of one process are group-committed (on PostgreSQL
+each keeps its own transaction: ``GROUP_COMMIT_DIALECTS``): an appender queues its entry
 and then waits for the writer's lock; whoever holds it takes every entry queued by then and
 commits them in one transaction (one lock, one head read, one fsync), in queue order. Each
 caller returns only once the commit holding its entry is durable, so the write-ahead guarantee
@@ -67,8 +68,13 @@ _HEAD = (  # built once: read on every append
 
 _INSERT = insert(audit_entry)  # built once: its cache key is then memoised
 
-# A batch's ``first`` steps each run inside this savepoint: one that fails is undone alone.
-_FIRST_SAVEPOINT = "audit_first"
+# Where concurrent appends of one process share a commit. SQLite: measured ×1.35–4 entries/s at
+# 8–64 threads (benchmarks/load_bench.py; its writers otherwise meet in SQLite's sleeping busy
+# handler). PostgreSQL: measured slower (×0.3–0.9) on the shared 2-core machine, where one
+# connection doing a batch's round trips got less CPU than eight backends each doing their own;
+# there each append keeps its own transaction (the advisory lock orders them, and PostgreSQL
+# already flushes concurrent commits' WAL together). See docs/scale.md, "Governed throughput".
+GROUP_COMMIT_DIALECTS = frozenset({"sqlite"})
 
 
 @dataclass(slots=True, eq=False)
@@ -140,6 +146,9 @@ class AuditLog:
         if entry.kind is AuditKind.CHECKPOINT:
             raise ValueError("checkpoint entries are written by AuditLog.checkpoint only")
         pending = _Pending(prepare_fields(entry), first)
+        if self._engine.dialect.name not in GROUP_COMMIT_DIALECTS:
+            self._commit_batch([pending])  # its own transaction; the database's lock orders it
+            return _settled(pending)
         with self._queue_lock:
             self._queue.append(pending)
         with self._writer:  # the previous batch is committed by now; it may have held ours
@@ -147,39 +156,50 @@ class AuditLog:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
                 self._commit_batch(batch)
-        if pending.error is not None:
-            raise pending.error
-        assert pending.entry is not None  # noqa: S101 - _commit_batch finishes every entry
-        return pending.entry
+        return _settled(pending)
 
     def _commit_batch(self, batch: list[_Pending]) -> None:
         """Commit ``batch`` in one transaction, in order; finish every entry of it (an entry, or
         the error its caller raises). Raises only an interrupt: other threads wait on these
-        entries, so a failure is theirs to raise."""
-        linked: list[tuple[_Pending, dict[str, Any]]] = []
-        try:
-            with self._engine.connect() as conn:
-                begin_serialised(conn)
-                head_seq, head_hash = read_head(conn)
-                for pending in batch:
-                    if pending.first is not None and not _run_first(conn, pending):
-                        continue  # its step failed and was undone; its entry is not written
-                    row = _link(pending.fields, head_seq, head_hash)
-                    head_seq, head_hash = row["seq"], row["entry_hash"]
-                    linked.append((pending, row))
-                if linked:  # one statement for the batch; the compiled form is cached
-                    conn.execute(_INSERT, [row for _, row in linked])
-                conn.commit()
-        except BaseException as exc:  # handed to every caller of the batch
-            for pending in batch:
-                if pending.error is None:
+        entries, so a failure is theirs to raise.
+
+        A ``first`` step that fails (a spent quota) fails its own entry only: the transaction is
+        rolled back and run again without it (the other steps run again too, undone with it).
+        Failures are rare, so this costs less than a savepoint round trip around every step."""
+        todo = batch
+        while todo:
+            try:
+                linked = self._try_batch(todo)
+            except _StepFailedError:  # that entry holds its error now; the rest go again
+                todo = [pending for pending in todo if pending.error is None]
+                continue
+            except BaseException as exc:  # handed to every caller of the batch
+                for pending in todo:
                     pending.error = AuditLogUnavailableError()
                     pending.error.__cause__ = exc
-            if not isinstance(exc, Exception):
-                raise  # an interrupt: the batch is finished (failed), the leader stops
+                if not isinstance(exc, Exception):
+                    raise  # an interrupt: the batch is finished (failed), the leader stops
+                return
+            for pending, row in linked:
+                pending.entry = AuditEntry.from_row(row)
             return
-        for pending, row in linked:
-            pending.entry = AuditEntry.from_row(row)
+
+    def _try_batch(self, todo: list[_Pending]) -> list[tuple[_Pending, dict[str, Any]]]:
+        """One transaction for ``todo``: the lock, the head, each step and link, one insert, the
+        commit. Raises _StepFailedError (rolled back) when a step fails, its error kept."""
+        linked: list[tuple[_Pending, dict[str, Any]]] = []
+        with self._engine.connect() as conn:  # closed uncommitted: rolled back
+            begin_serialised(conn)
+            head_seq, head_hash = read_head(conn)
+            for pending in todo:
+                if pending.first is not None:
+                    _run_first(conn, pending)
+                row = _link(pending.fields, head_seq, head_hash)
+                head_seq, head_hash = row["seq"], row["entry_hash"]
+                linked.append((pending, row))
+            conn.execute(_INSERT, [row for _, row in linked])  # one statement; compiled once
+            conn.commit()
+        return linked
 
     def _checkpoint_in(self, conn: Connection, key: Ed25519PrivateKey, key_id: str) -> Checkpoint:
         # The checkpoint is itself an entry, and the signature covers that entry's hash: the
@@ -232,6 +252,14 @@ class AuditLog:
             return self._checkpoint_in(conn, key, key_id)
 
 
+def _settled(pending: _Pending) -> AuditEntry:
+    """The committed entry, or the error its batch gave it, raised."""
+    if pending.error is not None:
+        raise pending.error
+    assert pending.entry is not None  # noqa: S101 - _commit_batch finishes every entry
+    return pending.entry
+
+
 def _link(fields: dict[str, Any], head_seq: int, head_hash: str) -> dict[str, Any]:
     """The row that follows the head (seq, hash): the fields, the time now and the hashes."""
     row = {
@@ -244,26 +272,24 @@ def _link(fields: dict[str, Any], head_seq: int, head_hash: str) -> dict[str, An
     return row
 
 
-def _run_first(conn: Connection, pending: _Pending) -> bool:
-    """Run the entry's ``first`` step inside a savepoint; True when it succeeded. A failure is
-    undone (the savepoint) and kept as the entry's error: a database error as the log being
-    unavailable, anything else (a spent quota) as raised. A savepoint that cannot be rolled
-    back fails the whole batch (raises)."""
+class _StepFailedError(Exception):
+    """A batch entry's ``first`` step failed; the entry holds the error its caller raises."""
+
+
+def _run_first(conn: Connection, pending: _Pending) -> None:
+    """Run the entry's ``first`` step. On failure, keep the error for its caller (a database
+    error as the log being unavailable, anything else, such as a spent quota, as raised) and
+    raise _StepFailedError so the batch is rolled back and run again without it."""
     assert pending.first is not None  # noqa: S101 - the caller checked
-    conn.exec_driver_sql(f"SAVEPOINT {_FIRST_SAVEPOINT}")
     try:
         pending.first(conn)
     except Exception as exc:
-        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_FIRST_SAVEPOINT}")
-        conn.exec_driver_sql(f"RELEASE SAVEPOINT {_FIRST_SAVEPOINT}")
         if isinstance(exc, SQLAlchemyError):
             pending.error = AuditLogUnavailableError()
             pending.error.__cause__ = exc
         else:
             pending.error = exc
-        return False
-    conn.exec_driver_sql(f"RELEASE SAVEPOINT {_FIRST_SAVEPOINT}")
-    return True
+        raise _StepFailedError from exc
 
 
 def _checkpoint_due(conn: Connection, every_n: int, max_age: timedelta | None) -> bool:

@@ -1,8 +1,9 @@
-"""Group commit of the query log: appends from concurrent threads share a transaction, each caller
-returns only once its entry is committed, the chain stays whole, a failing step is undone alone,
-and a process killed in the middle of a batch loses only that batch's uncommitted entries, none of
-whose callers had gone on to run their query. On real SQLite files (and PostgreSQL when
-XIANSUO_TEST_POSTGRES_URL is set)."""
+"""Group commit of the query log (SQLite): appends from concurrent threads share a transaction,
+each caller returns only once its entry is committed, the chain stays whole, a failing step is
+undone alone, and a process killed in the middle of a batch loses only that batch's uncommitted
+entries, none of whose callers had gone on to run their query. On real SQLite files; concurrent
+appends also on PostgreSQL (XIANSUO_TEST_POSTGRES_URL), where each append keeps its own
+transaction."""
 
 from __future__ import annotations
 
