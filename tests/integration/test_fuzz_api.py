@@ -137,7 +137,9 @@ def _send(client: TestClient, case: Case, headers: dict[str, str]) -> httpx.Resp
         kwargs["content"] = data
     elif data is not None:
         kwargs["data"] = data
-    return client.request(**kwargs)
+    response = client.request(**kwargs)
+    response.request.read()  # a multipart body is a stream; the response checks read it
+    return response
 
 
 def _describe(case: Case, response: httpx.Response) -> str:

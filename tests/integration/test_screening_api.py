@@ -496,6 +496,18 @@ def test_an_upload_over_the_byte_cap_is_refused_and_logged(world: World) -> None
     assert [str(e.kind) for e in _entries_after(world, before)] == ["denial"]
 
 
+def test_an_anonymous_upload_is_refused_as_anonymous_whatever_its_size(world: World) -> None:
+    before = _last_seq(world)
+    answer = world.client.post(
+        "/screenings",
+        files={"upload": ("名单.csv", b"x" * (world.settings.screening_max_bytes + 1), "text/csv")},
+        headers={"X-Application-Id": str(world.applications["province"])},
+    )
+    assert answer.status_code == 401
+    entries = _entries_after(world, before)
+    assert [(e.kind, e.actor) for e in entries] == [("denial", None)]
+
+
 @pytest.mark.parametrize(
     "content",
     [
