@@ -42,6 +42,7 @@ from search_api.models.ledger import MEDIA_TYPES, LedgerFormat, safe_cell, write
 from search_api.models.screening import (
     ID_BASIS,
     INSUFFICIENT_REASON,
+    NO_CANDIDATE_SOURCES_REASON,
     TOO_MANY_REASON,
     PersonRecords,
     RowMatch,
@@ -257,7 +258,8 @@ def _match_rows(
     scope = admission.scope
     sources = tuple(s for s in scope.sources if s in CANDIDATE_SOURCES)
     if not by_name or not sources:
-        matches |= {r.row: RowMatch(ScreeningStatus.UNMATCHED, reason=None) for r in by_name}
+        unread = RowMatch(ScreeningStatus.UNMATCHED, reason=NO_CANDIDATE_SOURCES_REASON)
+        matches |= {r.row: unread for r in by_name}
         return matches
     normalise = name_normaliser(simplifier())
     mentions = {row.row: mention_of(row, normalise) for row in by_name}

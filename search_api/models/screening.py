@@ -48,6 +48,7 @@ AMBIGUOUS_REASON = "多名人员同样相符，无法确定是谁"
 NO_CANDIDATE_REASON = "范围内没有相符的人员"
 NOT_IN_SCOPE_REASON = "范围内没有此人的记录"
 TOO_MANY_REASON = "同名人员过多，无法在此比对"
+NO_CANDIDATE_SOURCES_REASON = "申请的数据来源不含公职人员名册或户籍登记，无法按姓名比对"
 INSUFFICIENT_REASON = (
     "仅凭所给信息不足以确定人员（姓名须与身份证号、工作单位或出生日期及行政区划代码一同提供）"
 )

@@ -14,6 +14,7 @@ declares, and the ``X-Application-Id`` header of every governed route, is also s
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -137,7 +138,20 @@ def _send(client: TestClient, case: Case, headers: dict[str, str]) -> httpx.Resp
         kwargs["content"] = data
     elif data is not None:
         kwargs["data"] = data
-    return client.request(**kwargs)
+    if files := kwargs.get("files"):
+        pairs = files.items() if isinstance(files, dict) else files
+        kwargs["files"] = [(name, _file_part(value)) for name, value in pairs]
+    response = client.request(**kwargs)
+    response.request.read()  # a multipart body is a stream; the response checks read it
+    return response
+
+
+def _file_part(value: Any) -> Any:
+    """A generated multipart file as httpx sends one: bytes, text or a (name, content, type)
+    tuple pass; any other value (negative fuzzing makes numbers, objects) as its JSON text."""
+    if isinstance(value, (bytes, str, tuple)):
+        return value
+    return json.dumps(value, default=str).encode()
 
 
 def _describe(case: Case, response: httpx.Response) -> str:

@@ -496,6 +496,18 @@ def test_an_upload_over_the_byte_cap_is_refused_and_logged(world: World) -> None
     assert [str(e.kind) for e in _entries_after(world, before)] == ["denial"]
 
 
+def test_an_anonymous_upload_is_refused_as_anonymous_whatever_its_size(world: World) -> None:
+    before = _last_seq(world)
+    answer = world.client.post(
+        "/screenings",
+        files={"upload": ("名单.csv", b"x" * (world.settings.screening_max_bytes + 1), "text/csv")},
+        headers={"X-Application-Id": str(world.applications["province"])},
+    )
+    assert answer.status_code == 401
+    entries = _entries_after(world, before)
+    assert [(e.kind, e.actor) for e in entries] == [("denial", None)]
+
+
 @pytest.mark.parametrize(
     "content",
     [
@@ -537,3 +549,14 @@ def test_the_xlsx_result_is_logged_as_an_export(world: World) -> None:
     assert person not in [str(c) for line in lines for c in line]
     kinds = [e.kind for e in _entries_after(world, before)]
     assert kinds == ["query_request", "export", "query_outcome"]
+
+
+def test_name_rows_without_roster_or_register_in_scope_say_so(world: World) -> None:
+    world.applications.setdefault(
+        "benefits", _application(world, [PROVINCE], sources=["benefit", "insured"])
+    )
+    official = next(p for p in world.officials if p.region and p.region.startswith(PROVINCE))
+    (result,) = world.results(csv_list([[official.name, "", official.unit or "", "", ""]]),
+                              "benefits")  # fmt: skip
+    assert result["status"] == ScreeningStatus.UNMATCHED
+    assert "数据来源" in result["reason"]
