@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from indexer import sealed
 from indexer.readers import RawRow
 from indexer.records import Built
-from indexer.reports import FileReport, Tally
+from indexer.reports import Changes, FileReport, Tally
 from indexer.sealing import SealedWriter
 from registry.bulk import batched
 from registry.engine import EngineDoor
@@ -34,6 +34,7 @@ class Target:
     # Where the records' earlier content is read (the index written, or for a reload the one
     # behind the alias); None: the run does not track which records it changed.
     previous: str | None = None
+    changes: Changes | None = None  # what the run changed (None: not tracked)
 
 
 @dataclass(slots=True)
@@ -83,13 +84,10 @@ def write_batch(batch: list[Candidate], target: Target, reject: Reject) -> None:
         target.tally.lost(candidate.report)
     for candidate, outcome in zip(winners, outcomes, strict=True):
         target.tally.answered(candidate.built.doc_id, candidate.report, outcome)
-        doc_id = candidate.built.doc_id
-        if (
-            before is not None
-            and outcome.ok
-            and before.get(doc_id) != candidate.built.content_digest
-        ):
-            candidate.report.changed.append(doc_id)
+        if before is not None and target.changes is not None and outcome.ok:
+            doc_id = candidate.built.doc_id
+            digest = candidate.built.content_digest
+            target.changes.written(doc_id, before.get(doc_id), digest, candidate.report)
         if not (outcome.ok or outcome.superseded):
             reject(candidate.row, outcome.error or "engine refused the document")
 
@@ -98,7 +96,7 @@ def _digests_before(target: Target, winners: list[Candidate]) -> dict[str, str] 
     """The content digest each winner's record has in the index before this batch (absent: a
     new record, or one written before digests existed); None when changes are not tracked.
     One real-time multi-get of one small field per batch (measured in docs/watch.md)."""
-    if target.previous is None or not winners:
+    if target.previous is None or target.changes is None or not winners:
         return None
     ids = [c.built.doc_id for c in winners]
     found = target.door.fetch(target.previous, ids, fields=[Envelope.CONTENT_DIGEST])
