@@ -36,7 +36,7 @@ from analyzers.values import clean_name, clean_text, split_aligned
 from common.errors import EngineUnavailableError
 from common.vocab import Source
 from indexer import sealed
-from indexer.batches import Candidate, Target, batches, write_batch
+from indexer.batches import Candidate, Target, batches, with_digests, write_batch
 from indexer.building import Record, record_builder
 from indexer.drop import Drop, DropInput, discover_drop, read_file
 from indexer.readers import RawRow
@@ -335,9 +335,10 @@ def _ingest_file(
         records: Records = build(good_rows())
         if ctx.embedder is not None and spec.source in EMBEDDED_SOURCES:
             records = with_vectors(records, ctx.embedder, ctx.analysis.simplified)
-        with closing(prefetch(batches(candidates(records)), PREFETCH_BATCHES)) as ahead:
-            for batch in ahead:
-                write_batch(batch, target, rejects.write)
+        built = with_digests(batches(candidates(records)), target)
+        with closing(prefetch(built, PREFETCH_BATCHES)) as ahead:
+            for batch, before in ahead:
+                write_batch(batch, target, rejects.write, before)
     if ctx.on_words is not None and words:
         ctx.on_words(list(dict.fromkeys(words)))
     report.unknown_columns = list(unknown)
