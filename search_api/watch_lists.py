@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from common.errors import DomainError
+from accounts.roles import Permission, role_rules
+from accounts.users import User
+from common.errors import DomainError, PermissionDeniedError
 from comparison.definitions import shipped_catalogue
 from comparison.store import RunNotFoundError, get_run
 from query_logs.applications import SubjectKind
@@ -40,6 +42,13 @@ def _refused(admission: Admission, error: DomainError) -> DomainError:
     handler logs the refusal."""
     admission.complete(0, [])
     return error
+
+
+def check_watcher(user: User) -> None:
+    """Only users who read registry data (and so may watch) have notifications: anyone else
+    is refused (403, logged by the app's handler)."""
+    if Permission.READ_REGISTRY not in role_rules().permissions_of(user.roles):
+        raise PermissionDeniedError("only users who read registry data have notifications")
 
 
 def watch_person(gate: GateKeeper, db: Engine, subject: str) -> Watch:
