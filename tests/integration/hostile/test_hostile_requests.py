@@ -527,6 +527,8 @@ def _flawed_request(world: World, label: str) -> tuple[str, str, dict[str, Any]]
         url = url.replace("inv2", "nobody-here")
     elif label.startswith("GET /audit/"):
         url += ("&" if "?" in url else "?") + "since=yesterday"
+    elif label == "GET /notifications":
+        url += "?limit=0"  # below the page's minimum
     return who, method, {"url": url, "json": body, "headers": headers}
 
 
