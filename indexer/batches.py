@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from indexer import sealed
 from indexer.readers import RawRow
 from indexer.records import Built
-from indexer.reports import FileReport, Tally
+from indexer.reports import Changes, FileReport, Tally
 from indexer.sealing import SealedWriter
 from registry.bulk import batched
 from registry.engine import EngineDoor
 from registry.fields import Envelope
 
+Digests = dict[str, str]  # a record's content digest in the index, by document id
 Reject = Callable[[RawRow, str], None]  # writes a row whole to the rejects file, with a reason
 
 
@@ -34,6 +35,7 @@ class Target:
     # Where the records' earlier content is read (the index written, or for a reload the one
     # behind the alias); None: the run does not track which records it changed.
     previous: str | None = None
+    changes: Changes | None = None  # what the run changed (None: not tracked)
 
 
 @dataclass(slots=True)
@@ -68,14 +70,18 @@ def pick_winners(batch: list[Candidate]) -> tuple[list[Candidate], list[Candidat
     return winners, losers
 
 
-def write_batch(batch: list[Candidate], target: Target, reject: Reject) -> None:
-    """Send one batch; sealed values ahead of it and settled after; then count its rows."""
+def write_batch(
+    batch: list[Candidate], target: Target, reject: Reject, before: Digests | None = None
+) -> None:
+    """Send one batch; sealed values ahead of it and settled after; then count its rows.
+    ``before``: the batch's digests read ahead (`with_digests`); read here when not given."""
     winners, losers = pick_winners(batch)
     seqs: list[int] = []
     if target.writer is not None:
         seqs = target.writer.ahead([sealed_entry(c) for c in winners])
     actions = [(c.built.doc_id, c.built.document, c.built.version) for c in winners]
-    before = _digests_before(target, winners)
+    if before is None:
+        before = digests_before(target, batch)
     outcomes = target.door.send(target.index, actions)
     if target.writer is not None:
         target.writer.settle(seqs, outcomes)
@@ -83,30 +89,37 @@ def write_batch(batch: list[Candidate], target: Target, reject: Reject) -> None:
         target.tally.lost(candidate.report)
     for candidate, outcome in zip(winners, outcomes, strict=True):
         target.tally.answered(candidate.built.doc_id, candidate.report, outcome)
-        doc_id = candidate.built.doc_id
-        if (
-            before is not None
-            and outcome.ok
-            and before.get(doc_id) != candidate.built.content_digest
-        ):
-            candidate.report.changed.append(doc_id)
+        if before is not None and target.changes is not None and outcome.ok:
+            doc_id = candidate.built.doc_id
+            digest = candidate.built.content_digest
+            target.changes.written(doc_id, before.get(doc_id), digest, candidate.report)
         if not (outcome.ok or outcome.superseded):
             reject(candidate.row, outcome.error or "engine refused the document")
 
 
-def _digests_before(target: Target, winners: list[Candidate]) -> dict[str, str] | None:
-    """The content digest each winner's record has in the index before this batch (absent: a
-    new record, or one written before digests existed); None when changes are not tracked.
-    One real-time multi-get of one small field per batch (measured in docs/watch.md)."""
-    if target.previous is None or not winners:
+def digests_before(target: Target, batch: list[Candidate]) -> Digests | None:
+    """The content digest each record of the batch has in the index before it is written
+    (absent: a new record, or one written before digests existed); None when changes are not
+    tracked. One real-time multi-get of one small field per batch (docs/watch.md)."""
+    if target.previous is None or target.changes is None or not batch:
         return None
-    ids = [c.built.doc_id for c in winners]
+    ids = list(dict.fromkeys(c.built.doc_id for c in batch))
     found = target.door.fetch(target.previous, ids, fields=[Envelope.CONTENT_DIGEST])
     return {
         doc_id: str(source[Envelope.CONTENT_DIGEST])
         for doc_id, source in found.items()
         if Envelope.CONTENT_DIGEST in source
     }
+
+
+def with_digests(
+    found: Iterable[list[Candidate]], target: Target
+) -> Iterator[tuple[list[Candidate], Digests | None]]:
+    """Each batch with its digests before, read where the batches are built ahead, so the read
+    overlaps the previous batch's write. A read that lands after an earlier batch wrote the
+    same record sees that write; `Changes` keeps the first digest it replaced either way."""
+    for batch in found:
+        yield batch, digests_before(target, batch)
 
 
 def sealed_entry(candidate: Candidate) -> sealed.SealedEntry:

@@ -36,12 +36,12 @@ from analyzers.values import clean_name, clean_text, split_aligned
 from common.errors import EngineUnavailableError
 from common.vocab import Source
 from indexer import sealed
-from indexer.batches import Candidate, Target, batches, write_batch
+from indexer.batches import Candidate, Target, batches, with_digests, write_batch
 from indexer.building import Record, record_builder
 from indexer.drop import Drop, DropInput, discover_drop, read_file
 from indexer.readers import RawRow
 from indexer.records import Rejected, TextAnalysis
-from indexer.reports import FileReport, IngestReport, Tally
+from indexer.reports import Changes, FileReport, IngestReport, Tally
 from indexer.sealed_keys import Keyring
 from indexer.sealing import SealedWriter, document_digest, reconcile_sealed
 from indexer.sink import SourceIndex
@@ -184,6 +184,7 @@ def ingest_source(
     index: str | None = None
     at = 0  # the file being ingested
     swapped = False  # a reload's index is behind the alias
+    changes: Changes | None = None  # the records the run changed (ctx.track_changes)
     try:
         if source in PROSE_SOURCES and ctx.on_words is not None:
             ctx.on_words(harvest_words(drop, PROSE_SOURCES, ctx.analysis))
@@ -196,10 +197,13 @@ def ingest_source(
         previous = None  # where the records' earlier digests are read (FileReport.changed)
         if ctx.track_changes:
             previous = (source_index.aliased() or index) if reload else index
-        target = Target(door, index, tally, writer, previous)
+        changes = Changes() if previous is not None else None
+        target = Target(door, index, tally, writer, previous, changes)
         for position, (drop_file, report) in enumerate(zip(files, reports, strict=True)):
             at = position
             _ingest_file(drop_file, spec, target, rejects, ctx, report)
+        if changes is not None:
+            changes.settle()
         door.set_bulk_mode(index, False)
         door.refresh(index)
         if reload:
@@ -208,6 +212,8 @@ def ingest_source(
             if writer is not None:
                 sealed.adopt_generation(ctx.sealed, index)
     except Exception as exc:
+        if changes is not None and not (reload and not swapped):
+            changes.settle()  # what was written stays in the index: its changes are reported
         _fail_source(exc, reports, at, door, index, discard=reload and not swapped)
     finally:
         rejects.close()
@@ -331,9 +337,10 @@ def _ingest_file(
             records = with_vectors(
                 records, ctx.embedder, ctx.analysis.simplified, parallel=ctx.workers
             )
-        with closing(prefetch(batches(candidates(records)), PREFETCH_BATCHES)) as ahead:
-            for batch in ahead:
-                write_batch(batch, target, rejects.write)
+        built = with_digests(batches(candidates(records)), target)
+        with closing(prefetch(built, PREFETCH_BATCHES)) as ahead:
+            for batch, before in ahead:
+                write_batch(batch, target, rejects.write, before)
     if ctx.on_words is not None and words:
         ctx.on_words(list(dict.fromkeys(words)))
     report.unknown_columns = list(unknown)

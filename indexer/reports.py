@@ -102,6 +102,38 @@ def changed_by_source(reports: list[FileReport]) -> dict[str, list[str]]:
     return {source: list(ids) for source, ids in out.items() if ids}
 
 
+class Changes:
+    """Which records a source's run left with new content (the watch lists' input).
+
+    A record counts when its content digest at the end of the run differs from the one the
+    index held before the run (none: a new record). Every accepted write is told with the
+    digest the index held just before it; only the first differing write of a record keeps its
+    "before", so a record written twice in one run (two rows of equal version date: the engine
+    keeps the later) counts only if its final content differs from the content before the run.
+    """
+
+    def __init__(self) -> None:
+        self._before: dict[str, str | None] = {}
+        self._after: dict[str, tuple[str, FileReport]] = {}
+
+    def written(self, doc_id: str, before: str | None, after: str, report: FileReport) -> None:
+        """An accepted write of ``doc_id`` with digest ``after``; ``before``: the index's digest
+        just before it."""
+        if doc_id in self._before:
+            self._after[doc_id] = (after, report)
+        elif before != after:
+            self._before[doc_id] = before
+            self._after[doc_id] = (after, report)
+
+    def settle(self) -> None:
+        """Put each changed record's id on the report of the file whose row wrote it last."""
+        for doc_id, (after, report) in self._after.items():
+            if after != self._before[doc_id]:
+                report.changed.append(doc_id)
+        self._before.clear()
+        self._after.clear()
+
+
 class Tally:
     """Settles rows as the engine answers; one per source, across its files.
 

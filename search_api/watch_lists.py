@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from common.errors import DomainError
-from comparison.definitions import shipped_catalogue
+from accounts.roles import Permission, role_rules
+from accounts.users import User
+from common.errors import DomainError, PermissionDeniedError
 from comparison.store import RunNotFoundError, get_run
 from query_logs.applications import SubjectKind
 from query_logs.gate import QueryRequest
@@ -40,6 +41,13 @@ def _refused(admission: Admission, error: DomainError) -> DomainError:
     handler logs the refusal."""
     admission.complete(0, [])
     return error
+
+
+def check_watcher(user: User) -> None:
+    """Only users who read registry data (and so may watch) have notifications: anyone else
+    is refused (403, logged by the app's handler)."""
+    if Permission.READ_REGISTRY not in role_rules().permissions_of(user.roles):
+        raise PermissionDeniedError("only users who read registry data have notifications")
 
 
 def watch_person(gate: GateKeeper, db: Engine, subject: str) -> Watch:
@@ -75,16 +83,17 @@ def end_watch(gate: GateKeeper, db: Engine, watch_id: int) -> Watch:
 
 
 def mark_standing(gate: GateKeeper, db: Engine, run_id: int, standing: bool) -> StandingRun:
-    """Mark one of the application's runs standing (布控运行) or stop it: the gate admits it as
-    it admits the run itself (a 专项核查 application naming the model)."""
+    """Mark one of the application's runs standing (布控运行) or stop it: admitted under a
+    专项核查 application (as its ledger is), for a run made under that same application (it
+    was admitted for the run's model then)."""
     params = {"run_id": run_id, "standing": standing}
-    run = gate.checked(lambda: get_run(db, run_id), params)
-    model = shipped_catalogue().model(run.model_id)
-    sources = frozenset(model.sources) if model is not None else None
-    request = QueryRequest(sources=sources, models=(run.model_id,), page_size=1)
-    admission = gate.admit(request, params)
-    if run.application_id != admission.application.id:
-        raise _refused(admission, RunNotFoundError("no run with this id under this application"))
+    admission = gate.admit(QueryRequest(models=(), page_size=1), params)
+    try:
+        run = get_run(db, run_id)
+        if run.application_id != admission.application.id:
+            raise RunNotFoundError("no run with this id under this application")
+    except DomainError as exc:
+        raise _refused(admission, exc) from None
     marked = set_standing(db, run.id, admission.user.id, run.application_id, run.model_id,
                           standing, _now())  # fmt: skip
     admission.complete(1, [f"run:{run.id}"])

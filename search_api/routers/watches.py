@@ -25,10 +25,17 @@ from search_api.models.watching import (
     WatchRequest,
     WatchResponse,
 )
-from search_api.watch_lists import end_watch, list_watches, mark_standing, watch_person
+from search_api.watch_lists import (
+    check_watcher,
+    end_watch,
+    list_watches,
+    mark_standing,
+    watch_person,
+)
 from watching.store import NOTIFICATION_PAGE_CAP, mark_read, notifications_of, unread_count
 
 router = APIRouter(tags=["watches"])
+
 GOVERNED = access(Access.GOVERNED)
 AUTH = access(Access.AUTH)
 
@@ -72,6 +79,7 @@ def read_notifications(
     limit: int = Query(default=20, ge=1, le=NOTIFICATION_PAGE_CAP),
 ) -> NotificationPageResponse:
     """The caller's own notifications, newest first (``unread``: only those not read)."""
+    check_watcher(user)
     total, items = notifications_of(db, user.id, unread_only=unread, offset=offset, limit=limit)
     return NotificationPageResponse(
         total=total,
@@ -89,6 +97,7 @@ def read_notification(
     notification_id: RowId, user: CurrentUser, db: Database, handles: HandlesDep
 ) -> NotificationResponse:
     """Mark one of the caller's notifications read."""
+    check_watcher(user)
     return NotificationResponse.of(
         mark_read(db, user.id, notification_id, datetime.now(UTC)), handles
     )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from indexer.records import content_digest
-from indexer.reports import FileReport, changed_by_source
+from indexer.reports import Changes, FileReport, changed_by_source
 from registry.fields import Envelope
 from watching.matching import watched_records_query
 
@@ -46,3 +46,23 @@ def test_the_match_filters_ids_persons_sources_and_regions_inside_the_query() ->
         {"terms": {Envelope.SOURCE: ["household"]}},
         {"terms": {Envelope.REGION_PREFIXES: ["4601"]}},
     ]
+
+
+@pytest.mark.parametrize(
+    ("writes", "changed"),
+    [
+        ([("old", "new")], ["r"]),  # changed
+        ([(None, "new")], ["r"]),  # new
+        ([("same", "same")], []),  # rewritten unchanged
+        ([("old", "tmp"), ("tmp", "old")], []),  # two rows of one version: back to the start
+        ([("old", "old"), ("old", "new")], ["r"]),  # the later row of the run changes it
+    ],
+)  # fmt: skip
+def test_a_record_counts_when_its_final_content_differs_from_before_the_run(
+    writes: list[tuple[str | None, str]], changed: list[str]
+) -> None:
+    report, changes = FileReport("household", "a.csv"), Changes()
+    for before, after in writes:
+        changes.written("r", before, after, report)
+    changes.settle()
+    assert report.changed == changed

@@ -24,7 +24,7 @@ from common.db import RowId
 from search_api.access import Access, access
 from search_api.deps import Database, HandlesDep
 from search_api.models.watching import NotificationResponse
-from search_api.watch_lists import watch_person
+from search_api.watch_lists import check_watcher, watch_person
 from search_api.web.sessions import CheckedSession, PageChoice, PageGate, PageSession
 from search_api.web.templating import is_fragment_request, render
 from watching.store import (
@@ -51,6 +51,7 @@ def notifications_page(
     unread: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
     user = session.user
+    check_watcher(user)
     total, items = notifications_of(
         db, user.id, unread_only=unread, offset=0, limit=NOTIFICATION_PAGE_CAP
     )
@@ -65,6 +66,7 @@ def notifications_page(
 
 @router.get(PAGE_PATH + "/badge", openapi_extra=AUTH)
 def notifications_badge(request: Request, session: PageSession, db: Database) -> HTMLResponse:
+    check_watcher(session.user)
     count = unread_count(db, session.user.id)
     return render(request, "notifications/_badge.html", {"count": count}, session=session)
 
@@ -73,6 +75,7 @@ def notifications_badge(request: Request, session: PageSession, db: Database) ->
 def open_notification(
     notification_id: RowId, session: CheckedSession, db: Database, handles: HandlesDep
 ) -> Response:
+    check_watcher(session.user)
     item = mark_read(db, session.user.id, notification_id, datetime.now(UTC))
     if item.kind is not NotificationKind.RECORD_CHANGE:  # a clue is read in the clue ledger
         return RedirectResponse(PAGE_PATH, status_code=303)
@@ -83,6 +86,7 @@ def open_notification(
 
 @router.post(PAGE_PATH + "/{notification_id}/read", openapi_extra=AUTH)
 def read_notification(notification_id: RowId, session: CheckedSession, db: Database) -> Response:
+    check_watcher(session.user)
     mark_read(db, session.user.id, notification_id, datetime.now(UTC))
     return RedirectResponse(PAGE_PATH, status_code=303)
 

@@ -425,6 +425,8 @@ PATH_VALUES = {
     "model_id": lambda _w: "duplicate_benefit",
     "run_id": lambda _w: 1,
     "clue_id": lambda _w: 1,
+    "watch_id": lambda _w: 1,
+    "notification_id": lambda _w: 1,
 }
 QUERY_VALUES = {
     "q": "张三",
@@ -448,6 +450,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /admin/users/{username}/jurisdiction": {"jurisdiction": "4601"},
     "POST /admin/grants": {"username": "inv2", "regions": ["4601"], "valid_days": 30},
     "PATCH /models/clues/{clue_id}": {"status": "核查中"},
+    "POST /watches": {"subject": PERSON},
+    "PATCH /models/runs/{run_id}": {"standing": True},
 }
 # Who may not use a route of each access class (the gate refuses officers; desks refuse others).
 OUTSIDER = {
@@ -537,6 +541,8 @@ def _flawed_request(world: World, label: str) -> tuple[str, str, dict[str, Any]]
         url = url.replace("inv2", "nobody-here")
     elif label.startswith("GET /audit/"):
         url += ("&" if "?" in url else "?") + "since=yesterday"
+    elif label == "GET /notifications":
+        url += "?limit=0"  # below the page's minimum
     return who, method, {"url": url, **_payload(label, body), "headers": headers}
 
 
