@@ -45,6 +45,7 @@ from registry.engine import EngineDoor
 from registry.fields import ColumnField, Envelope
 from search_api.app import create_app
 from search_api.handles import Handles, handles_for
+from search_api.model_runs import ledger_today
 from search_api.queries.comparison import run_filters
 
 PURPOSE = "民生领域专项核查：比对死亡人员领取养老金、低保对象经商等问题线索"
@@ -610,12 +611,13 @@ def test_a_change_the_ledger_does_not_allow_is_refused_and_logged(
 def test_overdue_and_due_soon_clues_are_flagged(world: World, ledger_case: dict[str, int]) -> None:
     app_id = ledger_case["province"]
     first, second = ledger(world, "task46", app_id)[1:3]
-    assert _patch(world, app_id, second["id"], due_on=date.today().isoformat()).status_code == 200
+    today = ledger_today(world.settings)  # the ledger's local day, not the host's UTC date
+    assert _patch(world, app_id, second["id"], due_on=today.isoformat()).status_code == 200
     engine = create_db_engine(world.settings.effective_database_url)
     try:
         with engine.begin() as conn:  # time passes: the first clue's due date is behind us
             conn.execute(update(clues).where(clues.c.id == first["id"])
-                         .values(due_on=date.today() - timedelta(days=3)))  # fmt: skip
+                         .values(due_on=today - timedelta(days=3)))  # fmt: skip
     finally:
         engine.dispose()
     overdue = ledger(world, "task46", app_id, flag="逾期")
