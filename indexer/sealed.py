@@ -53,6 +53,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from indexer.sealed_keys import (
     Keyring,
@@ -167,9 +168,22 @@ def open_sealed_store(url: str) -> Engine:
     return engine
 
 
+SCHEMA_ATTEMPTS = 3
+
+
 def create_sealed_schema(engine: Engine) -> None:
-    """Create the sealed store's tables where they are missing."""
-    metadata.create_all(engine)
+    """Create the sealed store's tables where they are missing.
+
+    Two workers opening a fresh store at once may both find a table missing and both create it;
+    the loser's CREATE fails, and its next look finds the table (so it is tried again, a bounded
+    number of times)."""
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            metadata.create_all(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == SCHEMA_ATTEMPTS:
+                raise
 
 
 def _get_state(conn: Connection, name: str) -> str | None:

@@ -19,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import os
+import secrets
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -65,13 +66,21 @@ def generate_sealed_key(path: Path) -> SealedKey:
     key = SealedKey(key_id_of(secret), secret)
     line = f"{KEY_FORMAT} {key.key_id} {base64.b64encode(secret).decode()}\n"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under a name of this process's own, then linked into place: a process that
+    # finds ``path`` never reads it half-written, and of two creating it at once one link wins
+    # (the other raises FileExistsError and loads the winner's key).
+    staged = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, line.encode())
-        os.fsync(fd)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(staged, path)
     finally:
-        os.close(fd)
+        staged.unlink(missing_ok=True)
     sync_folder(path.parent)
     return key
 
