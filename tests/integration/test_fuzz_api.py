@@ -147,9 +147,12 @@ def _send(client: TestClient, case: Case, headers: dict[str, str]) -> httpx.Resp
 
 
 def _file_part(value: Any) -> Any:
-    """A generated multipart file as httpx sends one: bytes, text or a (name, content, type)
-    tuple pass; any other value (negative fuzzing makes numbers, objects) as its JSON text."""
-    if isinstance(value, (bytes, str, tuple)):
+    """A generated multipart file as httpx sends one: bytes or text pass, a (name, content, ...)
+    tuple keeps its name with its content made sendable; any other value (negative fuzzing makes
+    numbers, objects, also as a tuple's content) goes as its JSON text."""
+    if isinstance(value, tuple) and value:
+        return (value[0], *(_file_part(part) for part in value[1:2]), *value[2:])
+    if isinstance(value, (bytes, str)):
         return value
     return json.dumps(value, default=str).encode()
 
