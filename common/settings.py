@@ -95,7 +95,7 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         le=64,
-        description="torch intra-op threads per process. 1 by default: the ingest's record "
+        description="onnxruntime intra-op threads per process. 1 by default: the ingest's record "
         "builders already use every core, and OpenMP threads on an oversubscribed machine "
         "spin (measured 2-4x slower with 2 threads on the shared 2-core VM).",
     )

@@ -81,7 +81,7 @@ def create_celery(settings: Settings) -> Celery:
     ) -> list[dict[str, Any]]:
         """Ingest one source of a drop; returns its FileReports as dicts."""
         drop = discover_drop(Path(drop_path))
-        # One torch thread: workers scale by processes, and the model loads here, in the
+        # One embedding thread: workers scale by processes, and the model loads here, in the
         # process that runs the task, never before a prefork pool forks (see analyzers.embeddings).
         with ingest_context(settings, Path(rejects_dir), workers=1, embedding_threads=1) as ctx:
             reports = ingest_source(drop, Source(source), ctx, reload=reload)

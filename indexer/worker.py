@@ -6,7 +6,7 @@ The one module that builds the Celery app at import: Celery's command line impor
 ``app``. It consumes the queue of its ``XIANSUO_INDEX_PREFIX`` (``indexer.tasks.ingest_queue``)
 and logs through the project's structlog set-up (``XIANSUO_LOG_FORMAT`` / ``XIANSUO_LOG_LEVEL``).
 Scale by running more worker processes: the solo pool keeps each task in the worker's own process
-(no fork after imports). torch is imported only inside a task that embeds petitions, with one
+(no fork after imports). onnxruntime is loaded only inside a task that embeds petitions, with one
 thread (analyzers.embeddings): a prefork pool has forked its children long before.
 """
 

@@ -80,7 +80,7 @@ def _query_vector(settings: Settings, text: str, admission: Admission) -> Vector
         return None
     try:
         return embedder.encode_one(text)
-    except (EmbeddingModelError, RuntimeError, OSError, ValueError) as exc:  # torch's own too
+    except (EmbeddingModelError, RuntimeError, OSError, ValueError) as exc:  # onnxruntime's too
         admission.fail("embedding model unavailable")
         raise EmbeddingUnavailableError("the embedding model is not available") from exc
 
