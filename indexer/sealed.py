@@ -28,6 +28,8 @@ the store).
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,7 +162,7 @@ def open_sealed_store(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
@@ -168,7 +170,22 @@ def open_sealed_store(url: str) -> Engine:
     return engine
 
 
-SCHEMA_ATTEMPTS = 3
+SCHEMA_ATTEMPTS = 10
+RACE_PAUSE_S = 0.05  # times the attempt number, between attempts after losing a race
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put a fresh SQLite file in WAL mode. The switch needs the file alone and SQLite answers
+    "database is locked" at once (its busy timeout does not apply) while another connection
+    switches it at the same moment: the loser waits and tries again, a bounded number of times."""
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == SCHEMA_ATTEMPTS:
+                raise
+            time.sleep(RACE_PAUSE_S * attempt)
 
 
 def create_sealed_schema(engine: Engine) -> None:
@@ -184,6 +201,7 @@ def create_sealed_schema(engine: Engine) -> None:
         except (OperationalError, ProgrammingError, IntegrityError):
             if attempt == SCHEMA_ATTEMPTS:
                 raise
+            time.sleep(RACE_PAUSE_S * attempt)
 
 
 def _get_state(conn: Connection, name: str) -> str | None:
