@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
 LOOPBACK = "127.0.0.1"
 PASSWORD = "browser test passphrase 2026"  # noqa: S105 - fictitious accounts
 REGION = "46"
+SPECIAL_TASK = "web.task"
 PURPOSE = "核查举报反映的公职人员违规经商办企业问题线索"
 CJK_FONT_CHECK = "document.fonts.check('16px \"Noto Sans CJK SC\"', '线索检索')"
 # Collects Content-Security-Policy violations from the first script on (an init script runs
@@ -118,23 +119,38 @@ class Server:
         headers = {"Authorization": f"Bearer {self.token(who)}"}
         return httpx.request(method, f"{self.url}{path}", json=body, headers=headers, timeout=60)
 
-    def approved_application(self, applicant: str = "web.inv", approver: str = "web.boss") -> int:
-        """A case and an application of ``applicant`` over every source of the region,
-        approved by ``approver`` through the API; its id."""
-        case_no = f"案-{uuid.uuid4().hex[:8]}"
-        case = self.api("POST", "/cases", applicant, {"case_no": case_no, "title": "网页检索核查"})
+    def file_application(
+        self, applicant: str, title: str, body: dict[str, Any], prefix: str = "案"
+    ) -> int:
+        """Open a case titled ``title`` (its number ``prefix`` and a fresh suffix) as
+        ``applicant`` and file the application ``body`` under it through the API; its id."""
+        case_no = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        case = self.api("POST", "/cases", applicant, {"case_no": case_no, "title": title})
         assert case.status_code == 201, case.text
-        body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "初核",
-                "sources": ["household", "company", "shareholder", "company_officer", "insured",
-                            "benefit", "property", "petition", "official"],
-                "regions": [REGION]}  # fmt: skip
-        filed = self.api("POST", "/applications", applicant, body)
+        filed = self.api("POST", "/applications", applicant, body | {"case_id": case.json()["id"]})
         assert filed.status_code == 201, filed.text
-        app_id = int(filed.json()["id"])
+        return int(filed.json()["id"])
+
+    def file_approved(
+        self, applicant: str, title: str, body: dict[str, Any], prefix: str = "案",
+        approver: str = "web.boss",
+    ) -> int:  # fmt: skip
+        """`file_application`, then approved by ``approver`` through the API; the
+        application's id."""
+        app_id = self.file_application(applicant, title, body, prefix)
         decided = self.api("POST", f"/applications/{app_id}/decision", approver,
                            {"approve": True, "note": "同意"})  # fmt: skip
         assert decided.status_code == 200, decided.text
         return app_id
+
+    def approved_application(self, applicant: str = "web.inv", approver: str = "web.boss") -> int:
+        """A case and an application of ``applicant`` over every source of the region,
+        approved by ``approver`` through the API; its id."""
+        body = {"purpose": PURPOSE, "category": "初核",
+                "sources": ["household", "company", "shareholder", "company_officer", "insured",
+                            "benefit", "property", "petition", "official"],
+                "regions": [REGION]}  # fmt: skip
+        return self.file_approved(applicant, "网页检索核查", body, approver=approver)
 
     def log(self, since: int = 0) -> list[dict[str, Any]]:
         """The query log's entries after ``since`` (by seq), read from the store."""
@@ -275,6 +291,31 @@ def log_in(page: Page, url: str, who: str, password: str = PASSWORD) -> None:
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+def pick_application(page: Page, application_id: int) -> None:
+    """Choose ``application_id`` in the header's application picker and wait for the page the
+    picker returns to."""
+    page.click("#current-application button")
+    page.select_option("#application-id", str(application_id))
+    page.click("#application-picker button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def file_special_check(
+    server: Server,
+    case: tuple[str, str],
+    purpose: str,
+    sources: list[str],
+    models: list[str] | None = None,
+) -> int:
+    """A 专项核查 application with export of the special-task account under a new case (``case``:
+    its number's prefix and its title), over ``sources`` of the region and, when given, naming
+    ``models``; approved through the API. Its id."""
+    body = {"purpose": purpose, "category": "专项核查", "sources": sources, "regions": [REGION],
+            "export": True} | ({} if models is None else {"models": models})  # fmt: skip
+    prefix, title = case
+    return server.file_approved(SPECIAL_TASK, title, body, prefix)
 
 
 def entries_of(entries: list[dict[str, Any]], kind: str, **match: Any) -> list[Mapping[str, Any]]:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REGION, Guard, Server, _xiansuo, entries_of, log_in
+from conftest import REGION, Guard, Server, _xiansuo, entries_of, log_in, pick_application
 from playwright.sync_api import Page
 
 ANALYST = "web.analyst"
@@ -36,20 +35,11 @@ def _application(server: Server, chain: dict[str, Any]) -> int:
     """The analyst's application naming the official and the relative's company, approved for
     export through the API."""
     company = chain["entities"][1]["key"]
-    case = server.api("POST", "/cases", ANALYST, {"case_no": f"析-{uuid.uuid4().hex[:8]}",
-                                                  "title": "关联关系核查"})  # fmt: skip
-    assert case.status_code == 201, case.text
-    body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "初核",
-            "sources": SOURCES, "regions": [REGION], "export": True,
+    body = {"purpose": PURPOSE, "category": "初核", "sources": SOURCES, "regions": [REGION],
+            "export": True,
             "subjects": [{"kind": "person_id", "value": chain["official_id"]},
                          {"kind": "credit_code", "value": company}]}  # fmt: skip
-    filed = server.api("POST", "/applications", ANALYST, body)
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decided = server.api("POST", f"/applications/{app_id}/decision", "web.boss",
-                         {"approve": True, "note": "同意"})  # fmt: skip
-    assert decided.status_code == 200, decided.text
-    return app_id
+    return server.file_approved(ANALYST, "关联关系核查", body, prefix="析")
 
 
 def _on_screen(page: Page, script: str) -> tuple[float, float]:
@@ -68,10 +58,7 @@ def test_an_analyst_expands_a_graph_and_follows_a_path(
     mark = server.last_seq()
     page = guarded.page
     log_in(page, server.url, ANALYST)
-    page.click("#current-application button")
-    page.select_option("#application-id", str(application_id))
-    page.click("#application-picker button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    pick_application(page, application_id)
     page.click("nav a[href='/ui/graph']")
     page.wait_for_url(re.compile(r"/ui/graph$"))
     guarded.check("graph-form")

@@ -3,22 +3,15 @@ approved in the page, and the API then reads it as approved."""
 
 from __future__ import annotations
 
-import uuid
-
 from conftest import PURPOSE, REGION, Guard, Server, entries_of, log_in
 from playwright.sync_api import expect
 
 
 def _filed(server: Server, applicant: str) -> int:
     """A case and a pending application of ``applicant``, filed through the API."""
-    opened = {"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "待审批页面核查"}
-    case = server.api("POST", "/cases", applicant, opened)
-    assert case.status_code == 201, case.text
-    body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "初核",
-            "sources": ["household", "company"], "regions": [REGION], "export": True}  # fmt: skip
-    filed = server.api("POST", "/applications", applicant, body)
-    assert filed.status_code == 201, filed.text
-    return int(filed.json()["id"])
+    body = {"purpose": PURPOSE, "category": "初核", "sources": ["household", "company"],
+            "regions": [REGION], "export": True}  # fmt: skip
+    return server.file_application(applicant, "待审批页面核查", body)
 
 
 def test_an_approver_approves_a_filed_application_in_the_page(

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest import Guard, Server, entries_of, log_in
+from conftest import Guard, Server, entries_of, log_in, pick_application
 from playwright.sync_api import expect
 
 from demo import TRUTH_FILE
@@ -70,10 +70,7 @@ def test_an_investigator_files_searches_opens_a_profile_exports_a_pdf_and_logs_o
     assert decided.status_code == 200, decided.text
 
     page.reload()  # the header's picker now offers the approved application
-    page.click("#current-application button")
-    page.select_option("#application-id", str(application_id))
-    page.click("#application-picker button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    pick_application(page, application_id)
     assert page.url.endswith("/ui/cases")  # the picker returns to the page it was on
     page.click("nav a[href='/ui/search']")
     page.wait_for_url(re.compile(r"/ui/search$"))

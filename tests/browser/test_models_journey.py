@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import REGION, Guard, Server, entries_of, log_in
+from conftest import (
+    REGION,
+    Guard,
+    Server,
+    entries_of,
+    file_special_check,
+    log_in,
+    pick_application,
+)
 from playwright.sync_api import expect
 
 from comparison.definitions import shipped_catalogue
@@ -30,34 +37,15 @@ def _truth(server: Server) -> dict[str, Any]:
     return truth
 
 
-def _special_check(server: Server) -> int:
-    """A 专项核查 application of the special-task account naming every model, approved."""
-    case = server.api("POST", "/cases", TASK, {"case_no": f"核-{uuid.uuid4().hex[:8]}",
-                                               "title": "民生专项核查"})  # fmt: skip
-    assert case.status_code == 201, case.text
-    body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "专项核查",
-            "sources": SOURCES, "regions": [REGION], "models": MODELS, "export": True}  # fmt: skip
-    filed = server.api("POST", "/applications", TASK, body)
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decided = server.api("POST", f"/applications/{app_id}/decision", "web.boss",
-                         {"approve": True, "note": "同意"})  # fmt: skip
-    assert decided.status_code == 200, decided.text
-    return app_id
-
-
 def test_a_special_task_team_runs_a_model_and_works_a_clue(server: Server, guarded: Guard) -> None:
     found = _truth(server)["comparison_models_by_province"][REGION]
     model = max(MODELS, key=lambda m: len(found[m]))
     assert found[model]
-    application_id = _special_check(server)
+    application_id = file_special_check(server, ("核", "民生专项核查"), PURPOSE, SOURCES, MODELS)
     mark = server.last_seq()
     page = guarded.page
     log_in(page, server.url, TASK)
-    page.click("#current-application button")
-    page.select_option("#application-id", str(application_id))
-    page.click("#application-picker button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    pick_application(page, application_id)
 
     page.click("nav a[href='/ui/models']")
     page.wait_for_url(re.compile(r"/ui/models$"))

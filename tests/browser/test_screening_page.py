@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 
-from conftest import REGION, Guard, Server, entries_of, log_in
+from conftest import (
+    REGION,
+    Guard,
+    Server,
+    entries_of,
+    file_special_check,
+    log_in,
+    pick_application,
+)
 
 TASK = "web.task"
 PURPOSE = "民生领域专项核查：筛查低保对象名单中的公职人员"
@@ -27,34 +34,16 @@ def _persons(server: Server) -> list[str]:
     return sorted({p for persons in found.values() for p in persons})
 
 
-def _special_check(server: Server) -> int:
-    case = server.api("POST", "/cases", TASK, {"case_no": f"筛-{uuid.uuid4().hex[:8]}",
-                                               "title": "名单筛查"})  # fmt: skip
-    assert case.status_code == 201, case.text
-    body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "专项核查",
-            "sources": SOURCES, "regions": [REGION], "export": True}  # fmt: skip
-    filed = server.api("POST", "/applications", TASK, body)
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decided = server.api("POST", f"/applications/{app_id}/decision", "web.boss",
-                         {"approve": True, "note": "同意"})  # fmt: skip
-    assert decided.status_code == 200, decided.text
-    return app_id
-
-
 def test_a_list_is_screened_on_the_page(server: Server, guarded: Guard) -> None:
     person = _persons(server)[0]
     bad = person[:17] + ("0" if person[17] != "0" else "1")
     listing = f"姓名,身份证号,备注\r\n某人,{person},甲\r\n张三,,乙\r\n某人,{bad},丙\r\n"
     upload = {"name": "名单.csv", "mimeType": "text/csv", "buffer": listing.encode("utf-8")}
-    application_id = _special_check(server)
+    application_id = file_special_check(server, ("筛", "名单筛查"), PURPOSE, SOURCES)
     mark = server.last_seq()
     page = guarded.page
     log_in(page, server.url, TASK)
-    page.click("#current-application button")
-    page.select_option("#application-id", str(application_id))
-    page.click("#application-picker button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    pick_application(page, application_id)
     page.click("nav a[href='/ui/screening']")
     page.wait_for_url(re.compile(r"/ui/screening$"))
     guarded.check("screening-form")

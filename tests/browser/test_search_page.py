@@ -6,20 +6,12 @@ import json
 import re
 
 import httpx
-from conftest import Guard, Server, entries_of, log_in
+from conftest import Guard, Server, entries_of, log_in, pick_application
 from playwright.sync_api import expect
 
 from search_api.web.security import CONTENT_SECURITY_POLICY, REDOC_CONTENT_SECURITY_POLICY
 
 QUERY = "公司"  # in every demo drop: company names, units, petitions
-
-
-def _choose(guard: Guard, application_id: int) -> None:
-    page = guard.page
-    page.click("#current-application button")
-    page.select_option("#application-id", str(application_id))
-    page.click("#application-picker button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def test_an_investigator_logs_in_picks_the_application_searches_pages_filters_and_logs_out(
@@ -30,7 +22,7 @@ def test_an_investigator_logs_in_picks_the_application_searches_pages_filters_an
     page = guarded.page
     log_in(page, server.url, "web.inv")
     guarded.check("home")
-    _choose(guarded, application_id)
+    pick_application(page, application_id)
     assert page.url.endswith("/ui/search")
     assert "剩余查询次数" in page.inner_text("#current-application")
     guarded.check("search-form")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 
-from conftest import REGION, Guard, Server, entries_of, log_in
+from conftest import REGION, Guard, Server, entries_of, log_in, pick_application
 
 TASK = "web.task"
 PURPOSE = "粮食购销领域腐败问题专项整治：汇总各层级信访线索"
@@ -24,19 +23,9 @@ def _truth(server: Server) -> dict[str, object]:
 def _cross_tier_application(server: Server) -> int:
     """An application of the special-task account over the province's petitions (every tier),
     approved for export by the approver through the API."""
-    case = server.api("POST", "/cases", TASK, {"case_no": f"专-{uuid.uuid4().hex[:8]}",
-                                               "title": "粮食购销专项"})  # fmt: skip
-    assert case.status_code == 201, case.text
-    body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "专项整治",
-            "sources": ["petition", "official", "company"], "regions": [REGION],
-            "export": True}  # fmt: skip
-    filed = server.api("POST", "/applications", TASK, body)
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decided = server.api("POST", f"/applications/{app_id}/decision", "web.boss",
-                         {"approve": True, "note": "同意"})  # fmt: skip
-    assert decided.status_code == 200, decided.text
-    return app_id
+    body = {"purpose": PURPOSE, "category": "专项整治", "regions": [REGION], "export": True,
+            "sources": ["petition", "official", "company"]}  # fmt: skip
+    return server.file_approved(TASK, "粮食购销专项", body, prefix="专")
 
 
 def test_a_special_task_team_pulls_a_cross_tier_ledger(server: Server, guarded: Guard) -> None:
@@ -45,10 +34,7 @@ def test_a_special_task_team_pulls_a_cross_tier_ledger(server: Server, guarded: 
     mark = server.last_seq()
     page = guarded.page
     log_in(page, server.url, TASK)
-    page.click("#current-application button")
-    page.select_option("#application-id", str(application_id))
-    page.click("#application-picker button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    pick_application(page, application_id)
     page.click("nav a[href='/ui/clues']")
     page.wait_for_url(re.compile(r"/ui/clues$"))
     guarded.check("clue-form")

@@ -7,10 +7,18 @@ notification; the 通知 page lists it and leads to the profile through the gate
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
-from conftest import PURPOSE, REGION, Guard, Server, _xiansuo, entries_of, log_in
+from conftest import (
+    PURPOSE,
+    REGION,
+    Guard,
+    Server,
+    _xiansuo,
+    entries_of,
+    log_in,
+    pick_application,
+)
 from playwright.sync_api import expect
 
 from demo.second_drop import write_second_drop
@@ -20,19 +28,9 @@ PERSONS, SEED = 300, 41  # the server's drop (tests/browser/conftest.py)
 
 
 def _application_for(server: Server, person: str) -> int:
-    case = server.api("POST", "/cases", "web.inv",
-                      {"case_no": f"案-{uuid.uuid4().hex[:8]}", "title": "布控核查"})  # fmt: skip
-    assert case.status_code == 201, case.text
-    body = {"case_id": case.json()["id"], "purpose": PURPOSE, "category": "初核",
-            "sources": ["household", "benefit"], "regions": [REGION],
-            "subjects": [{"kind": "person_id", "value": person}]}  # fmt: skip
-    filed = server.api("POST", "/applications", "web.inv", body)
-    assert filed.status_code == 201, filed.text
-    app_id = int(filed.json()["id"])
-    decided = server.api("POST", f"/applications/{app_id}/decision", "web.boss",
-                         {"approve": True, "note": "同意"})  # fmt: skip
-    assert decided.status_code == 200, decided.text
-    return app_id
+    body = {"purpose": PURPOSE, "category": "初核", "sources": ["household", "benefit"],
+            "regions": [REGION], "subjects": [{"kind": "person_id", "value": person}]}  # fmt: skip
+    return server.file_approved("web.inv", "布控核查", body)
 
 
 def test_an_investigator_sees_the_badge_and_the_notification_after_an_ingest(
@@ -46,10 +44,7 @@ def test_an_investigator_sees_the_badge_and_the_notification_after_an_ingest(
     app_id = _application_for(server, person)
     page = guarded.page
     log_in(page, server.url, "web.inv")
-    page.click("#current-application button")
-    page.select_option("#application-id", str(app_id))
-    page.click("#application-picker button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    pick_application(page, app_id)
     page.goto(f"{server.url}/ui/persons/{handle}/profile")
     page.click("button.watch-button")
     expect(page.locator(".watched")).to_have_text("已加入布控")
