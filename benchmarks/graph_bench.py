@@ -21,22 +21,18 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from harness import percentiles
+from harness import percentiles, prepare_world
 
 from common.db import create_db_engine
 from common.logs import configure_logging
 from common.settings import Settings
-from demo import TRUTH_FILE, write_demo_drop
 from graph.build import run_graph_build
 from graph.neighbourhood import DEFAULT_FAN_OUT, EdgeScope, IndexEdges
 from graph.operations import linked_entities
 from graph.store import edges_alias
-from indexer.context import ingest_context
-from indexer.pipeline import ingest_drop
 from migrations.store import upgrade_store
 from registry.engine import EngineDoor
 from registry.fields import ColumnField, Envelope
@@ -90,26 +86,7 @@ def pick_starts(door: EngineDoor, truth: dict[str, Any], count: int) -> list[str
 
 def prepare(args: argparse.Namespace, base: Settings, tmp: Path) -> tuple[Settings, dict[str, Any]]:
     """Ingest and build (or reuse a kept prefix); returns the settings and the load figures."""
-    prefix = args.prefix or f"{base.index_prefix}-gbench-{uuid.uuid4().hex[:6]}"
-    state = Path(args.state_dir) if args.state_dir else tmp / "state"
-    local = base.model_copy(
-        update={
-            "index_prefix": prefix,
-            "state_dir": state,
-            "database_url": f"sqlite:///{state / 'bench.db'}",
-            "embeddings_enabled": False,
-        }
-    )
-    drop = state / "drop"
-    figures: dict[str, Any] = {"prefix": prefix}
-    if not args.prefix:
-        started = time.perf_counter()
-        write_demo_drop(drop, persons=args.persons, seed=args.seed)
-        figures["generate_s"] = round(time.perf_counter() - started, 1)
-        started = time.perf_counter()
-        with ingest_context(local, state / "rejects") as ctx:
-            ingest_drop(drop, ctx)
-        figures["ingest_s"] = round(time.perf_counter() - started, 1)
+    local, figures = prepare_world(args, base, tmp, "gbench")
     engine = create_db_engine(local.effective_database_url)
     try:
         upgrade_store(engine)  # a kept state dir may hold only what `xiansuo ingest` wrote
@@ -121,7 +98,6 @@ def prepare(args: argparse.Namespace, base: Settings, tmp: Path) -> tuple[Settin
         "edges": report.edges,
         "edges_by_kind": report.to_json()["by_kind"],
     }
-    figures["truth"] = json.loads((drop / TRUTH_FILE).read_text(encoding="utf-8"))
     return local, figures
 
 

@@ -1,4 +1,5 @@
-"""Pieces the API benchmarks share: the real server in its own process, timing, percentiles.
+"""Pieces the benchmarks share: the real server in its own process, timing, percentiles, the
+gate's audit entries, and a world (a demo drop ingested into a fresh index prefix) to measure.
 
 Imported by the benchmark scripts run as ``.venv/bin/python benchmarks/<name>.py`` (this folder
 is then first on sys.path); not a package of the service.
@@ -6,6 +7,8 @@ is then first on sys.path); not a package of the service.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import socket
 import statistics
@@ -14,12 +17,18 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Connection
 
 from common.settings import Settings
-from query_logs.applications import DEFAULT_QUERY_QUOTA
+from demo import TRUTH_FILE, write_demo_drop
+from indexer.context import ingest_context
+from indexer.pipeline import ingest_drop
+from query_logs.applications import DEFAULT_QUERY_QUOTA, consume_query_in
+from query_logs.audit import AuditEntryIn, AuditKind, AuditOutcome, digest_record_ids
 
 # A loaded shared machine can take more than a minute to import and start the app.
 SERVER_START_S = 180
@@ -162,3 +171,77 @@ class Applications:
             self._used = 0
         self._used += 1
         return self.filed[-1]
+
+
+def gate_log_entries(
+    *, actor: str, route: str, application_id: str, case_id: str, purpose: str, sources: list[str]
+) -> tuple[AuditEntryIn, AuditEntryIn]:
+    """A request and an outcome entry shaped as the gate writes them for an investigator's
+    records query from loopback (both timed log benchmarks append these)."""
+    envelope: dict[str, Any] = {
+        "actor": actor,
+        "actor_role": "investigator",
+        "source_ip": "127.0.0.1",
+        "route": route,
+        "application_id": application_id,
+        "case_id": case_id,
+    }
+    request = AuditEntryIn(
+        kind=AuditKind.QUERY_REQUEST,
+        purpose=purpose,
+        params={"id_number": "~" + "0" * 16, "sources": [], "page_size": 20, "offset": 0},
+        scope={"sources": sources, "regions": ["4601"], "page_size": 20, "offset": 0},
+        **envelope,
+    )
+    outcome = AuditEntryIn(
+        kind=AuditKind.QUERY_OUTCOME,
+        outcome=AuditOutcome.OK,
+        hit_count=5,
+        result_digest=digest_record_ids([f"r{i}" for i in range(5)]),
+        duration_ms=4.2,
+        **envelope,
+    )
+    return request, outcome
+
+
+def count_query(app_id: int) -> Callable[[Connection], None]:
+    """The gate's quota UPDATE of ``app_id``, run in the request entry's transaction (a spent
+    quota leaves the UPDATE as costly, so it is not checked)."""
+
+    def count(conn: Connection) -> None:
+        consume_query_in(conn, app_id)
+
+    return count
+
+
+def prepare_world(
+    args: argparse.Namespace, base: Settings, tmp: Path, tag: str, *, report_rows: bool = False
+) -> tuple[Settings, dict[str, Any]]:
+    """Settings for a fresh index prefix (``tag`` in its name) and a SQLite store in the state
+    folder, and a demo drop generated and ingested there, timed; or, with ``--prefix``, the
+    prefix and ``--state-dir`` a previous run kept. The settings and the load figures, the drop's
+    truth file under "truth" (with ``report_rows``, its row count under "rows")."""
+    prefix = args.prefix or f"{base.index_prefix}-{tag}-{uuid.uuid4().hex[:6]}"
+    state = Path(args.state_dir) if args.state_dir else tmp / "state"
+    local = base.model_copy(
+        update={
+            "index_prefix": prefix,
+            "state_dir": state,
+            "database_url": f"sqlite:///{state / 'bench.db'}",
+            "embeddings_enabled": False,
+        }
+    )
+    drop = state / "drop"
+    figures: dict[str, Any] = {"prefix": prefix}
+    if not args.prefix:
+        started = time.perf_counter()
+        summary = write_demo_drop(drop, persons=args.persons, seed=args.seed)
+        figures["generate_s"] = round(time.perf_counter() - started, 1)
+        if report_rows:
+            figures["rows"] = summary.total_rows
+        started = time.perf_counter()
+        with ingest_context(local, state / "rejects") as ctx:
+            ingest_drop(drop, ctx)
+        figures["ingest_s"] = round(time.perf_counter() - started, 1)
+    figures["truth"] = json.loads((drop / TRUTH_FILE).read_text(encoding="utf-8"))
+    return local, figures

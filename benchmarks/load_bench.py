@@ -44,8 +44,8 @@ from typing import Any
 
 import httpx
 from gate_bench import PASSWORD, PURPOSE, SOURCES, gate_scope, pick_subjects
-from harness import Server, log_in, percentiles
-from sqlalchemy import Connection, Engine, create_engine, make_url, select
+from harness import Server, count_query, gate_log_entries, log_in, percentiles
+from sqlalchemy import Engine, create_engine, make_url, select
 
 from accounts.roles import Role
 from accounts.users import add_user
@@ -56,16 +56,8 @@ from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
 from migrations.store import upgrade_store
-from query_logs.applications import DEFAULT_QUERY_QUOTA, consume_query_in
-from query_logs.audit import (
-    AuditEntryIn,
-    AuditKind,
-    AuditLog,
-    AuditOutcome,
-    audit_entry,
-    digest_record_ids,
-    load_json,
-)
+from query_logs.applications import DEFAULT_QUERY_QUOTA
+from query_logs.audit import AuditKind, AuditLog, audit_entry, load_json
 from registry.engine import EngineDoor
 from search_api.queries.records import person_records_query
 
@@ -274,46 +266,19 @@ async def measure(
     return levels, answered, pool.filed
 
 
-def log_entries(app_id: int) -> tuple[AuditEntryIn, AuditEntryIn]:
-    """A request and an outcome entry shaped as the gate writes them."""
-    common: dict[str, Any] = {
-        "actor": "load-inv",
-        "actor_role": "investigator",
-        "source_ip": "127.0.0.1",
-        "route": LOG_ROUTE,
-        "application_id": str(app_id),
-        "case_id": "案-load",
-    }
-    request = AuditEntryIn(
-        kind=AuditKind.QUERY_REQUEST,
-        purpose=PURPOSE,
-        params={"id_number": "~" + "0" * 16, "sources": [], "page_size": 20, "offset": 0},
-        scope={"sources": SOURCES, "regions": ["4601"], "page_size": 20, "offset": 0},
-        **common,
-    )
-    outcome = AuditEntryIn(
-        kind=AuditKind.QUERY_OUTCOME,
-        outcome=AuditOutcome.OK,
-        hit_count=5,
-        result_digest=digest_record_ids([f"r{i}" for i in range(5)]),
-        duration_ms=4.2,
-        **common,
-    )
-    return request, outcome
-
-
 def time_log_threads(
     engine: Engine, app_id: int, threads: int, shared: bool, seconds: float
 ) -> dict[str, Any]:
     """``threads`` threads appending request + outcome pairs for ``seconds``: through one
     AuditLog (group commit) or one AuditLog each (a transaction per entry)."""
-    request, outcome = log_entries(app_id)
+    request, outcome = gate_log_entries(
+        actor="load-inv", route=LOG_ROUTE, application_id=str(app_id), case_id="案-load",
+        purpose=PURPOSE, sources=SOURCES,
+    )  # fmt: skip
+    count = count_query(app_id)  # the gate's quota UPDATE
     logs = [AuditLog(engine)] * threads if shared else [AuditLog(engine) for _ in range(threads)]
     samples: list[list[float]] = [[] for _ in range(threads)]
     stop = time.perf_counter() + seconds
-
-    def count(conn: Connection) -> None:
-        consume_query_in(conn, app_id)  # the gate's quota UPDATE (a spent quota costs the same)
 
     def work(t: int) -> None:
         while time.perf_counter() < stop:

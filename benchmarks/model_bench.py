@@ -28,18 +28,16 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from harness import prepare_world
 
 from common.logs import configure_logging
 from common.settings import Settings
 from comparison.definitions import ComparisonModel, shipped_catalogue
 from comparison.runner import ModelRun
-from demo import TRUTH_FILE, write_demo_drop
-from indexer.context import ingest_context
-from indexer.pipeline import ingest_drop
 from registry.engine import EngineDoor
 from registry.fields import Envelope
 
@@ -139,33 +137,6 @@ def measure_model(settings: Settings, model_id: str, rounds: int) -> dict[str, A
     }
 
 
-def prepare(args: argparse.Namespace, base: Settings, tmp: Path) -> tuple[Settings, dict[str, Any]]:
-    """Generate and ingest (or reuse a kept prefix); the settings, load figures and truth."""
-    prefix = args.prefix or f"{base.index_prefix}-mbench-{uuid.uuid4().hex[:6]}"
-    state = Path(args.state_dir) if args.state_dir else tmp / "state"
-    local = base.model_copy(
-        update={
-            "index_prefix": prefix,
-            "state_dir": state,
-            "database_url": f"sqlite:///{state / 'bench.db'}",
-            "embeddings_enabled": False,
-        }
-    )
-    drop = state / "drop"
-    figures: dict[str, Any] = {"prefix": prefix}
-    if not args.prefix:
-        started = time.perf_counter()
-        summary = write_demo_drop(drop, persons=args.persons, seed=args.seed)
-        figures["generate_s"] = round(time.perf_counter() - started, 1)
-        figures["rows"] = summary.total_rows
-        started = time.perf_counter()
-        with ingest_context(local, state / "rejects") as ctx:
-            ingest_drop(drop, ctx)
-        figures["ingest_s"] = round(time.perf_counter() - started, 1)
-    figures["truth"] = json.loads((drop / TRUTH_FILE).read_text(encoding="utf-8"))
-    return local, figures
-
-
 def run_child(local: Settings, model_id: str, rounds: int) -> dict[str, Any]:
     """``measure_model`` in a fresh process, so each model's memory peak is its own."""
     command = [
@@ -223,7 +194,7 @@ def main() -> None:
         return
     catalogue = shipped_catalogue()
     with tempfile.TemporaryDirectory(prefix="xiansuo-model-bench-") as name:
-        local, figures = prepare(args, base, Path(name))
+        local, figures = prepare_world(args, base, Path(name), "mbench", report_rows=True)
         truth = figures.pop("truth")
         rows = []
         try:
