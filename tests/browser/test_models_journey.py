@@ -11,15 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import (
-    REGION,
-    Guard,
-    Server,
-    entries_of,
-    file_special_check,
-    log_in,
-    pick_application,
-)
+from conftest import REGION, Guard, Server, entries_of, file_special_check, log_in, pick_application
 from playwright.sync_api import expect
 
 from comparison.definitions import shipped_catalogue

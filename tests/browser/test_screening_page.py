@@ -9,15 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from conftest import (
-    REGION,
-    Guard,
-    Server,
-    entries_of,
-    file_special_check,
-    log_in,
-    pick_application,
-)
+from conftest import REGION, Guard, Server, entries_of, file_special_check, log_in, pick_application
 
 TASK = "web.task"
 PURPOSE = "民生领域专项核查：筛查低保对象名单中的公职人员"
