@@ -78,6 +78,27 @@ def pick_subjects(door: EngineDoor, region: str, count: int) -> list[str]:
     return ids[:count]
 
 
+def add_accounts(engine: Engine, name: str, run_id: str, region: str) -> tuple[str, str]:
+    """A fresh store's schema, then an investigator and an approver of ``region``
+    (``{name}-inv-{run_id}``, ``{name}-boss-{run_id}``); their user names."""
+    upgrade_store(engine)
+    inv, boss = f"{name}-inv-{run_id}", f"{name}-boss-{run_id}"
+    add_user(engine, inv, [Role.INVESTIGATOR], region, PASSWORD)
+    add_user(engine, boss, [Role.APPROVER], region, PASSWORD)
+    return inv, boss
+
+
+def application_body(region: str, subjects: list[str]) -> dict[str, Any]:
+    """The benchmark's 初核 application over SOURCES in ``region``, naming ``subjects``."""
+    return {
+        "purpose": PURPOSE,
+        "category": "初核",
+        "sources": SOURCES,
+        "regions": [region],
+        "subjects": [{"kind": "person_id", "value": v} for v in subjects],
+    }
+
+
 def gate_scope(engine: Engine, username: str, app_id: int, id_number: str) -> Scope:
     """The scope the gate gives the route's request (same checks, no quota, no log)."""
     user = get_user(engine, username)
@@ -174,21 +195,11 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path) -> dict[str, Any]:
     try:
         subjects = [official, *pick_subjects(direct, region, args.subjects)]
         subjects = list(dict.fromkeys(subjects))[: args.subjects]
-        upgrade_store(engine)
-        inv, boss = f"bench-inv-{run_id}", f"bench-boss-{run_id}"
-        add_user(engine, inv, [Role.INVESTIGATOR], region, PASSWORD)
-        add_user(engine, boss, [Role.APPROVER], region, PASSWORD)
+        inv, boss = add_accounts(engine, "bench", run_id, region)
 
         with Server(settings) as server, httpx.Client(base_url=server.url, timeout=30) as http:
             tokens = log_in(http, {"inv": inv, "boss": boss}, PASSWORD)
-            body = {
-                "purpose": PURPOSE,
-                "category": "初核",
-                "sources": SOURCES,
-                "regions": [region],
-                "subjects": [{"kind": "person_id", "value": v} for v in subjects],
-            }
-            apps = Applications(http, tokens, body)
+            apps = Applications(http, tokens, application_body(region, subjects))
             first = apps.next_id()
             # The queries the route builds: same function, the scope the gate decides.
             queries = {}

@@ -43,19 +43,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from gate_bench import PASSWORD, PURPOSE, SOURCES, gate_scope, pick_subjects
+from gate_bench import (
+    PASSWORD,
+    PURPOSE,
+    SOURCES,
+    add_accounts,
+    application_body,
+    gate_scope,
+    pick_subjects,
+)
 from harness import Server, count_query, gate_log_entries, log_in, percentiles
 from sqlalchemy import Engine, create_engine, make_url, select
 
-from accounts.roles import Role
-from accounts.users import add_user
 from common.db import create_db_engine
 from common.logs import configure_logging
 from common.settings import Settings
 from demo import TRUTH_FILE, write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import ingest_drop
-from migrations.store import upgrade_store
 from query_logs.applications import DEFAULT_QUERY_QUOTA
 from query_logs.audit import AuditKind, AuditLog, audit_entry, load_json
 from registry.engine import EngineDoor
@@ -341,17 +346,8 @@ def run(args: argparse.Namespace, base: Settings, tmp: Path, database_url: str) 
     try:
         subjects = list(dict.fromkeys([official, *pick_subjects(door, region, args.subjects)]))
         subjects = subjects[: args.subjects]
-        upgrade_store(engine)
-        inv, boss = f"load-inv-{run_id}", f"load-boss-{run_id}"
-        add_user(engine, inv, [Role.INVESTIGATOR], region, PASSWORD)
-        add_user(engine, boss, [Role.APPROVER], region, PASSWORD)
-        body = {
-            "purpose": PURPOSE,
-            "category": "初核",
-            "sources": SOURCES,
-            "regions": [region],
-            "subjects": [{"kind": "person_id", "value": v} for v in subjects],
-        }
+        inv, boss = add_accounts(engine, "load", run_id, region)
+        body = application_body(region, subjects)
         with Server(settings) as server:
             with httpx.Client(base_url=server.url, timeout=30) as http:
                 tokens = log_in(http, {"inv": inv, "boss": boss}, PASSWORD)
