@@ -34,6 +34,10 @@ HTTP_UNAVAILABLE = 503
 # never counted as refused: 429, the engine's queue is full (back-pressure); 503, its shard has
 # no active primary (a node was lost and a replica is not promoted yet).
 RETRIED_ITEM_STATUSES = frozenset({HTTP_TOO_MANY_REQUESTS, HTTP_UNAVAILABLE})
+# What a bulk answer carries back (``filter_path``): each item's status and, for a refusal, the
+# engine's error: ``read_outcome`` reads nothing else. The full answer (index, id, version,
+# shard counts, sequence numbers per item) is several times larger to encode and parse.
+BULK_ANSWER_FIELDS = "items.*.status,items.*.error"
 # Documents built ahead of the bulk sender: two requests' worth keeps both sides busy.
 PREFETCH_DOCS = 2 * BULK_CHUNK_DOCS
 

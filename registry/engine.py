@@ -23,13 +23,14 @@ from typing import Any, Self
 
 import orjson
 from opensearchpy import OpenSearch
-from opensearchpy.exceptions import OpenSearchException
+from opensearchpy.exceptions import OpenSearchException, SerializationError
 from opensearchpy.helpers import scan
 from opensearchpy.serializer import JSONSerializer
 
 from common.errors import EngineUnavailableError, IndexMissingError
 from common.settings import Settings
 from registry.bulk import (
+    BULK_ANSWER_FIELDS,
     BULK_CHUNK_DOCS,
     BULK_INITIAL_BACKOFF_S,
     BULK_MAX_RETRIES,
@@ -79,16 +80,22 @@ ALL_COPIES = "all"
 
 
 class FastJSONSerializer(JSONSerializer):
-    """JSONSerializer whose dumps is orjson (falling back to its default for unusual types).
+    """JSONSerializer on orjson both ways (dumps falls back to its default for unusual types).
 
-    Bulk bodies are most of what the ingest sends; orjson encodes them several times faster than
-    the standard library.
+    Bulk bodies are most of what the ingest sends, and bulk answers most of what it reads;
+    orjson encodes and decodes them several times faster than the standard library.
     """
 
     def dumps(self, data: Any) -> str:
         if isinstance(data, str):
             return data
         return orjson.dumps(data, default=self.default).decode()
+
+    def loads(self, s: str | bytes) -> Any:
+        try:
+            return orjson.loads(s)
+        except orjson.JSONDecodeError as exc:
+            raise SerializationError(s, exc) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +129,12 @@ def _engine_call(detail: str = ENGINE_DID_NOT_ANSWER) -> Iterator[None]:
 def bulk_params() -> dict[str, Any]:
     """A bulk request's parameters: how long the engine waits for a shard's primary
     (``timeout``), and the client's own timeout beyond it (``request_timeout``: given, so that
-    opensearch-py sends ``timeout`` to the engine instead of taking it for its own)."""
+    opensearch-py sends ``timeout`` to the engine instead of taking it for its own); the answer
+    holds only what ``read_outcome`` reads (``BULK_ANSWER_FIELDS``)."""
     return {
         "timeout": f"{round(BULK_SHARD_WAIT_S * 1000)}ms",
         "request_timeout": BULK_SHARD_WAIT_S + BULK_WORK_S,
+        "filter_path": BULK_ANSWER_FIELDS,
     }
 
 
