@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -194,10 +194,12 @@ def ingest_source(
         writer = _sealed_writer(spec, ctx, index, reload)
         door.set_bulk_mode(index, True)
         tally = Tally()
-        previous = None  # where the records' earlier digests are read (FileReport.changed)
-        if ctx.track_changes:
-            previous = (source_index.aliased() or index) if reload else index
-        changes = Changes() if previous is not None else None
+        # where the records' earlier digests are read (FileReport.changed); None when nothing
+        # is there to read: every record the run writes is new
+        previous = (
+            _previous_content(door, source_index, index, reload) if ctx.track_changes else None
+        )
+        changes = Changes() if ctx.track_changes else None
         target = Target(door, index, tally, writer, previous, changes)
         for position, (drop_file, report) in enumerate(zip(files, reports, strict=True)):
             at = position
@@ -222,9 +224,20 @@ def ingest_source(
             r.rejects_file = str(rejects.path) if r.rejected else None
     for r in reports:
         hidden = ("unknown_columns", "changed")  # ids are hashes of natural keys: never logged
-        log.info("ingest.file", **{k: v for k, v in asdict(r).items() if k not in hidden},
+        log.info("ingest.file", **{k: v for k, v in r.shown().items() if k not in hidden},
                  changed_count=len(r.changed))  # fmt: skip
     return reports
+
+
+def _previous_content(
+    door: EngineDoor, source_index: SourceIndex, index: str, reload: bool
+) -> str | None:
+    """The index holding the source's records as they were before this run (a reload's is the
+    one behind the alias), or None when it holds none: a first load then reads no digests at
+    all (one multi-get per batch saved; every record it writes is new)."""
+    previous = (source_index.aliased() or index) if reload else index
+    door.refresh(previous)  # a crashed run's unrefreshed writes count as held
+    return previous if door.count(previous) else None
 
 
 def _sealed_writer(

@@ -11,7 +11,7 @@ the counts are the same for a first ingest, a re-ingest and a re-run after a cra
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from registry.bulk import WriteOutcome
@@ -39,6 +39,14 @@ class FileReport:
     @property
     def balanced(self) -> bool:
         return self.read == self.indexed + self.rejected + self.duplicates + self.failed
+
+    def shown(self) -> dict[str, Any]:
+        """The report as printed and logged: its fields, with how many records it changed in
+        place of their ids (a copy: the ids are not copied, at a million rows they are many)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "changed"}
+        out["unknown_columns"] = list(self.unknown_columns)
+        out["changed"] = len(self.changed)
+        return out
 
     def settle_failure(self, error: str) -> None:
         """Mark the file failed: every row read but not settled counts as failed."""
@@ -81,17 +89,9 @@ class IngestReport:
             "ok": self.ok,
             "sources": self.by_source(),
             "elapsed_s": round(self.elapsed_s, 3),
-            "files": [_shown(f) for f in self.files],
+            "files": [f.shown() for f in self.files],
             "unknown_files": self.unknown_files,
         }
-
-
-def _shown(report: FileReport) -> dict[str, Any]:
-    """A file's report as printed: its counts, without the changed records' ids."""
-    shown = asdict(report)
-    shown.pop("changed")
-    shown["changed"] = len(report.changed)
-    return shown
 
 
 def changed_by_source(reports: list[FileReport]) -> dict[str, list[str]]:
