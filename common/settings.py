@@ -76,9 +76,19 @@ class Settings(BaseSettings):
     )
     redis_url: str = "redis://127.0.0.1:6390/0"
     ingest_workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
         ge=1,
-        description="Processes that parse and build records during an ingest (1: in-process).",
+        description="Processes that parse and build records during an ingest (1: in-process). "
+        "Half the cores by default: the engine on the same host needs about as many for "
+        "indexing (measured on 2 cores: forked builders were no faster than one in-process "
+        "builder and cost a third more CPU in pickling; docs/scale.md).",
+    )
+    ingest_parallel_sources: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Registry sources (those without prose) ingested at once, in threads, when "
+        "records are built in-process (ingest_workers 1); forked builders take sources in turn.",
     )
     embeddings_enabled: bool = Field(
         default=True, description="Embed petition text at ingest (similar petitions, hybrid)."

@@ -5,6 +5,7 @@ Shared by the command line and the Celery worker, so both ingest the same way.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,7 +91,9 @@ def ingest_context(
             on_words=on_words,
             progress=progress,
             workers=settings.ingest_workers if workers is None else workers,
+            parallel_sources=settings.ingest_parallel_sources,
             embedder=build_embedder(settings, embedding_threads),
+            embed_threads=os.cpu_count() or 1,
         )
     finally:
         if new_words:

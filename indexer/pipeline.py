@@ -22,8 +22,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -38,14 +39,15 @@ from common.vocab import Source
 from indexer import sealed
 from indexer.batches import Candidate, Target, batches, with_digests, write_batch
 from indexer.building import Record, record_builder
-from indexer.drop import Drop, DropInput, discover_drop, read_file
+from indexer.drop import Drop, DropFile, DropInput, discover_drop, read_file
+from indexer.embed_ahead import vectors_ahead
 from indexer.readers import RawRow
 from indexer.records import Rejected, TextAnalysis
 from indexer.reports import Changes, FileReport, IngestReport, Tally
 from indexer.sealed_keys import Keyring
 from indexer.sealing import SealedWriter, document_digest, reconcile_sealed
 from indexer.sink import SourceIndex
-from indexer.vectors import TextEmbedder, with_vectors
+from indexer.vectors import TextEmbedder, VectorSource, with_vectors
 from registry.bulk import prefetch
 from registry.engine import EngineDoor
 from registry.fields import EMBEDDED_SOURCES
@@ -98,7 +100,13 @@ class IngestContext:
     on_words: Callable[[list[str]], None] | None = None  # new user-dictionary words
     progress: Progress | None = None
     workers: int = 1  # processes that build records (see indexer.building)
+    # registry sources ingested at once by ingest_drop (threads; only with workers 1: a forked
+    # builder must not be forked while another source's threads run)
+    parallel_sources: int = 1
     embedder: TextEmbedder | None = None  # petition vectors (see indexer.vectors); None: none
+    embed_threads: int = 1  # petition chunks embedded at once (the petitions come last)
+    # petition vectors embedded ahead by a process started with the run (indexer.embed_ahead)
+    ahead: VectorSource | None = None
     # collect the ids of the records the run creates or changes (FileReport.changed) for the
     # watch step after the ingest: one multi-get of the content digests per bulk batch
     track_changes: bool = True
@@ -142,11 +150,57 @@ def ingest_drop(path: Path, ctx: IngestContext, *, reload: bool = False) -> Inge
     started = time.perf_counter()
     drop = discover_drop(path)
     report = IngestReport(unknown_files=[p.name for p in drop.unknown])
-    for source in INGEST_ORDER:
-        if drop.for_source(source):
-            report.files.extend(ingest_source(drop, source, ctx, reload=reload))
+    present = [source for source in INGEST_ORDER if drop.for_source(source)]
+    with vectors_ahead(drop, INGEST_ORDER, ctx.analysis, ctx.embedder, ctx.embed_threads) as ahead:
+        run = replace(ctx, ahead=ahead, on_words=_one_at_a_time(ctx.on_words))
+        registries = [source for source in present if source not in PROSE_SOURCES]
+        done = _ingest_registries(drop, registries, run, reload)
+        for source in present:
+            if source in PROSE_SOURCES:  # after every registry: their names are in the dictionary
+                done[source] = ingest_source(drop, source, run, reload=reload)
+    for source in present:
+        report.files.extend(done[source])
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _ingest_registries(
+    drop: Drop, sources: list[Source], ctx: IngestContext, reload: bool
+) -> dict[Source, list[FileReport]]:
+    """Ingest the registry sources, ``ctx.parallel_sources`` at once (threads) when records are
+    built in-process, the largest first (the run ends with the largest otherwise)."""
+    at_once = ctx.parallel_sources if ctx.workers <= 1 else 1
+    if at_once <= 1 or len(sources) <= 1:
+        return {source: ingest_source(drop, source, ctx, reload=reload) for source in sources}
+    largest_first = sorted(sources, key=lambda source: -_input_bytes(drop, source))
+    with ThreadPoolExecutor(at_once, thread_name_prefix="ingest-source") as pool:
+        futures = {
+            s: pool.submit(ingest_source, drop, s, ctx, reload=reload) for s in largest_first
+        }
+        return {source: future.result() for source, future in futures.items()}
+
+
+def _input_bytes(drop: Drop, source: Source) -> int:
+    """The bytes of a source's files (a database table counts as none)."""
+    return sum(
+        item.path.stat().st_size for item in drop.for_source(source) if isinstance(item, DropFile)
+    )
+
+
+def _one_at_a_time(
+    on_words: Callable[[list[str]], None] | None,
+) -> Callable[[list[str]], None] | None:
+    """``on_words`` behind a lock: jieba does not lock its dictionary, and sources ingested at
+    once tell their words from their own threads."""
+    if on_words is None:
+        return None
+    lock = threading.Lock()
+
+    def locked(words: list[str]) -> None:
+        with lock:
+            on_words(words)
+
+    return locked
 
 
 def harvest_words(drop: Drop, sources: tuple[Source, ...], analysis: TextAnalysis) -> list[str]:
@@ -348,8 +402,9 @@ def _ingest_file(
         records: Records = build(good_rows())
         if ctx.embedder is not None and spec.source in EMBEDDED_SOURCES:
             records = with_vectors(
-                records, ctx.embedder, ctx.analysis.simplified, parallel=ctx.workers
-            )
+                records, ctx.embedder, ctx.analysis.simplified, parallel=ctx.embed_threads,
+                ahead=ctx.ahead,
+            )  # fmt: skip
         built = with_digests(batches(candidates(records)), target)
         with closing(prefetch(built, PREFETCH_BATCHES)) as ahead:
             for batch, before in ahead:
