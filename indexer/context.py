@@ -91,6 +91,7 @@ def ingest_context(
             progress=progress,
             workers=settings.ingest_workers if workers is None else workers,
             embedder=build_embedder(settings, embedding_threads),
+            spill_cap=settings.ingest_memory_ids,
         )
     finally:
         if new_words:
