@@ -76,7 +76,8 @@ def test_a_tiny_cap_counts_every_row_as_the_default_cap_does(
     runs: dict[int, Run], run: int
 ) -> None:
     tiny, default = runs[TINY_CAP][run], runs[INGEST_MEMORY_IDS][run]
-    assert tiny.ok and all(f.balanced for f in tiny.files)
+    assert tiny.ok
+    assert all(f.balanced for f in tiny.files)
     assert all(f.duplicates for f in default.files)  # within and across files: something to settle
     assert counts(tiny) == counts(default)
 
