@@ -204,7 +204,10 @@ def ingest_source(
         previous = (
             _previous_content(door, source_index, index, reload) if ctx.track_changes else None
         )
-        changes = Changes(reports, cap=ctx.spill_cap) if ctx.track_changes else None
+        changes = None
+        if ctx.track_changes:  # a first load's changes are the Tally's holders: every one new
+            new_records = tally if previous is None else None
+            changes = Changes(reports, new_records=new_records, cap=ctx.spill_cap)
         target = Target(door, index, tally, writer, previous, changes)
         for position, (drop_file, report) in enumerate(zip(files, reports, strict=True)):
             at = position

@@ -11,6 +11,7 @@ the counts are the same for a first ingest, a re-ingest and a re-run after a cra
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ def decode_write(stored: Stored) -> Write:
     return before, after, position
 
 
-WRITE_CODEC: Codec[Write] = Codec(encode=lambda write: orjson.dumps(write), decode=decode_write)
+WRITE_CODEC: Codec[Write] = Codec(decode=decode_write, encode=orjson.dumps)
 
 
 class Changes:
@@ -141,19 +142,30 @@ class Changes:
     digest the index held just before it; only the first differing write of a record keeps its
     "before", so a record written twice in one run (two rows of equal version date: the engine
     keeps the later) counts only if its final content differs from the content before the run.
-    On a first load every record is new, so what is remembered per record is held in a
-    ``SpillMap``: past ``cap`` records it goes to a scratch file (``close`` deletes it).
+    What is remembered per record is held in a ``SpillMap``: past ``cap`` records it goes to a
+    scratch file (``close`` deletes it). ``new_records``: the run's ``Tally`` when no index held
+    the source's records before the run; every record it indexes is then new, and its holder is
+    the file whose row wrote it last, so nothing more is remembered (on a first load, the
+    largest, the writes would be one entry per record).
     """
 
     def __init__(
-        self, reports: list[FileReport], *, cap: int = SPILL_CAP, directory: Path | None = None
+        self,
+        reports: list[FileReport],
+        *,
+        new_records: Tally | None = None,
+        cap: int = SPILL_CAP,
+        directory: Path | None = None,
     ) -> None:
         self._files = ReportPositions(reports)
+        self._new_records = new_records
         self._writes: SpillMap[Write] = SpillMap(WRITE_CODEC, cap=cap, directory=directory)
 
     def written(self, doc_id: str, before: str | None, after: str, report: FileReport) -> None:
         """An accepted write of ``doc_id`` with digest ``after``; ``before``: the index's digest
         just before it."""
+        if self._new_records is not None:
+            return  # the Tally's holders are the changes (see the class docstring)
         held = self._writes.get(doc_id)
         if held is not None:
             self._writes.set(doc_id, (held[0], after, self._files.position(report)))
@@ -163,6 +175,9 @@ class Changes:
     def settle(self) -> None:
         """Put each changed record's id on the report of the file whose row wrote it last."""
         reports = self._files.reports
+        if self._new_records is not None:
+            for doc_id, position in self._new_records.holders():
+                reports[position].changed.append(doc_id)
         for doc_id, (before, after, position) in self._writes.items():
             if after != before:
                 reports[position].changed.append(doc_id)
@@ -206,6 +221,10 @@ class Tally:
             report.duplicates += 1
         else:
             report.rejected += 1
+
+    def holders(self) -> Iterator[tuple[str, int]]:
+        """Each record the run indexed, with the position of the file whose row holds it."""
+        return self._holders.items()
 
     def close(self) -> None:
         """Forget the holders and delete the scratch file, if any."""
