@@ -15,6 +15,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Final, Generic, TypeVar, cast
 
@@ -133,17 +134,19 @@ class SpillMap(Generic[V]):
         self.close()
 
     def _read(self, key: str) -> object:
-        if self._db is None or not self._may_hold(key):
+        """The file's value of ``key``, or ``_ABSENT``; the filter first (the bits ``_spill``
+        set: one hash, salted per process, as the filter lives and dies in one process)."""
+        if self._db is None:
             return _ABSENT
+        spilled = self._filter
+        h = hash(key)
+        first, second = h & _FILTER_MASK, (h >> _SECOND_HASH_SHIFT) & _FILTER_MASK
+        if not (
+            spilled[first >> 3] >> (first & 7) & 1 and spilled[second >> 3] >> (second & 7) & 1
+        ):
+            return _ABSENT  # never spilled
         row = self._db.execute("SELECT value FROM spill WHERE id = ?", (key,)).fetchone()
         return _ABSENT if row is None else self._codec.decode(row[0])
-
-    def _may_hold(self, key: str) -> bool:
-        """False when ``key`` was never spilled; True when it may have been."""
-        found = self._filter
-        h = hash(key)  # salted per process: the filter lives and dies in one process
-        first, second = h & _FILTER_MASK, (h >> _SECOND_HASH_SHIFT) & _FILTER_MASK
-        return bool(found[first >> 3] >> (first & 7) & 1 and found[second >> 3] >> (second & 7) & 1)
 
     def _spill(self) -> None:
         """Move every entry of the dict into the scratch file (made on the first spill), in id
@@ -158,7 +161,7 @@ class SpillMap(Generic[V]):
             found[first >> 3] |= 1 << (first & 7)
             found[second >> 3] |= 1 << (second & 7)
         encode = self._codec.encode
-        entries = sorted(self._memory.items())
+        entries = sorted(self._memory.items(), key=itemgetter(0))
         with self._db:
             self._db.executemany(
                 "INSERT INTO spill (id, value) VALUES (?, ?)"
