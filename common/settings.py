@@ -21,6 +21,10 @@ _TIME = r"([01]\d|2[0-3]):[0-5]\d"
 _WORKING_HOURS = f"^(|none|{_DAYS} {_TIME}-({_TIME}|24:00))$"  # e.g. "Mon-Fri 08:00-19:00"
 MIN_SECRET_CHARS = 32
 MAX_INDEX_REPLICAS = 5  # more copies than a cluster of this service's size has nodes for
+# Document ids the ingest's accounting holds in memory per source (indexer.spill): ~100 bytes
+# each with the id (20-40 MB), and above the largest source of the 20k-person benchmark (160k
+# rows), so an ordinary ingest never touches its scratch file.
+INGEST_MEMORY_IDS = 200_000
 _URL_SCHEMES = ("http://", "https://")
 
 
@@ -89,6 +93,13 @@ class Settings(BaseSettings):
         le=16,
         description="Registry sources (those without prose) ingested at once, in threads, when "
         "records are built in-process (ingest_workers 1); forked builders take sources in turn.",
+    )
+    ingest_memory_ids: int = Field(
+        default=INGEST_MEMORY_IDS,
+        ge=1,
+        description="Document ids the ingest's accounting holds in memory per source (which "
+        "file's row holds each record, what changed); past them the rest go to a scratch SQLite "
+        "file in the temporary folder, so the ingest's memory does not grow with the drop.",
     )
     embeddings_enabled: bool = Field(
         default=True, description="Embed petition text at ingest (similar petitions, hybrid)."

@@ -94,6 +94,7 @@ def ingest_context(
             parallel_sources=settings.ingest_parallel_sources,
             embedder=build_embedder(settings, embedding_threads),
             embed_threads=os.cpu_count() or 1,
+            spill_cap=settings.ingest_memory_ids,
         )
     finally:
         if new_words:

@@ -47,6 +47,7 @@ from indexer.reports import Changes, FileReport, IngestReport, Tally
 from indexer.sealed_keys import Keyring
 from indexer.sealing import SealedWriter, document_digest, reconcile_sealed
 from indexer.sink import SourceIndex
+from indexer.spill import SPILL_CAP
 from indexer.vectors import TextEmbedder, VectorSource, with_vectors
 from registry.bulk import prefetch
 from registry.engine import EngineDoor
@@ -110,6 +111,9 @@ class IngestContext:
     # collect the ids of the records the run creates or changes (FileReport.changed) for the
     # watch step after the ingest: one multi-get of the content digests per bulk batch
     track_changes: bool = True
+    # ids the run's accounting holds in memory per source before the rest go to a scratch file
+    # (indexer.spill): the ingest's memory does not grow with the drop
+    spill_cap: int = SPILL_CAP
 
 
 class _Rejects:
@@ -238,6 +242,7 @@ def ingest_source(
     index: str | None = None
     at = 0  # the file being ingested
     swapped = False  # a reload's index is behind the alias
+    tally: Tally | None = None  # which file's row holds each record
     changes: Changes | None = None  # the records the run changed (ctx.track_changes)
     try:
         if source in PROSE_SOURCES and ctx.on_words is not None:
@@ -247,13 +252,16 @@ def ingest_source(
         index = source_index.fresh() if reload else source_index.current()
         writer = _sealed_writer(spec, ctx, index, reload)
         door.set_bulk_mode(index, True)
-        tally = Tally()
+        tally = Tally(reports, cap=ctx.spill_cap)
         # where the records' earlier digests are read (FileReport.changed); None when nothing
         # is there to read: every record the run writes is new
         previous = (
             _previous_content(door, source_index, index, reload) if ctx.track_changes else None
         )
-        changes = Changes() if ctx.track_changes else None
+        changes = None
+        if ctx.track_changes:  # a first load's changes are the Tally's holders: every one new
+            new_records = tally if previous is None else None
+            changes = Changes(reports, new_records=new_records, cap=ctx.spill_cap)
         target = Target(door, index, tally, writer, previous, changes)
         for position, (drop_file, report) in enumerate(zip(files, reports, strict=True)):
             at = position
@@ -273,6 +281,9 @@ def ingest_source(
         _fail_source(exc, reports, at, door, index, discard=reload and not swapped)
     finally:
         rejects.close()
+        for accounting in (tally, changes):  # their scratch files, on success or failure
+            if accounting is not None:
+                accounting.close()
     if rejects.opened:
         for r in reports:
             r.rejects_file = str(rejects.path) if r.rejected else None

@@ -11,9 +11,14 @@ the counts are the same for a first ingest, a re-ingest and a re-run after a cra
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
+import orjson
+
+from indexer.spill import INT_CODEC, SPILL_CAP, Codec, SpillMap, Stored
 from registry.bulk import WriteOutcome
 
 COUNTS = ("read", "indexed", "rejected", "duplicates", "failed", "warnings")
@@ -102,6 +107,33 @@ def changed_by_source(reports: list[FileReport]) -> dict[str, list[str]]:
     return {source: list(ids) for source, ids in out.items() if ids}
 
 
+class ReportPositions:
+    """A source's file reports by position in its file list: what the spill maps hold in place
+    of a report (an object cannot go into the scratch file)."""
+
+    def __init__(self, reports: list[FileReport]) -> None:
+        self.reports = reports
+        self._by_identity = {id(report): position for position, report in enumerate(reports)}
+
+    def position(self, report: FileReport) -> int:
+        """The position of ``report`` (one of ``reports``, by identity: reports compare equal)."""
+        return self._by_identity[id(report)]
+
+
+Write = tuple[str | None, str, int]  # (digest before the run, digest after, file position)
+
+
+def decode_write(stored: Stored) -> Write:
+    """A ``Changes`` entry read back from the scratch file."""
+    if not isinstance(stored, bytes):
+        raise TypeError(f"expected a JSON array in the spill file, found {type(stored).__name__}")
+    before, after, position = orjson.loads(stored)
+    return before, after, position
+
+
+WRITE_CODEC: Codec[Write] = Codec(decode=decode_write, encode=orjson.dumps)
+
+
 class Changes:
     """Which records a source's run left with new content (the watch lists' input).
 
@@ -110,39 +142,66 @@ class Changes:
     digest the index held just before it; only the first differing write of a record keeps its
     "before", so a record written twice in one run (two rows of equal version date: the engine
     keeps the later) counts only if its final content differs from the content before the run.
+    What is remembered per record is held in a ``SpillMap``: past ``cap`` records it goes to a
+    scratch file (``close`` deletes it). ``new_records``: the run's ``Tally`` when no index held
+    the source's records before the run; every record it indexes is then new, and its holder is
+    the file whose row wrote it last, so nothing more is remembered (on a first load, the
+    largest, the writes would be one entry per record).
     """
 
-    def __init__(self) -> None:
-        self._before: dict[str, str | None] = {}
-        self._after: dict[str, tuple[str, FileReport]] = {}
+    def __init__(
+        self,
+        reports: list[FileReport],
+        *,
+        new_records: Tally | None = None,
+        cap: int = SPILL_CAP,
+        directory: Path | None = None,
+    ) -> None:
+        self._files = ReportPositions(reports)
+        self._new_records = new_records
+        self._writes: SpillMap[Write] = SpillMap(WRITE_CODEC, cap=cap, directory=directory)
 
     def written(self, doc_id: str, before: str | None, after: str, report: FileReport) -> None:
         """An accepted write of ``doc_id`` with digest ``after``; ``before``: the index's digest
         just before it."""
-        if doc_id in self._before:
-            self._after[doc_id] = (after, report)
+        if self._new_records is not None:
+            return  # the Tally's holders are the changes (see the class docstring)
+        held = self._writes.get(doc_id)
+        if held is not None:
+            self._writes.set(doc_id, (held[0], after, self._files.position(report)))
         elif before != after:
-            self._before[doc_id] = before
-            self._after[doc_id] = (after, report)
+            self._writes.set(doc_id, (before, after, self._files.position(report)))
 
     def settle(self) -> None:
         """Put each changed record's id on the report of the file whose row wrote it last."""
-        for doc_id, (after, report) in self._after.items():
-            if after != self._before[doc_id]:
-                report.changed.append(doc_id)
-        self._before.clear()
-        self._after.clear()
+        reports = self._files.reports
+        if self._new_records is not None:
+            for doc_id, position in self._new_records.holders():
+                reports[position].changed.append(doc_id)
+        for doc_id, (before, after, position) in self._writes.items():
+            if after != before:
+                reports[position].changed.append(doc_id)
+        self._writes.close()
+
+    def close(self) -> None:
+        """Forget the writes and delete the scratch file, if any (settled or not)."""
+        self._writes.close()
 
 
 class Tally:
     """Settles rows as the engine answers; one per source, across its files.
 
     The row whose write the engine accepted last for a record is the indexed one: when a later
-    row of the run replaces it, it becomes a duplicate, in whichever file it was.
+    row of the run replaces it, it becomes a duplicate, in whichever file it was. Which file's
+    row holds each record is remembered in a ``SpillMap`` (past ``cap`` records, in a scratch
+    file that ``close`` deletes), so the memory does not grow with the source.
     """
 
-    def __init__(self) -> None:
-        self._holders: dict[str, FileReport] = {}
+    def __init__(
+        self, reports: list[FileReport], *, cap: int = SPILL_CAP, directory: Path | None = None
+    ) -> None:
+        self._files = ReportPositions(reports)
+        self._holders: SpillMap[int] = SpillMap(INT_CODEC, cap=cap, directory=directory)
 
     def lost(self, report: FileReport) -> None:
         """A row that lost to a later row of its own batch (never sent)."""
@@ -153,11 +212,20 @@ class Tally:
         if outcome.ok:
             previous = self._holders.get(doc_id)
             if previous is not None:
-                previous.indexed -= 1
-                previous.duplicates += 1
-            self._holders[doc_id] = report
+                holder = self._files.reports[previous]
+                holder.indexed -= 1
+                holder.duplicates += 1
+            self._holders.set(doc_id, self._files.position(report))
             report.indexed += 1
         elif outcome.superseded:
             report.duplicates += 1
         else:
             report.rejected += 1
+
+    def holders(self) -> Iterator[tuple[str, int]]:
+        """Each record the run indexed, with the position of the file whose row holds it."""
+        return self._holders.items()
+
+    def close(self) -> None:
+        """Forget the holders and delete the scratch file, if any."""
+        self._holders.close()

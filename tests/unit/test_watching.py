@@ -61,7 +61,8 @@ def test_the_match_filters_ids_persons_sources_and_regions_inside_the_query() ->
 def test_a_record_counts_when_its_final_content_differs_from_before_the_run(
     writes: list[tuple[str | None, str]], changed: list[str]
 ) -> None:
-    report, changes = FileReport("household", "a.csv"), Changes()
+    report = FileReport("household", "a.csv")
+    changes = Changes([report])
     for before, after in writes:
         changes.written("r", before, after, report)
     changes.settle()
