@@ -5,8 +5,10 @@
 Generates a demo drop (fictitious people), ingests it end to end into one index prefix, then
 bulk-loads the very documents the pipeline produced, read back beforehand, straight into a
 second prefix with the same mappings, in the same run on the same node. Prints rows/s for both
-and their ratio per round, the pipeline's index size (primaries, merged to one segment, per
-source in the JSON line), and the medians (a shared 2-core VM is noisy: rounds differ by 20%).
+and their ratio per round, the CPU seconds each side cost (this process and its children; the
+engine's JVM, from its own process statistics), the pipeline's index size (primaries, merged to
+one segment, per source in the JSON line), and the medians (a shared 2-core VM is noisy: rounds
+differ by 20%).
 Needs a running node (XIANSUO_OPENSEARCH_URL, default the demo's :9250).
 """
 
@@ -14,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from common.logs import configure_logging
 from common.settings import Settings
@@ -89,6 +94,21 @@ def direct_load(
     return written
 
 
+def python_cpu_s() -> float:
+    """CPU seconds of this process and of its children that have ended (the record builders,
+    the process that embeds petitions ahead)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def engine_cpu_s(settings: Settings) -> float:
+    """CPU seconds the engine's nodes have used since they started (their process statistics)."""
+    answer = httpx.get(f"{settings.opensearch_hosts[0]}/_nodes/stats/process", timeout=30)
+    nodes = answer.raise_for_status().json()["nodes"].values()
+    return float(sum(node["process"]["cpu"]["total_in_millis"] for node in nodes)) / 1000
+
+
 def accounting_errors(report: IngestReport, truth: dict[str, Any]) -> list[str]:
     """Where the run's counts differ from the drop's ground truth (none when exact)."""
     errors = []
@@ -104,11 +124,13 @@ def accounting_errors(report: IngestReport, truth: dict[str, Any]) -> list[str]:
     return errors
 
 
-def run_round(base: Settings, drop: Path, tmp: Path, run: str) -> dict[str, float]:
+def run_round(base: Settings, drop: Path, tmp: Path, run: str) -> dict[str, Any]:
     """One pipeline ingest and one direct load of its documents; their rates."""
     settings = base.model_copy(update={"index_prefix": f"bench-{run}-p", "state_dir": tmp / run})
+    python, engine = python_cpu_s(), engine_cpu_s(settings)
     with ingest_context(settings, tmp / run / "rejects") as ctx:
         report = ingest_drop(drop, ctx)
+    pipeline_cpu = (python_cpu_s() - python, engine_cpu_s(settings) - engine)
     truth = json.loads((drop / TRUTH_FILE).read_text(encoding="utf-8"))
     if errors := accounting_errors(report, truth):
         raise SystemExit("accounting differs from the ground truth: " + "; ".join(errors))
@@ -118,9 +140,11 @@ def run_round(base: Settings, drop: Path, tmp: Path, run: str) -> dict[str, floa
     try:
         sizes = index_bytes(door)
         docs = read_back(door)
+        python, engine = python_cpu_s(), engine_cpu_s(settings)
         started = time.perf_counter()
         written = direct_load(direct, docs)
         direct_s = time.perf_counter() - started
+        direct_cpu = (python_cpu_s() - python, engine_cpu_s(settings) - engine)
     finally:
         door.drop_index(f"bench-{run}-*")
         door.close()
@@ -135,6 +159,11 @@ def run_round(base: Settings, drop: Path, tmp: Path, run: str) -> dict[str, floa
         "direct_s": round(direct_s, 1),
         "direct_docs_per_s": round(direct_rate),
         "ratio": round(pipeline_rate / direct_rate, 3),
+        "pipeline_cpu_s": {
+            "python": round(pipeline_cpu[0], 1),
+            "engine": round(pipeline_cpu[1], 1),
+        },
+        "direct_cpu_s": {"python": round(direct_cpu[0], 1), "engine": round(direct_cpu[1], 1)},
         "index_bytes": sum(sizes.values()),
         "index_bytes_by_source": sizes,
     }
@@ -162,6 +191,11 @@ def main() -> None:
                 f" ({result['pipeline_s']} s)   direct {result['direct_docs_per_s']:>7,} docs/s"
                 f" ({result['direct_s']} s)   ratio {result['ratio']:.2f}"
                 f"   index {result['index_bytes'] / 2**20:,.1f} MiB"
+            )
+            pipe, direct = result["pipeline_cpu_s"], result["direct_cpu_s"]
+            print(
+                f"         CPU s: pipeline python {pipe['python']} + engine {pipe['engine']};"
+                f" direct python {direct['python']} + engine {direct['engine']}"
             )
     median = {
         key: statistics.median(r[key] for r in rounds)
