@@ -39,12 +39,13 @@ def watched_records_query(
     sources: Sequence[str],
     regions: Sequence[str],
     *,
+    page: int = MATCH_CHUNK,
     after: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """The documents among ``ids`` that link one of ``persons``, inside the sources and regions.
 
-    ``ids`` None: every document of the source (a first load's), a page of ``MATCH_CHUNK``
-    sorted on the natural key (unique in a source); ``after``: the previous page's last sort.
+    ``ids`` None: every document of the source (a first load's), a ``page`` of them sorted on
+    the natural key (unique in a source); ``after``: the previous page's last sort values.
     """
     scope: list[dict[str, Any]] = [
         {"terms": {Envelope.PERSONS: sorted(persons)}},
@@ -56,7 +57,7 @@ def watched_records_query(
         body["size"] = len(ids)
         body["query"] = {"bool": {"filter": [{"ids": {"values": list(ids)}}, *scope]}}
         return body
-    body["size"] = MATCH_CHUNK
+    body["size"] = page
     body["query"] = {"bool": {"filter": scope}}
     body["sort"] = [{Envelope.RECORD_KEY: "asc"}]
     if after is not None:
@@ -70,13 +71,17 @@ def find_watched_records(
     persons: Sequence[str],
     sources: Sequence[str],
     regions: Sequence[str],
+    *,
+    page: int = MATCH_CHUNK,
 ) -> list[WatchedRecord]:
-    """The changed records of ``sources`` that link one of ``persons`` within ``regions``."""
+    """The changed records of ``sources`` that link one of ``persons`` within ``regions``
+    (``page``: ids per search, and hits per page of a whole source)."""
     wanted = set(persons)
     found: list[WatchedRecord] = []
     for source in sorted(set(sources) & set(changed)):
         index = door.index_name(source)
-        for hit in _matching_hits(door, index, changed[source], persons, sources, regions):
+        hits = _matching_hits(door, index, changed[source], (persons, sources, regions), page)
+        for hit in hits:
             linked = tuple(p for p in hit["_source"].get(Envelope.PERSONS, []) if p in wanted)
             found.append(WatchedRecord(source, hit["_id"], linked))
     return found
@@ -86,25 +91,23 @@ def _matching_hits(
     door: EngineDoor,
     index: str,
     changes: SourceChanges,
-    persons: Sequence[str],
-    sources: Sequence[str],
-    regions: Sequence[str],
+    scope: tuple[Sequence[str], Sequence[str], Sequence[str]],
+    page: int,
 ) -> Iterator[dict[str, Any]]:
     """The hits of one source's changed records: its ids in chunks, or its whole index in
-    pages (every record of a first load)."""
+    pages (every record of a first load); ``scope``: the persons, sources and regions."""
     if not changes.every_record:
         ids = changes.ids
-        for start in range(0, len(ids), MATCH_CHUNK):
-            chunk = ids[start : start + MATCH_CHUNK]
-            body = watched_records_query(chunk, persons, sources, regions)
+        for start in range(0, len(ids), page):
+            body = watched_records_query(ids[start : start + page], *scope)
             yield from door.search(index, body, ignore_unavailable=True)["hits"]["hits"]
         return
     after: list[Any] | None = None
     while True:
-        body = watched_records_query(None, persons, sources, regions, after=after)
+        body = watched_records_query(None, *scope, page=page, after=after)
         answer = door.search(index, body, ignore_unavailable=True)
         hits: list[dict[str, Any]] = answer["hits"]["hits"]
         yield from hits
-        if len(hits) < MATCH_CHUNK:
+        if len(hits) < page:
             return
         after = hits[-1]["sort"]
