@@ -292,7 +292,7 @@ def ingest_source(
     for r in reports:
         hidden = ("unknown_columns", "changed")  # ids are hashes of natural keys: never logged
         log.info("ingest.file", **{k: v for k, v in r.shown().items() if k not in hidden},
-                 changed_count=len(r.changed))  # fmt: skip
+                 changed_count=r.changed_count)  # fmt: skip
     return reports
 
 

@@ -50,12 +50,18 @@ class FileReport:
     def balanced(self) -> bool:
         return self.read == self.indexed + self.rejected + self.duplicates + self.failed
 
+    @property
+    def changed_count(self) -> int:
+        """How many records this file's rows created or changed: the listed ids, or on a first
+        load every record it indexed (all new)."""
+        return self.indexed if self.new_source else len(self.changed)
+
     def shown(self) -> dict[str, Any]:
         """The report as printed and logged: its fields, with how many records it changed in
         place of their ids (a copy: the ids are not copied, at a million rows they are many)."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "changed"}
         out["unknown_columns"] = list(self.unknown_columns)
-        out["changed"] = len(self.changed)
+        out["changed"] = self.changed_count
         return out
 
     def settle_failure(self, error: str) -> None:

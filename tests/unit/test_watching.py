@@ -50,6 +50,17 @@ def test_a_first_loaded_source_is_every_record_counted_by_its_indexed_rows() -> 
     }
 
 
+@pytest.mark.parametrize(
+    ("report", "shown"),
+    [(FileReport("household", "a.csv", indexed=3, changed=["x"]), 1),
+     (FileReport("household", "a.csv", indexed=3, new_source=True), 3)],
+)  # fmt: skip
+def test_a_report_shows_how_many_records_it_changed_never_their_ids(
+    report: FileReport, shown: int
+) -> None:
+    assert report.shown()["changed"] == shown
+
+
 def test_a_first_load_that_indexed_nothing_changed_nothing() -> None:
     reports = [FileReport("household", "a.csv", read=2, rejected=2, new_source=True)]
     assert changed_by_source(reports) == {}
