@@ -109,7 +109,8 @@ class IngestContext:
     # petition vectors embedded ahead by a process started with the run (indexer.embed_ahead)
     ahead: VectorSource | None = None
     # collect the ids of the records the run creates or changes (FileReport.changed) for the
-    # watch step after the ingest: one multi-get of the content digests per bulk batch
+    # watch step after the ingest: one multi-get of the content digests per bulk batch; on a
+    # first load none is read or listed, the reports say every record is new (new_source)
     track_changes: bool = True
     # ids the run's accounting holds in memory per source before the rest go to a scratch file
     # (indexer.spill): the ingest's memory does not grow with the drop
@@ -258,10 +259,11 @@ def ingest_source(
         previous = (
             _previous_content(door, source_index, index, reload) if ctx.track_changes else None
         )
-        changes = None
-        if ctx.track_changes:  # a first load's changes are the Tally's holders: every one new
-            new_records = tally if previous is None else None
-            changes = Changes(reports, new_records=new_records, cap=ctx.spill_cap)
+        # a first load (nothing held before) lists no ids: its reports say every record is new
+        first_load = ctx.track_changes and previous is None
+        for report in reports:
+            report.new_source = first_load
+        changes = Changes(reports, cap=ctx.spill_cap) if previous is not None else None
         target = Target(door, index, tally, writer, previous, changes)
         for position, (drop_file, report) in enumerate(zip(files, reports, strict=True)):
             at = position
@@ -290,7 +292,7 @@ def ingest_source(
     for r in reports:
         hidden = ("unknown_columns", "changed")  # ids are hashes of natural keys: never logged
         log.info("ingest.file", **{k: v for k, v in r.shown().items() if k not in hidden},
-                 changed_count=len(r.changed))  # fmt: skip
+                 changed_count=r.changed_count)  # fmt: skip
     return reports
 
 
@@ -344,6 +346,7 @@ def _fail_source(
         if discard:  # nothing of a failed reload goes behind the alias
             report.indexed = report.duplicates = 0
             report.changed.clear()
+            report.new_source = False  # nothing of the run is in the index the alias names
             report.settle_failure(error)
         elif position == at:
             report.settle_failure(error)

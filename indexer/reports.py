@@ -11,7 +11,7 @@ the counts are the same for a first ingest, a re-ingest and a re-run after a cra
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import orjson
 
 from indexer.spill import INT_CODEC, SPILL_CAP, Codec, SpillMap, Stored
 from registry.bulk import WriteOutcome
+from registry.changes import SourceChanges
 
 COUNTS = ("read", "indexed", "rejected", "duplicates", "failed", "warnings")
 
@@ -40,17 +41,27 @@ class FileReport:
     # ids of the records this file's rows created or changed (content digest differs); for the
     # watch step after the ingest, never printed or logged (an id is a hash of a natural key)
     changed: list[str] = field(default_factory=list)
+    # the source's index held none of its records before the run (a first load): every record
+    # the run indexed is new, so none is listed in ``changed`` (it stays empty); the watch step
+    # matches the whole source instead (registry.changes.SourceChanges)
+    new_source: bool = False
 
     @property
     def balanced(self) -> bool:
         return self.read == self.indexed + self.rejected + self.duplicates + self.failed
+
+    @property
+    def changed_count(self) -> int:
+        """How many records this file's rows created or changed: the listed ids, or on a first
+        load every record it indexed (all new)."""
+        return self.indexed if self.new_source else len(self.changed)
 
     def shown(self) -> dict[str, Any]:
         """The report as printed and logged: its fields, with how many records it changed in
         place of their ids (a copy: the ids are not copied, at a million rows they are many)."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "changed"}
         out["unknown_columns"] = list(self.unknown_columns)
-        out["changed"] = len(self.changed)
+        out["changed"] = self.changed_count
         return out
 
     def settle_failure(self, error: str) -> None:
@@ -99,12 +110,20 @@ class IngestReport:
         }
 
 
-def changed_by_source(reports: list[FileReport]) -> dict[str, list[str]]:
-    """The ids of the records an ingest created or changed, per source (no repeats)."""
-    out: dict[str, dict[str, None]] = {}
+def changed_by_source(reports: Iterable[FileReport]) -> dict[str, SourceChanges]:
+    """The records an ingest created or changed, per source that has any: the ids (no repeats),
+    or every record of a source loaded for the first time (``FileReport.new_source``), counted
+    by the records its files indexed."""
+    listed: dict[str, dict[str, None]] = {}
+    whole: dict[str, int] = {}
     for report in reports:
-        out.setdefault(report.source, {}).update(dict.fromkeys(report.changed))
-    return {source: list(ids) for source, ids in out.items() if ids}
+        if report.new_source:
+            whole[report.source] = whole.get(report.source, 0) + report.indexed
+        else:
+            listed.setdefault(report.source, {}).update(dict.fromkeys(report.changed))
+    out = {source: SourceChanges.listed(list(ids)) for source, ids in listed.items() if ids}
+    out |= {s: SourceChanges.whole_source(indexed) for s, indexed in whole.items() if indexed}
+    return out
 
 
 class ReportPositions:
@@ -143,29 +162,24 @@ class Changes:
     "before", so a record written twice in one run (two rows of equal version date: the engine
     keeps the later) counts only if its final content differs from the content before the run.
     What is remembered per record is held in a ``SpillMap``: past ``cap`` records it goes to a
-    scratch file (``close`` deletes it). ``new_records``: the run's ``Tally`` when no index held
-    the source's records before the run; every record it indexes is then new, and its holder is
-    the file whose row wrote it last, so nothing more is remembered (on a first load, the
-    largest, the writes would be one entry per record).
+    scratch file (``close`` deletes it). Not made for a first load (no index held the source's
+    records before the run): every record is then new, and the reports say so
+    (``FileReport.new_source``) instead of listing every id.
     """
 
     def __init__(
         self,
         reports: list[FileReport],
         *,
-        new_records: Tally | None = None,
         cap: int = SPILL_CAP,
         directory: Path | None = None,
     ) -> None:
         self._files = ReportPositions(reports)
-        self._new_records = new_records
         self._writes: SpillMap[Write] = SpillMap(WRITE_CODEC, cap=cap, directory=directory)
 
     def written(self, doc_id: str, before: str | None, after: str, report: FileReport) -> None:
         """An accepted write of ``doc_id`` with digest ``after``; ``before``: the index's digest
         just before it."""
-        if self._new_records is not None:
-            return  # the Tally's holders are the changes (see the class docstring)
         held = self._writes.get(doc_id)
         if held is not None:
             self._writes.set(doc_id, (held[0], after, self._files.position(report)))
@@ -175,9 +189,6 @@ class Changes:
     def settle(self) -> None:
         """Put each changed record's id on the report of the file whose row wrote it last."""
         reports = self._files.reports
-        if self._new_records is not None:
-            for doc_id, position in self._new_records.holders():
-                reports[position].changed.append(doc_id)
         for doc_id, (before, after, position) in self._writes.items():
             if after != before:
                 reports[position].changed.append(doc_id)
@@ -221,10 +232,6 @@ class Tally:
             report.duplicates += 1
         else:
             report.rejected += 1
-
-    def holders(self) -> Iterator[tuple[str, int]]:
-        """Each record the run indexed, with the position of the file whose row holds it."""
-        return self._holders.items()
 
     def close(self) -> None:
         """Forget the holders and delete the scratch file, if any."""

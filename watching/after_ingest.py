@@ -7,13 +7,14 @@ expired, was revoked or no longer admits its owner is ended (a logged denial, no
 A search writes its request entry before the engine is asked and its outcome after; a standing
 re-run counts against the application's quota as ``POST /models/{id}/runs`` does. Every
 notification stored is logged (``notification`` entries name their ids). Only the records the
-ingest wrote with new content are examined (``watching.matching``).
+ingest wrote with new content are examined (``watching.matching``): the ids it lists per source,
+or every record of a source it loaded for the first time (``registry.changes.SourceChanges``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -38,6 +39,7 @@ from query_logs.applications import (
 from query_logs.audit import AuditKind, AuditOutcome, Recorder, digest_record_ids
 from query_logs.gate import GateDeniedError, QueryRequest, QuotaExhaustedError, Scope, decide_scope
 from query_logs.grants import active_grant_regions
+from registry.changes import SourceChanges
 from registry.engine import EngineDoor
 from watching.matching import find_watched_records
 from watching.store import (
@@ -97,11 +99,11 @@ class WatchReport:
         }
 
 
-def notify_after_ingest(step: WatchStep, changed: Mapping[str, Sequence[str]]) -> WatchReport:
+def notify_after_ingest(step: WatchStep, changed: Mapping[str, SourceChanges]) -> WatchReport:
     """Notify watchers and re-run standing runs for the records an ingest created or changed
-    (``changed``: the ids per source). Nothing happens when nothing changed."""
+    (``changed``: per source, the ids or every record). Nothing happens when nothing changed."""
     report = WatchReport()
-    if not any(changed.values()):
+    if not any(c.records for c in changed.values()):
         return report
     by_application: dict[int, list[Watch]] = defaultdict(list)
     for watch in active_watches(step.db):
@@ -158,11 +160,20 @@ def _logged_scope(scope: Scope) -> dict[str, Any]:
     }
 
 
+def _changed_params(in_scope: Mapping[str, SourceChanges]) -> dict[str, Any]:
+    """What the request entry says of the records matched: how many (a first-loaded source's
+    are every record its run indexed) and, when any, which sources are matched whole."""
+    params: dict[str, Any] = {"changed_records": sum(c.records for c in in_scope.values())}
+    if whole := sorted(s for s, c in in_scope.items() if c.every_record):
+        params["every_record_of"] = whole
+    return params
+
+
 def _notify_watchers(
     step: WatchStep,
     application_id: int,
     group: list[Watch],
-    changed: Mapping[str, Sequence[str]],
+    changed: Mapping[str, SourceChanges],
     report: WatchReport,
 ) -> None:
     """One application's watches: admit, match the changed records, store and log notices."""
@@ -181,10 +192,10 @@ def _notify_watchers(
             report.ended_watches += len(watches)
             continue
         sources = [str(s) for s in admitted.scope.sources]
-        in_scope = {s: ids for s, ids in changed.items() if s in sources and ids}
+        in_scope = {s: c for s, c in changed.items() if s in sources and c.records}
         if not in_scope:
             continue
-        asked = params | {"changed_records": sum(len(ids) for ids in in_scope.values())}
+        asked = params | _changed_params(in_scope)
         entry = admitted.recorder.intent(
             AuditKind.QUERY_REQUEST, params=asked, scope=_logged_scope(admitted.scope)
         )
@@ -254,7 +265,7 @@ def _store_and_log(
 def _rerun(
     step: WatchStep,
     standing: StandingRun,
-    changed: Mapping[str, Sequence[str]],
+    changed: Mapping[str, SourceChanges],
     report: WatchReport,
 ) -> None:
     """Re-run a standing run when the ingest changed a record of its model's sources; notify
@@ -268,7 +279,7 @@ def _rerun(
         end_standing(step.db, standing.run_id)
         report.ended_runs += 1
         return
-    if not any(changed.get(str(s)) for s in model.sources):
+    if not any(str(s) in changed and changed[str(s)].records for s in model.sources):
         return
     request = QueryRequest(sources=frozenset(model.sources), models=(model.id,))
     admitted = _admit(step, standing.owner_id, standing.application_id, request, params)

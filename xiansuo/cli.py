@@ -296,7 +296,7 @@ def run_watch_step(settings: Settings, files: Sequence[FileReport]) -> WatchRepo
     from search_api.recording import protector
     from watching.after_ingest import WatchReport, WatchStep, notify_after_ingest
 
-    changed = changed_by_source(list(files))
+    changed = changed_by_source(files)
     if not changed:
         return WatchReport()
     store = create_db_engine(settings.effective_database_url)

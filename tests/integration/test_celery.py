@@ -28,6 +28,7 @@ from common.vocab import Source
 from demo import write_demo_drop
 from indexer.context import ingest_context
 from indexer.pipeline import IngestReport, ingest_drop
+from indexer.reports import changed_by_source
 from indexer.tasks import SECOND_WAVE, ingest_queue, run_queued_ingest
 from registry.engine import EngineDoor
 
@@ -197,6 +198,10 @@ def test_queued_ingest_matches_in_process_ingest(
     assert file_counts(report) == file_counts(local_report)
     assert report.unknown_files == local_report.unknown_files
     assert doc_counts(door, queued.index_prefix) == local_docs
+    # a first load: the flag survives the task's JSON result, so the watch step gets every record
+    watch_input = changed_by_source(report.files)
+    assert watch_input == changed_by_source(local_report.files)
+    assert all(c.every_record and c.records for c in watch_input.values())
 
 
 def test_task_of_killed_worker_is_redelivered_to_a_new_worker(

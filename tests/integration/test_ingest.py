@@ -16,8 +16,10 @@ from analyzers.ids import id_check_char
 from common.settings import Settings
 from indexer.context import ingest_context
 from indexer.pipeline import IngestReport, ingest_drop
+from indexer.reports import changed_by_source
 from indexer.sealed import open_sealed_store, read_complainants
 from indexer.sealed_keys import load_keyring
+from registry.changes import SourceChanges
 from registry.engine import EngineDoor
 
 HOUSEHOLD_HEADER = [
@@ -274,3 +276,61 @@ def test_an_unreachable_engine_fails_the_source_with_its_reason_in_the_report(
     assert str(file.error).startswith(
         "EngineUnavailableError: the search engine did not answer: ConnectionError"
     )
+
+
+# --- what the watch step is handed (FileReport.changed, FileReport.new_source) ----------------
+
+WATCHED = [person_id(f"46010619800101{n:03d}") for n in range(1, 4)]
+
+
+def write_people(drop: Path, moved: str | None = None) -> None:
+    """A household file of ``WATCHED``; ``moved``'s row with another address."""
+    rows = [household_row(pid, f"居民{n}") for n, pid in enumerate(WATCHED)]
+    for row in rows:
+        if row[0] == moved:
+            row[HOUSEHOLD_HEADER.index("户籍地址")] = "海口市美兰区新址2号"
+    write_household(drop / "household.csv", rows)
+
+
+def doc_id_of(door: EngineDoor, alias: str, person: str) -> str:
+    door.refresh(alias)
+    body = {"query": {"term": {"persons": person}}, "size": 2}
+    (hit,) = door.search(alias, body)["hits"]["hits"]
+    return str(hit["_id"])
+
+
+@pytest.mark.parametrize("reload", [False, True], ids=["plain", "reload"])
+def test_a_first_load_lists_no_ids_and_says_every_record_is_new(
+    run_settings: Settings, tmp_path: Path, reload: bool
+) -> None:
+    write_people(tmp_path / "drop")
+    report = ingest(run_settings, tmp_path / "drop", reload=reload)
+    assert [(f.new_source, f.changed, f.indexed) for f in report.files] == [(True, [], 3)]
+    assert changed_by_source(report.files) == {"household": SourceChanges.whole_source(3)}
+
+
+@pytest.mark.parametrize("reload", [False, True], ids=["plain", "reload"])
+def test_a_reingest_with_one_changed_row_lists_exactly_that_id(
+    run_settings: Settings, door: EngineDoor, tmp_path: Path, reload: bool
+) -> None:
+    """A reload's fresh index is not a first load while the alias holds the older one."""
+    write_people(tmp_path / "drop")
+    ingest(run_settings, tmp_path / "drop")
+    write_people(tmp_path / "drop", moved=WATCHED[1])
+    report = ingest(run_settings, tmp_path / "drop", reload=reload)
+    moved = doc_id_of(door, f"{run_settings.index_prefix}-household", WATCHED[1])
+    assert [(f.new_source, f.changed) for f in report.files] == [(False, [moved])]
+    assert changed_by_source(report.files) == {"household": SourceChanges(ids=(moved,))}
+
+
+def test_a_failed_first_load_says_every_record_it_wrote_is_new(
+    run_settings: Settings, tmp_path: Path
+) -> None:
+    """The source stops on its second file: what the first wrote stays, all of it new."""
+    write_people(tmp_path / "drop")
+    (tmp_path / "drop" / "household.xlsx").write_bytes(b"not a workbook")
+    report = ingest(run_settings, tmp_path / "drop")
+    assert [(f.file, f.new_source, f.indexed, f.error is None) for f in report.files] == [
+        ("household.csv", True, 3, True), ("household.xlsx", True, 0, False)
+    ]  # fmt: skip
+    assert changed_by_source(report.files) == {"household": SourceChanges.whole_source(3)}

@@ -128,25 +128,3 @@ def test_changes_go_to_the_last_writer_whatever_the_cap(tmp_path: Path, cap: int
     changes.settle()
     assert [sorted(r.changed) for r in reports] == CHANGED
     assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize("cap", [1, 1000])
-def test_on_a_first_load_the_tallys_holders_are_the_changes_the_writes_would_give(
-    tmp_path: Path, cap: int
-) -> None:
-    """With nothing in the index before the run, every accepted write has no digest before."""
-    told = [FileReport("household", f"{n}.csv") for n in range(3)]
-    derived = [FileReport("household", f"{n}.csv") for n in range(3)]
-    tally = Tally(derived, cap=cap, directory=tmp_path)
-    from_writes = Changes(told, cap=cap, directory=tmp_path)
-    from_tally = Changes(derived, new_records=tally, cap=cap, directory=tmp_path)
-    for position, doc_id, outcome in ANSWERS:
-        tally.answered(doc_id, derived[position], outcome)
-        if outcome.ok:
-            from_writes.written(doc_id, None, f"digest-{doc_id}", told[position])
-            from_tally.written(doc_id, None, f"digest-{doc_id}", derived[position])
-    from_writes.settle()
-    from_tally.settle()
-    tally.close()
-    assert [sorted(r.changed) for r in derived] == [sorted(r.changed) for r in told]
-    assert [sorted(r.changed) for r in told] == [["g"], ["b"], ["a", "d", "f"]]
