@@ -100,12 +100,10 @@ def write_batch(
 def digests_before(target: Target, batch: list[Candidate]) -> Digests | None:
     """The content digest each record of the batch has in the index before it is written
     (absent: a new record, or one written before digests existed); None when changes are not
-    tracked. One real-time multi-get of one small field per batch (docs/watch.md); none when
-    no index held the source's records before the run (every record is new)."""
-    if target.changes is None or not batch:
+    tracked (a first load tracks none: every record is new). One real-time multi-get of one
+    small field per batch (docs/watch.md)."""
+    if target.previous is None or target.changes is None or not batch:
         return None
-    if target.previous is None:
-        return {}
     ids = list(dict.fromkeys(c.built.doc_id for c in batch))
     found = target.door.fetch(target.previous, ids, fields=[Envelope.CONTENT_DIGEST])
     return {
